@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything a store operation can fail with; each case names what is wrong and where.
+public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The store directory does not exist and could not be created.
+    case directoryUnavailable(path: String, errno: Int32)
+    /// The path exists but is not a directory.
+    case notADirectory(path: String)
+    /// The directory is not empty and holds no LogCache manifest.
+    case notAStore(path: String)
+    /// The store was written by a format this build does not read.
+    case incompatibleFormat(path: String, found: UInt32, supported: UInt32)
+    /// A file of the store is damaged beyond what opening can work around.
+    case corruptStore(path: String, detail: String)
+    /// The key is empty or longer than ``Limits/maxKeyLength``.
+    case invalidKey(length: Int)
+    /// The value is longer than ``Limits/maxValueLength``.
+    case valueTooLarge(length: Int, limit: Int)
+    /// An option is out of range.
+    case invalidOption(String)
+    /// The store has been closed.
+    case closed
+    /// Another handle, in this process or another, has the store open.
+    case locked(path: String)
+    /// A value could not be encoded or decoded with Codable.
+    case coding(String)
+    /// A system call failed.
+    case io(operation: String, path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .directoryUnavailable(let path, let e):
+            "cannot create or open the store directory \(path): \(Self.text(e))"
+        case .notADirectory(let path):
+            "\(path) is not a directory"
+        case .notAStore(let path):
+            "\(path) is not empty and is not a LogCache store (no \(Manifest.fileName) file)"
+        case .incompatibleFormat(let path, let found, let supported):
+            "\(path) was written in store format version \(found); this build reads version \(supported)"
+        case .corruptStore(let path, let detail):
+            "\(path) is damaged: \(detail)"
+        case .invalidKey(let length):
+            length == 0 ? "keys must not be empty" : "key of \(length) bytes is longer than the limit of \(Limits.maxKeyLength)"
+        case .valueTooLarge(let length, let limit):
+            "value of \(length) bytes is larger than the limit of \(limit)"
+        case .invalidOption(let what):
+            "invalid option: \(what)"
+        case .closed:
+            "the store is closed"
+        case .locked(let path):
+            "the store \(path) is open in another process or handle"
+        case .coding(let detail):
+            "cannot encode or decode the value: \(detail)"
+        case .io(let operation, let path, let e):
+            "\(operation) \(path): \(Self.text(e))"
+        }
+    }
+
+    /// The system's text for an errno value.
+    static func text(_ e: Int32) -> String {
+        guard let s = strerror(e) else { return "errno \(e)" }
+        return String(cString: s) + " (errno \(e))"
+    }
+}

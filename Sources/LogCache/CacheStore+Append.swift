@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A record encoded and ready to append, with what the index needs to know of it.
+struct PendingRecord {
+    var bytes: [UInt8]
+    var keyHash: UInt64
+    var kind: RecordKind
+    var expiresAt: Int64
+}
+
+extension CacheStore {
+    /// Appends `records` in order and points the index at them: one lock, and one write per
+    /// segment they land in.
+    func append(_ records: [PendingRecord]) throws(CacheError) {
+        try writer.withLock { w throws(CacheError) in
+            guard !w.closed else { throw .closed }
+            var i = 0
+            while i < records.count {
+                if w.active.length > SegmentHeader.size,
+                   w.active.length + records[i].bytes.count > settings.segmentSize {
+                    try roll(&w)
+                }
+                // As many records as fit in this segment (always at least one: a record
+                // larger than a segment gets a segment of its own).
+                var end = i + 1
+                var size = records[i].bytes.count
+                while end < records.count, w.active.length + size + records[end].bytes.count <= settings.segmentSize {
+                    size += records[end].bytes.count
+                    end += 1
+                }
+                try write(records[i..<end], totalSize: size, to: &w.active)
+                publish(records[i..<end], segment: w.active.segment.id, endingAt: w.active.length)
+                i = end
+            }
+            if durability == .syncEveryWrite {
+                try w.active.segment.file.sync()
+                w.active.unsynced = false
+            }
+        }
+    }
+
+    /// Writes records at the end of the active segment with one system call; on failure the
+    /// segment is cut back so that no partial record stays in the way of the next append.
+    private func write(_ records: ArraySlice<PendingRecord>, totalSize: Int, to active: inout ActiveSegment) throws(CacheError) {
+        let file = active.segment.file
+        do {
+            if records.count == 1 {
+                try file.write(records[records.startIndex].bytes, at: active.length)
+            } else {
+                var joined: [UInt8] = []
+                joined.reserveCapacity(totalSize)
+                for r in records { joined.append(contentsOf: r.bytes) }
+                try file.write(joined, at: active.length)
+            }
+        } catch {
+            try? file.truncate(to: active.length)
+            throw error
+        }
+        var offset = active.length
+        for r in records {
+            IndexFileEntry(keyHash: r.keyHash, offset: UInt32(offset), length: UInt32(r.bytes.count),
+                           expiresAt: r.expiresAt, kind: r.kind).encode(into: &active.indexEntries)
+            offset += r.bytes.count
+        }
+        active.length = offset
+        active.unsynced = true
+    }
+
+    /// Makes records just written visible to readers.
+    private func publish(_ records: ArraySlice<PendingRecord>, segment: UInt32, endingAt end: Int) {
+        var offset = end - records.reduce(0) { $0 + $1.bytes.count }
+        state.write { s in
+            for r in records {
+                let length = r.bytes.count
+                switch r.kind {
+                case .value:
+                    let entry = IndexEntry(keyHash: r.keyHash, segment: segment, offset: UInt32(offset),
+                                           length: UInt32(length), expiresAt: r.expiresAt)
+                    if let old = s.index.upsert(entry).replaced { s.liveBytes -= Int(old.length) }
+                    s.liveBytes += length
+                case .tombstone:
+                    if let old = s.index.remove(r.keyHash) { s.liveBytes -= Int(old.entry.length) }
+                }
+                s.diskBytes += length
+                offset += length
+            }
+        }
+    }
+
+    /// Seals the active segment and starts the next one.
+    ///
+    /// Order matters for crashes: the sealed segment is synced before its index file is
+    /// written, and the new segment exists before the manifest names it; a crash in between
+    /// leaves at most an unnamed file, which the next open removes.
+    func roll(_ w: inout WriterState) throws(CacheError) {
+        let sealed = w.active
+        try sealed.segment.file.sync()
+        let index = sealed.indexFile()
+        try dir.writeAtomically(Segment.indexFileName(sealed.segment.id), index)
+        let id = w.manifest.nextSegmentID
+        guard id < UInt32.max - 1 else {
+            throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
+        }
+        let name = Segment.fileName(id)
+        let file = try File.open(dir.path(name), flags: O_RDWR | O_CREAT | O_TRUNC)
+        var next = w.manifest
+        next.segments.append(id)
+        next.nextSegmentID = id + 1
+        next.generation += 1
+        do {
+            try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
+            try file.sync()
+            try dir.writeAtomically(Manifest.fileName, next.encoded())
+        } catch {
+            try? dir.remove(name)
+            throw error
+        }
+        w.manifest = next
+        let segment = Segment(id: id, file: file)
+        state.write { s in
+            s.segments[id] = segment
+            s.diskBytes += SegmentHeader.size + index.count
+        }
+        w.active = ActiveSegment(segment: segment, length: SegmentHeader.size)
+    }
+}

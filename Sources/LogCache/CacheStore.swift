@@ -1,0 +1,320 @@
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A persistent key-value cache in one directory: values are compressed into records appended
+/// to segment files, and an in-memory hash index of every live key points at them.
+///
+/// The data path is short and always the same: `set` encodes a record, appends it to the
+/// active segment and points the index at it; `value(forKey:)` finds the record through
+/// the index, reads it, verifies its checksum and key, and decodes the value.
+///
+/// A `CacheStore` may be used from any number of threads. Reads share a readers-writer
+/// lock on the index and read segments with positional I/O, so they run side by side;
+/// writes are appended one at a time.
+public final class CacheStore: Sendable {
+    /// The store directory.
+    public let directory: String
+    /// The settings the store was created with (kept in its manifest).
+    public let settings: StoreSettings
+
+    let dir: Directory
+    let clock: any CacheClock
+    let durability: Durability
+    private let lock: FileLock
+    let writer: Mutex<WriterState>
+    let state: ReadWriteLock<IndexState>
+    let counters = Counters()
+    private let syncTimer = Mutex<SyncTimer?>(nil)
+
+    /// What only the writer touches: the active segment and the manifest.
+    struct WriterState {
+        var active: ActiveSegment
+        var manifest: Manifest
+        var closed = false
+    }
+
+    /// What readers look at: the index and the open segments.
+    struct IndexState {
+        var index: KeyIndex
+        var segments: [UInt32: Segment]
+        var liveBytes: Int
+        var diskBytes: Int
+        var closed = false
+    }
+
+    /// Opens the store in `directory`, creating the directory and a new store when it is
+    /// missing or empty.
+    ///
+    /// A new store takes its settings from `options`; an existing one keeps those it was
+    /// created with. Only one `CacheStore` may have a store open at a time, across processes
+    /// too: a second one fails with ``CacheError/locked(path:)``.
+    public init(directory: String, options: Options = Options()) throws(CacheError) {
+        let opened = try StoreOpening.open(directory: directory, options: options)
+        self.directory = directory
+        dir = opened.directory
+        settings = opened.manifest.settings
+        clock = options.clock
+        durability = options.durability
+        lock = opened.lock
+        writer = Mutex(WriterState(active: opened.active, manifest: opened.manifest))
+        state = ReadWriteLock(IndexState(
+            index: opened.index, segments: opened.segments, liveBytes: opened.liveBytes, diskBytes: opened.diskBytes))
+        counters.tornRecordsDropped.store(opened.tornRecords, ordering: .relaxed)
+        counters.corruptRecords.store(opened.corruptRecords, ordering: .relaxed)
+        if case .syncInterval(let interval) = options.durability {
+            syncTimer.withLock { $0 = SyncTimer(interval: interval) { [weak self] in self?.syncIfDirty() } }
+        }
+    }
+
+    deinit { try? close() }
+
+    // MARK: Writing
+
+    /// Stores `value` under `key`, replacing any value it had.
+    ///
+    /// - Parameter ttl: how long the value lives; nil uses the store's default TTL (if any).
+    public func set(_ value: [UInt8], forKey key: String, ttl: Duration? = nil) throws(CacheError) {
+        try withBytes(key) { k throws(CacheError) in
+            try withBytes(value) { v throws(CacheError) in try set(value: v, key: k, ttl: ttl) }
+        }
+    }
+
+    /// Stores `value` under a key of arbitrary bytes.
+    public func set(_ value: [UInt8], forKey key: [UInt8], ttl: Duration? = nil) throws(CacheError) {
+        try withBytes(key) { k throws(CacheError) in
+            try withBytes(value) { v throws(CacheError) in try set(value: v, key: k, ttl: ttl) }
+        }
+    }
+
+    func set(value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, ttl: Duration?) throws(CacheError) {
+        let record = try encodeValueRecord(key: key, value: value, ttl: ttl, now: clock.now())
+        try append([record])
+        counters.writes.add(1, ordering: .relaxed)
+    }
+
+    /// Checks the key and value limits and encodes the record that stores them.
+    func encodeValueRecord(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, ttl: Duration?,
+                           now: Int64) throws(CacheError) -> PendingRecord {
+        try Self.checkKey(key)
+        guard value.count <= Limits.maxValueLength else {
+            throw .valueTooLarge(length: value.count, limit: Limits.maxValueLength)
+        }
+        let expiresAt = try expiry(ttl: ttl, now: now)
+        let bytes = ValueCodec.encodeRecord(
+            key: key, value: value, compression: settings.compression,
+            threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt)
+        return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
+    }
+
+    private func expiry(ttl: Duration?, now: Int64) throws(CacheError) -> Int64 {
+        if let ttl {
+            guard ttl > .zero else { throw .invalidOption("TTL must be positive") }
+            return now + ttl.milliseconds
+        }
+        return settings.defaultTTLMilliseconds.map { now + $0 } ?? 0
+    }
+
+    static func checkKey(_ key: UnsafeRawBufferPointer) throws(CacheError) {
+        guard !key.isEmpty, key.count <= Limits.maxKeyLength else { throw .invalidKey(length: key.count) }
+    }
+
+    // MARK: Reading
+
+    /// The value stored under `key`, or nil when there is none, it has expired, or its
+    /// record is damaged (a damaged record is counted in ``Statistics/corruptRecords``).
+    public func value(forKey key: String) throws(CacheError) -> [UInt8]? {
+        try withBytes(key) { k throws(CacheError) in try value(key: k) }
+    }
+
+    /// The value stored under a key of arbitrary bytes.
+    public func value(forKey key: [UInt8]) throws(CacheError) -> [UInt8]? {
+        try withBytes(key) { k throws(CacheError) in try value(key: k) }
+    }
+
+    func value(key: UnsafeRawBufferPointer) throws(CacheError) -> [UInt8]? {
+        let hash = KeyHash.hash(key)
+        guard let (entry, segment) = try lookup(hash) else { return miss() }
+        return try readValue(entry: entry, segment: segment, key: key)
+    }
+
+    /// The live entry for `hash` and the segment that holds it.
+    func lookup(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
+        try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
+            guard !s.closed else { throw .closed }
+            guard let e = s.index.entry(for: hash), let seg = s.segments[e.segment] else { return nil }
+            return (e, seg)
+        }
+    }
+
+    /// Reads, verifies and decodes the record `entry` points at.
+    func readValue(entry: IndexEntry, segment: Segment, key: UnsafeRawBufferPointer) throws(CacheError) -> [UInt8]? {
+        let now = clock.now()
+        if entry.certainlyExpired(at: now) { return expire(entry) }
+        let record = try segment.readRecord(offset: entry.offset, length: entry.length)
+        return record.withUnsafeBytes { bytes -> [UInt8]? in
+            guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decode(bytes),
+                  h.totalLength == bytes.count, h.kind == .value
+            else { return corrupt(entry) }
+            // Another key with the same 64-bit hash: a miss, never the other key's value.
+            guard RecordCoding.key(of: h, in: bytes).elementsEqual(key) else { return miss() }
+            if h.expiresAt != 0 && h.expiresAt <= now { return expire(entry) }
+            guard let v = ValueCodec.decode(RecordCoding.storedValue(of: h, in: bytes), codec: h.codec, rawLength: h.rawLength)
+            else { return corrupt(entry) }
+            counters.hits.add(1, ordering: .relaxed)
+            return v
+        }
+    }
+
+    func miss() -> [UInt8]? {
+        counters.misses.add(1, ordering: .relaxed)
+        return nil
+    }
+
+    /// Drops an entry found expired.
+    private func expire(_ entry: IndexEntry) -> [UInt8]? {
+        let removed = state.write { s -> Bool in
+            guard s.index.remove(entry) != nil else { return false }
+            s.liveBytes -= Int(entry.length)
+            return true
+        }
+        if removed { counters.expirations.add(1, ordering: .relaxed) }
+        return miss()
+    }
+
+    /// Drops an entry whose record failed verification, so it reads as a miss from now on.
+    private func corrupt(_ entry: IndexEntry) -> [UInt8]? {
+        state.write { s in
+            if s.index.remove(entry) != nil { s.liveBytes -= Int(entry.length) }
+        }
+        counters.corruptRecords.add(1, ordering: .relaxed)
+        return miss()
+    }
+
+    // MARK: Removing
+
+    /// Removes the value under `key`; true when there was one.
+    @discardableResult
+    public func removeValue(forKey key: String) throws(CacheError) -> Bool {
+        try withBytes(key) { k throws(CacheError) in try removeValue(key: k) }
+    }
+
+    /// Removes the value under a key of arbitrary bytes; true when there was one.
+    @discardableResult
+    public func removeValue(forKey key: [UInt8]) throws(CacheError) -> Bool {
+        try withBytes(key) { k throws(CacheError) in try removeValue(key: k) }
+    }
+
+    func removeValue(key: UnsafeRawBufferPointer) throws(CacheError) -> Bool {
+        try Self.checkKey(key)
+        let hash = KeyHash.hash(key)
+        // The value must be live and really this key's (not a hash twin's) to count as removed.
+        guard let (entry, segment) = try lookup(hash),
+              try liveHeader(entry: entry, segment: segment, key: key) != nil
+        else { return false }
+        let tombstone = RecordCoding.encode(
+            kind: .tombstone, codec: .none, key: key, stored: UnsafeRawBufferPointer(start: nil, count: 0),
+            rawLength: 0, createdAt: clock.now(), expiresAt: 0)
+        try append([PendingRecord(bytes: tombstone, keyHash: hash, kind: .tombstone, expiresAt: 0)])
+        counters.deletes.add(1, ordering: .relaxed)
+        return true
+    }
+
+    /// The header of the record `entry` points at when it holds a live value for `key`.
+    private func liveHeader(entry: IndexEntry, segment: Segment, key: UnsafeRawBufferPointer) throws(CacheError) -> RecordHeader? {
+        let record = try segment.readRecord(offset: entry.offset, length: entry.length)
+        let now = clock.now()
+        return record.withUnsafeBytes { bytes -> RecordHeader? in
+            guard case .success(let h) = RecordCoding.decode(bytes), h.kind == .value,
+                  RecordCoding.key(of: h, in: bytes).elementsEqual(key),
+                  h.expiresAt == 0 || h.expiresAt > now
+            else { return nil }
+            return h
+        }
+    }
+
+    // MARK: Durability and closing
+
+    /// Forces every record written so far to the disk.
+    public func flush() throws(CacheError) {
+        try writer.withLock { w throws(CacheError) in
+            guard !w.closed else { throw .closed }
+            try w.active.segment.file.sync()
+            w.active.unsynced = false
+        }
+    }
+
+    private func syncIfDirty() {
+        writer.withLock { w in
+            guard !w.closed, w.active.unsynced else { return }
+            if (try? w.active.segment.file.sync()) != nil { w.active.unsynced = false }
+        }
+    }
+
+    /// Flushes, writes the active segment's index file (so the next open need not scan it)
+    /// and releases the store. Calling it again does nothing; any other call afterwards
+    /// fails with ``CacheError/closed``.
+    public func close() throws(CacheError) {
+        syncTimer.withLock { $0?.cancel(); $0 = nil }
+        var failure: CacheError?
+        let wasOpen = writer.withLock { w -> Bool in
+            guard !w.closed else { return false }
+            w.closed = true
+            do {
+                try w.active.segment.file.sync()
+                try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), w.active.indexFile())
+            } catch let error as CacheError { failure = error } catch {}
+            return true
+        }
+        guard wasOpen else { return }
+        state.write { s in
+            s.closed = true
+            s.segments = [:]
+            s.index = KeyIndex()
+        }
+        lock.unlock()
+        if let failure { throw failure }
+    }
+
+    // MARK: Statistics
+
+    /// Current size of the store and this handle's counters since it was opened.
+    public var statistics: Statistics {
+        let (entries, live, disk, segments) = state.read { s in (s.index.count, s.liveBytes, s.diskBytes, s.segments.count) }
+        return Statistics(
+            entries: entries, liveBytes: live, diskBytes: disk, segments: segments,
+            hits: counters.hits.load(ordering: .relaxed), misses: counters.misses.load(ordering: .relaxed),
+            writes: counters.writes.load(ordering: .relaxed), deletes: counters.deletes.load(ordering: .relaxed),
+            expirations: counters.expirations.load(ordering: .relaxed),
+            tornRecordsDropped: counters.tornRecordsDropped.load(ordering: .relaxed),
+            corruptRecords: counters.corruptRecords.load(ordering: .relaxed))
+    }
+}
+
+/// Counters of this handle's activity; atomics, because readers update them without a lock.
+final class Counters: Sendable {
+    let hits = Atomic<Int>(0)
+    let misses = Atomic<Int>(0)
+    let writes = Atomic<Int>(0)
+    let deletes = Atomic<Int>(0)
+    let expirations = Atomic<Int>(0)
+    let tornRecordsDropped = Atomic<Int>(0)
+    let corruptRecords = Atomic<Int>(0)
+}
+
+/// A repeating background timer for group commit.
+final class SyncTimer: @unchecked Sendable {
+    private let source: any DispatchSourceTimer
+
+    init(interval: Duration, _ handler: @escaping @Sendable () -> Void) {
+        let ms = max(1, Int(interval.milliseconds))
+        source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "LogCache.sync"))
+        source.schedule(deadline: .now() + .milliseconds(ms), repeating: .milliseconds(ms))
+        source.setEventHandler(handler: handler)
+        source.resume()
+    }
+
+    func cancel() { source.cancel() }
+}

@@ -1,0 +1,122 @@
+import CLZ4
+import CZstd
+import Synchronization
+
+/// Compresses values into records and decompresses them back, through the system's
+/// libzstd and liblz4.
+enum ValueCodec {
+    /// zstd contexts are costly to create and not thread-safe: each call borrows one from a pool.
+    private static let compressionContexts = ContextPool(create: { ZSTD_createCCtx() }, free: { ZSTD_freeCCtx($0) })
+    private static let decompressionContexts = ContextPool(create: { ZSTD_createDCtx() }, free: { ZSTD_freeDCtx($0) })
+
+    /// A complete value record for `key` and `value`, compressed by `compression` when the value
+    /// is at least `threshold` bytes long and compression makes it smaller, stored raw otherwise.
+    static func encodeRecord(
+        key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, compression: Compression,
+        threshold: Int, createdAt: Int64, expiresAt: Int64
+    ) -> [UInt8] {
+        let prefix = RecordHeader.size + key.count
+        let tryCompress = compression != .none && value.count >= max(threshold, 1)
+        let room = tryCompress ? max(value.count, bound(compression, value.count)) : value.count
+        return [UInt8](unsafeUninitializedCapacity: prefix + room) { buf, count in
+            let out = UnsafeMutableRawBufferPointer(buf)
+            let base = out.baseAddress!
+            if !key.isEmpty { (base + RecordHeader.size).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+            let dst = UnsafeMutableRawBufferPointer(rebasing: out[prefix...])
+            var codec = RecordCodec.none
+            var stored = value.count
+            if tryCompress, let n = compress(value, into: dst, compression), n < value.count {
+                codec = compression.codec
+                stored = n
+            } else if !value.isEmpty {
+                dst.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: value.count)
+            }
+            RecordCoding.writeHeader(base, kind: .value, codec: codec, keyLength: key.count, storedLength: stored,
+                                     rawLength: value.count, createdAt: createdAt, expiresAt: expiresAt)
+            RecordCoding.writeChecksum(UnsafeMutableRawBufferPointer(rebasing: out[0..<(prefix + stored)]))
+            count = prefix + stored
+        }
+    }
+
+    private static func bound(_ compression: Compression, _ n: Int) -> Int {
+        switch compression {
+        case .none: n
+        case .lz4: Int(LZ4_compressBound(Int32(n)))
+        case .zstd: ZSTD_compressBound(n)
+        }
+    }
+
+    /// Compressed length, or nil when the library failed or the output did not fit.
+    private static func compress(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer,
+                                 _ compression: Compression) -> Int? {
+        switch compression {
+        case .none:
+            return nil
+        case .lz4:
+            let n = LZ4_compress_default(src.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                         dst.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                         Int32(src.count), Int32(clamping: dst.count))
+            return n > 0 ? Int(n) : nil
+        case .zstd(let level):
+            return compressionContexts.with { ctx in
+                let n = ZSTD_compressCCtx(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count, Int32(clamping: level))
+                return ZSTD_isError(n) != 0 ? nil : n
+            }
+        }
+    }
+
+    /// The original value of a record's stored bytes, or nil when they do not decompress to
+    /// exactly `rawLength` bytes.
+    static func decode(_ stored: UnsafeRawBufferPointer, codec: RecordCodec, rawLength: Int) -> [UInt8]? {
+        if codec == .none { return stored.count == rawLength ? [UInt8](stored) : nil }
+        var ok = false
+        let out = [UInt8](unsafeUninitializedCapacity: rawLength) { buf, count in
+            count = 0
+            guard rawLength > 0, !stored.isEmpty else { ok = rawLength == 0; return }
+            switch codec {
+            case .none:
+                return
+            case .lz4:
+                let n = LZ4_decompress_safe(stored.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                            UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                            Int32(stored.count), Int32(rawLength))
+                ok = Int(n) == rawLength
+            case .zstd:
+                let n = decompressionContexts.with { ctx in
+                    ZSTD_decompressDCtx(ctx, buf.baseAddress, rawLength, stored.baseAddress, stored.count)
+                }
+                if let n { ok = ZSTD_isError(n) == 0 && n == rawLength }
+            }
+            if ok { count = rawLength }
+        }
+        return ok ? out : nil
+    }
+}
+
+/// A pool of library contexts shared by all threads.
+private final class ContextPool: Sendable {
+    private let free: @Sendable (OpaquePointer) -> Void
+    private let create: @Sendable () -> OpaquePointer?
+    private let idle = Mutex<[UnsafeSendable]>([])
+
+    private struct UnsafeSendable: @unchecked Sendable { let pointer: OpaquePointer }
+
+    init(create: @escaping @Sendable () -> OpaquePointer?, free: @escaping @Sendable (OpaquePointer) -> Void) {
+        self.create = create
+        self.free = free
+    }
+
+    /// Runs `body` with a context; nil when the library could not allocate one.
+    func with<R>(_ body: (OpaquePointer) -> R?) -> R? {
+        let taken = idle.withLock { $0.popLast()?.pointer } ?? create()
+        guard let ctx = taken else { return nil }
+        let result = body(ctx)
+        let kept = idle.withLock { pool -> Bool in
+            guard pool.count < 64 else { return false }
+            pool.append(UnsafeSendable(pointer: ctx))
+            return true
+        }
+        if !kept { free(ctx) }
+        return result
+    }
+}

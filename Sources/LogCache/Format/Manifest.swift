@@ -1,0 +1,155 @@
+/// The settings a store is created with and keeps for its whole life.
+public struct StoreSettings: Sendable, Equatable {
+    /// How new values are compressed.
+    public var compression: Compression
+    /// Values shorter than this are stored uncompressed: compressing them rarely pays.
+    public var compressionThreshold: Int
+    /// The active segment is sealed and a new one started once it would pass this many bytes.
+    public var segmentSize: Int
+    /// Milliseconds a value lives when `set` is given no TTL; nil for no expiry.
+    public var defaultTTLMilliseconds: Int64?
+    /// Live bytes the store may hold; nil for no limit.
+    public var capacityBytes: Int?
+    /// Live entries the store may hold; nil for no limit.
+    public var capacityEntries: Int?
+    /// Which entries go when the capacity is reached.
+    public var policy: PolicyKind
+
+    public init(
+        compression: Compression, compressionThreshold: Int, segmentSize: Int,
+        defaultTTLMilliseconds: Int64?, capacityBytes: Int?, capacityEntries: Int?, policy: PolicyKind
+    ) {
+        self.compression = compression
+        self.compressionThreshold = compressionThreshold
+        self.segmentSize = segmentSize
+        self.defaultTTLMilliseconds = defaultTTLMilliseconds
+        self.capacityBytes = capacityBytes
+        self.capacityEntries = capacityEntries
+        self.policy = policy
+    }
+}
+
+/// The store's manifest: its format version, its settings and the segments that make it up
+/// (docs/format.md). It is only ever replaced whole, by an atomic rename.
+public struct Manifest: Sendable, Equatable {
+    static let magic: [UInt8] = Array("LOGCACHE".utf8)
+    static let fixedBodySize = 60
+    /// The file name inside the store directory.
+    public static let fileName = "MANIFEST"
+
+    /// Incremented by every rewrite, so a process can tell the segment set changed.
+    public var generation: UInt64
+    /// The number the next new segment gets.
+    public var nextSegmentID: UInt32
+    public var settings: StoreSettings
+    /// Live segments, oldest first; the last one is the active segment.
+    public var segments: [UInt32]
+
+    public init(generation: UInt64, nextSegmentID: UInt32, settings: StoreSettings, segments: [UInt32]) {
+        self.generation = generation
+        self.nextSegmentID = nextSegmentID
+        self.settings = settings
+        self.segments = segments
+    }
+
+    /// Why bytes are not a usable manifest.
+    public enum Defect: Error, Sendable, Equatable, CustomStringConvertible {
+        case notAManifest
+        case unsupportedVersion(UInt32)
+        case checksumMismatch
+        case invalidField(String)
+
+        public var description: String {
+            switch self {
+            case .notAManifest: "not a LogCache manifest (bad magic or too short)"
+            case .unsupportedVersion(let v):
+                "store format version \(v) is not supported by this build (it reads version \(FormatVersion.current))"
+            case .checksumMismatch: "manifest checksum mismatch"
+            case .invalidField(let f): "invalid manifest field: \(f)"
+            }
+        }
+    }
+
+    /// The encoded file.
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 16 + Self.fixedBodySize + 4 * segments.count + 4)
+        w.append(Self.magic)
+        w.u32(FormatVersion.current)
+        w.u32(UInt32(Self.fixedBodySize + 4 * segments.count))
+        w.u64(generation)
+        w.u32(nextSegmentID)
+        w.u8(settings.compression.codec.rawValue)
+        w.u8(settings.policy.rawValue)
+        w.u16(0)
+        if case .zstd(let level) = settings.compression { w.i32(Int32(clamping: level)) } else { w.i32(0) }
+        w.u32(UInt32(clamping: settings.compressionThreshold))
+        w.u64(UInt64(settings.segmentSize))
+        w.i64(settings.defaultTTLMilliseconds ?? 0)
+        w.u64(UInt64(settings.capacityBytes ?? 0))
+        w.u64(UInt64(settings.capacityEntries ?? 0))
+        w.u32(UInt32(segments.count))
+        for s in segments { w.u32(s) }
+        w.appendChecksum()
+        return w.bytes
+    }
+
+    /// Decodes and checks a manifest file.
+    ///
+    /// The version is checked before anything else past the magic, so a store written by a
+    /// later format is refused by name rather than misread.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Manifest, Defect> {
+        guard bytes.count >= 16 + fixedBodySize + 4, bytes.prefix(8).elementsEqual(magic) else {
+            return .failure(.notAManifest)
+        }
+        var r = ByteReader(bytes, at: 8)
+        guard let version = r.u32(), let bodyLength = r.u32() else { return .failure(.notAManifest) }
+        guard version == FormatVersion.current else { return .failure(.unsupportedVersion(version)) }
+        guard Int(bodyLength) == bytes.count - 20 else { return .failure(.invalidField("body length \(bodyLength)")) }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])) == stored else {
+            return .failure(.checksumMismatch)
+        }
+        guard let generation = r.u64(), let next = r.u32(), let codecByte = r.u8(), let policyByte = r.u8(),
+              r.u16() != nil, let level = r.i32(), let threshold = r.u32(), let segmentSize = r.u64(),
+              let ttl = r.i64(), let capBytes = r.u64(), let capEntries = r.u64(), let count = r.u32()
+        else { return .failure(.notAManifest) }
+        guard Int(bodyLength) == fixedBodySize + 4 * Int(count) else {
+            return .failure(.invalidField("segment count \(count)"))
+        }
+        guard let codec = RecordCodec(rawValue: codecByte) else { return .failure(.invalidField("codec \(codecByte)")) }
+        guard let policy = PolicyKind(rawValue: policyByte) else { return .failure(.invalidField("policy \(policyByte)")) }
+        guard segmentSize >= 4096, segmentSize <= UInt64(StoreSettings.maxSegmentSize) else {
+            return .failure(.invalidField("segment size \(segmentSize)"))
+        }
+        guard ttl >= 0, capBytes <= UInt64(Int.max), capEntries <= UInt64(Int.max) else {
+            return .failure(.invalidField("limits"))
+        }
+        var segments: [UInt32] = []
+        segments.reserveCapacity(Int(count))
+        for _ in 0..<Int(count) {
+            guard let s = r.u32() else { return .failure(.notAManifest) }
+            guard s < next, segments.last.map({ $0 < s }) ?? true else {
+                return .failure(.invalidField("segment list out of order at \(s)"))
+            }
+            segments.append(s)
+        }
+        guard !segments.isEmpty else { return .failure(.invalidField("no segments")) }
+        let compression: Compression = switch codec {
+        case .none: .none
+        case .lz4: .lz4
+        case .zstd: .zstd(level: Int(level))
+        }
+        let settings = StoreSettings(
+            compression: compression, compressionThreshold: Int(threshold), segmentSize: Int(segmentSize),
+            defaultTTLMilliseconds: ttl == 0 ? nil : ttl,
+            capacityBytes: capBytes == 0 ? nil : Int(capBytes),
+            capacityEntries: capEntries == 0 ? nil : Int(capEntries), policy: policy)
+        return .success(Manifest(generation: generation, nextSegmentID: next, settings: settings, segments: segments))
+    }
+}
+
+extension StoreSettings {
+    /// The largest segment size: record offsets in index files are 32 bits wide, and one
+    /// record of the largest size may pass the limit before the segment is sealed.
+    public static let maxSegmentSize = 1 << 30
+}

@@ -1,0 +1,157 @@
+/// What a record says about its key.
+public enum RecordKind: UInt8, Sendable {
+    /// The key has this value from now on.
+    case value = 1
+    /// The key was removed; the record has no value bytes.
+    case tombstone = 2
+}
+
+/// How a record's value bytes are stored.
+public enum RecordCodec: UInt8, Sendable, CustomStringConvertible {
+    /// The value bytes as given.
+    case none = 0
+    /// An LZ4 block.
+    case lz4 = 1
+    /// A zstd frame.
+    case zstd = 2
+
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .lz4: "lz4"
+        case .zstd: "zstd"
+        }
+    }
+}
+
+/// The fixed 32-byte header in front of every record's key and value (docs/format.md).
+public struct RecordHeader: Sendable, Equatable {
+    /// Bytes in the encoded header.
+    public static let size = 32
+
+    public var kind: RecordKind
+    public var codec: RecordCodec
+    public var keyLength: Int
+    /// Value bytes as stored (after compression).
+    public var storedLength: Int
+    /// Value bytes once decompressed.
+    public var rawLength: Int
+    /// Milliseconds since 1970 when the record was written.
+    public var createdAt: Int64
+    /// Milliseconds since 1970 after which the value is gone; 0 for never.
+    public var expiresAt: Int64
+
+    /// Header, key and stored value together.
+    public var totalLength: Int { Self.size + keyLength + storedLength }
+}
+
+/// Why bytes at a position are not a good record.
+public enum RecordDefect: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Fewer bytes remain than the header or its lengths need: a torn write at the tail.
+    case truncated
+    /// A header field holds a value no writer produces.
+    case invalidField(String)
+    /// The stored checksum does not match the bytes.
+    case checksumMismatch
+
+    public var description: String {
+        switch self {
+        case .truncated: "record is cut short"
+        case .invalidField(let f): "invalid record header field: \(f)"
+        case .checksumMismatch: "record checksum mismatch"
+        }
+    }
+}
+
+/// Encodes and decodes records; pure functions of bytes, no I/O.
+public enum RecordCoding {
+    /// Writes the header fields (all but the checksum) at the start of `p`.
+    static func writeHeader(
+        _ p: UnsafeMutableRawPointer, kind: RecordKind, codec: RecordCodec, keyLength: Int,
+        storedLength: Int, rawLength: Int, createdAt: Int64, expiresAt: Int64
+    ) {
+        p.storeBytes(of: UInt32(0), toByteOffset: 0, as: UInt32.self)
+        p.storeBytes(of: kind.rawValue, toByteOffset: 4, as: UInt8.self)
+        p.storeBytes(of: codec.rawValue, toByteOffset: 5, as: UInt8.self)
+        p.storeBytes(of: UInt16(keyLength).littleEndian, toByteOffset: 6, as: UInt16.self)
+        p.storeBytes(of: UInt32(storedLength).littleEndian, toByteOffset: 8, as: UInt32.self)
+        p.storeBytes(of: UInt32(rawLength).littleEndian, toByteOffset: 12, as: UInt32.self)
+        p.storeBytes(of: createdAt.littleEndian, toByteOffset: 16, as: Int64.self)
+        p.storeBytes(of: expiresAt.littleEndian, toByteOffset: 24, as: Int64.self)
+    }
+
+    /// Stores the checksum of a complete record in its first four bytes.
+    static func writeChecksum(_ record: UnsafeMutableRawBufferPointer) {
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[4...]))
+        record.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
+    }
+
+    /// A whole record whose value is stored as given (`codec` says how it was already encoded).
+    public static func encode(
+        kind: RecordKind, codec: RecordCodec, key: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer,
+        rawLength: Int, createdAt: Int64, expiresAt: Int64
+    ) -> [UInt8] {
+        let total = RecordHeader.size + key.count + stored.count
+        return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+            let raw = UnsafeMutableRawBufferPointer(buf)
+            writeHeader(raw.baseAddress!, kind: kind, codec: codec, keyLength: key.count,
+                        storedLength: stored.count, rawLength: rawLength, createdAt: createdAt, expiresAt: expiresAt)
+            if !key.isEmpty { (raw.baseAddress! + RecordHeader.size).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+            if !stored.isEmpty {
+                (raw.baseAddress! + RecordHeader.size + key.count).copyMemory(from: stored.baseAddress!, byteCount: stored.count)
+            }
+            writeChecksum(UnsafeMutableRawBufferPointer(rebasing: raw[0..<total]))
+            count = total
+        }
+    }
+
+    /// Reads and checks the header at the start of `bytes` without looking at the checksum.
+    ///
+    /// Every length is checked against ``Limits`` and against the other fields, so a damaged
+    /// header is caught here rather than by an allocation of its claimed size.
+    public static func decodeHeader(_ bytes: UnsafeRawBufferPointer) -> Result<RecordHeader, RecordDefect> {
+        var r = ByteReader(bytes)
+        guard r.u32() != nil, let kindByte = r.u8(), let codecByte = r.u8(), let keyLength = r.u16(),
+              let stored = r.u32(), let raw = r.u32(), let created = r.i64(), let expires = r.i64()
+        else { return .failure(.truncated) }
+        guard let kind = RecordKind(rawValue: kindByte) else { return .failure(.invalidField("kind \(kindByte)")) }
+        guard let codec = RecordCodec(rawValue: codecByte) else { return .failure(.invalidField("codec \(codecByte)")) }
+        guard keyLength > 0 else { return .failure(.invalidField("key length 0")) }
+        guard Int(raw) <= Limits.maxValueLength, Int(stored) <= Int(raw) else {
+            return .failure(.invalidField("value lengths \(stored)/\(raw)"))
+        }
+        if codec == .none, stored != raw { return .failure(.invalidField("uncompressed lengths differ")) }
+        if kind == .tombstone, stored != 0 || raw != 0 || codec != .none {
+            return .failure(.invalidField("tombstone with a value"))
+        }
+        guard expires >= 0 else { return .failure(.invalidField("expiry \(expires)")) }
+        return .success(RecordHeader(
+            kind: kind, codec: codec, keyLength: Int(keyLength), storedLength: Int(stored),
+            rawLength: Int(raw), createdAt: created, expiresAt: expires))
+    }
+
+    /// Decodes the header of the whole record in `bytes` and verifies its checksum.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<RecordHeader, RecordDefect> {
+        let header: RecordHeader
+        switch decodeHeader(bytes) {
+        case .failure(let d): return .failure(d)
+        case .success(let h): header = h
+        }
+        guard bytes.count >= header.totalLength else { return .failure(.truncated) }
+        let stored = bytes.loadUnaligned(as: UInt32.self)
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<header.totalLength]))
+        guard UInt32(littleEndian: stored) == actual else { return .failure(.checksumMismatch) }
+        return .success(header)
+    }
+
+    /// The key bytes of a decoded record.
+    public static func key(of header: RecordHeader, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[RecordHeader.size..<(RecordHeader.size + header.keyLength)])
+    }
+
+    /// The stored value bytes of a decoded record.
+    public static func storedValue(of header: RecordHeader, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let start = RecordHeader.size + header.keyLength
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<(start + header.storedLength)])
+    }
+}

@@ -1,0 +1,73 @@
+/// Walks the records of a segment's bytes in log order, telling good records from damaged
+/// ones and finding where a torn write at the end begins. Pure: it reads a buffer, not a file.
+public enum SegmentScan {
+    /// A run of bytes that holds no good record but is followed by good ones.
+    public struct DamagedRange: Sendable, Equatable {
+        public var offset: Int
+        public var length: Int
+    }
+
+    /// What a scan found besides the good records.
+    public struct Outcome: Sendable, Equatable {
+        /// End of the last good record: the length the segment should have.
+        public var validEnd: Int
+        /// Damaged runs in the middle, each followed by at least one good record.
+        public var damaged: [DamagedRange]
+        /// Bytes after `validEnd` that hold no good record (a torn or garbled tail).
+        public var tornBytes: Int
+        /// Good records seen.
+        public var records: Int
+    }
+
+    /// Visits every good record from `start` on, with its offset, header and whole bytes.
+    ///
+    /// A bad record is skipped when a good record follows it anywhere later (damage in the
+    /// middle); when none follows, everything from it on is the torn tail.
+    public static func scan(
+        _ bytes: UnsafeRawBufferPointer, from start: Int,
+        visit: (_ offset: Int, _ header: RecordHeader, _ record: UnsafeRawBufferPointer) -> Void
+    ) -> Outcome {
+        var outcome = Outcome(validEnd: start, damaged: [], tornBytes: 0, records: 0)
+        var p = start
+        while p < bytes.count {
+            if let header = goodRecord(bytes, at: p) {
+                visit(p, header, UnsafeRawBufferPointer(rebasing: bytes[p..<(p + header.totalLength)]))
+                p += header.totalLength
+                outcome.validEnd = p
+                outcome.records += 1
+                continue
+            }
+            guard let next = nextGoodRecord(bytes, after: p) else {
+                outcome.tornBytes = bytes.count - p
+                break
+            }
+            outcome.damaged.append(DamagedRange(offset: p, length: next - p))
+            p = next
+        }
+        return outcome
+    }
+
+    /// The header of the good record at `offset`, or nil.
+    public static func goodRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> RecordHeader? {
+        guard offset >= 0, offset + RecordHeader.size <= bytes.count else { return nil }
+        guard case .success(let h) = RecordCoding.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else {
+            return nil
+        }
+        return h
+    }
+
+    /// The offset of the first good record after `offset`: first where the header there says
+    /// the record ends, then byte by byte.
+    static func nextGoodRecord(_ bytes: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        if case .success(let h) = RecordCoding.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+            let guess = offset + h.totalLength
+            if guess < bytes.count, goodRecord(bytes, at: guess) != nil { return guess }
+        }
+        var q = offset + 1
+        while q + RecordHeader.size <= bytes.count {
+            if goodRecord(bytes, at: q) != nil { return q }
+            q += 1
+        }
+        return nil
+    }
+}

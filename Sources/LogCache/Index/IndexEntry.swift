@@ -1,0 +1,33 @@
+/// Where one live key's record is, in 24 bytes.
+///
+/// The key itself is not kept: its 64-bit hash stands for it, and the key stored in the
+/// record is compared on every read.
+struct IndexEntry: Sendable, Equatable {
+    var keyHash: UInt64
+    var segment: UInt32
+    var offset: UInt32
+    /// Bytes of the whole record.
+    var length: UInt32
+    /// Expiry in whole seconds since 1970, rounded up (0: never). Coarse on purpose: it lets a
+    /// read skip I/O for an entry long expired; the record's own millisecond expiry decides.
+    var expirySeconds: UInt32
+
+    init(keyHash: UInt64, segment: UInt32, offset: UInt32, length: UInt32, expiresAt: Int64) {
+        self.keyHash = keyHash
+        self.segment = segment
+        self.offset = offset
+        self.length = length
+        self.expirySeconds = Self.seconds(expiresAt)
+    }
+
+    /// Seconds since 1970 rounded up; 0 stays 0 (never).
+    static func seconds(_ milliseconds: Int64) -> UInt32 {
+        guard milliseconds > 0 else { return 0 }
+        return UInt32(clamping: (milliseconds + 999) / 1000)
+    }
+
+    /// True when the entry has certainly expired at `now` (milliseconds).
+    func certainlyExpired(at now: Int64) -> Bool {
+        expirySeconds != 0 && Int64(expirySeconds) * 1000 <= now
+    }
+}

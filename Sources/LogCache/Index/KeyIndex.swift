@@ -1,0 +1,141 @@
+/// The in-memory hash index: key hash → ``IndexEntry``, with O(1) expected lookup,
+/// insert and remove.
+///
+/// Entries live in a dense array addressed by slot number; an open-addressing table of
+/// 32-bit slot numbers (linear probing, backward-shift deletion, so no tombstones) finds
+/// them by hash. Slots stay put while their key is live, which lets an eviction policy
+/// keep its own per-slot arrays. About 24 bytes per entry plus 5 to 10 for the table.
+struct KeyIndex: Sendable {
+    /// A slot number; stable while its key is live.
+    typealias Slot = UInt32
+
+    private var entries: [IndexEntry] = []
+    /// Marks a free slot in `entries` (no segment has this number).
+    private static let freeMarker = UInt32.max
+    /// Free slots, reused before the dense array grows.
+    private var freeSlots: [Slot] = []
+    /// slot + 1, or 0 for an empty bucket.
+    private var table: [UInt32]
+    private var mask: Int
+    private(set) var count = 0
+
+    init(expectedCount: Int = 0) {
+        var buckets = 16
+        while buckets * 4 < expectedCount * 5 { buckets <<= 1 }
+        table = [UInt32](repeating: 0, count: buckets)
+        mask = buckets - 1
+        entries.reserveCapacity(expectedCount)
+    }
+
+    /// Slots ever allocated (live or free): the size a per-slot side array needs.
+    var slotCapacity: Int { entries.count }
+
+    /// Bytes held by the index's arrays.
+    var memoryBytes: Int {
+        entries.capacity * MemoryLayout<IndexEntry>.stride + table.capacity * 4 + freeSlots.capacity * 4
+    }
+
+    @inline(__always) private func bucket(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 7) & mask }
+
+    /// The slot of `hash`, if present.
+    func slot(of hash: UInt64) -> Slot? {
+        var b = bucket(hash)
+        while true {
+            let t = table[b]
+            if t == 0 { return nil }
+            if entries[Int(t - 1)].keyHash == hash { return t - 1 }
+            b = (b + 1) & mask
+        }
+    }
+
+    /// The entry at a live slot.
+    subscript(slot: Slot) -> IndexEntry { entries[Int(slot)] }
+
+    /// The entry for `hash`, if present.
+    func entry(for hash: UInt64) -> IndexEntry? { slot(of: hash).map { entries[Int($0)] } }
+
+    /// Inserts or replaces the entry for `entry.keyHash`; returns its slot and the entry it replaced.
+    @discardableResult
+    mutating func upsert(_ entry: IndexEntry) -> (slot: Slot, replaced: IndexEntry?) {
+        var b = bucket(entry.keyHash)
+        while true {
+            let t = table[b]
+            if t == 0 { break }
+            let s = Int(t - 1)
+            if entries[s].keyHash == entry.keyHash {
+                let old = entries[s]
+                entries[s] = entry
+                return (Slot(s), old)
+            }
+            b = (b + 1) & mask
+        }
+        let s: Slot
+        if let free = freeSlots.popLast() {
+            s = free
+            entries[Int(s)] = entry
+        } else {
+            s = Slot(entries.count)
+            entries.append(entry)
+        }
+        table[b] = s + 1
+        count += 1
+        if count * 5 > table.count * 4 { grow() }
+        return (s, nil)
+    }
+
+    /// Removes the entry for `hash`; returns it and the slot it had.
+    @discardableResult
+    mutating func remove(_ hash: UInt64) -> (slot: Slot, entry: IndexEntry)? {
+        var b = bucket(hash)
+        while true {
+            let t = table[b]
+            if t == 0 { return nil }
+            if entries[Int(t - 1)].keyHash == hash { break }
+            b = (b + 1) & mask
+        }
+        let s = table[b] - 1
+        let removed = entries[Int(s)]
+        // Backward-shift deletion: pull later members of the probe run into the hole so that
+        // every remaining key is still reachable from its home bucket.
+        var hole = b
+        var j = (b + 1) & mask
+        while table[j] != 0 {
+            let home = bucket(entries[Int(table[j] - 1)].keyHash)
+            let distanceToHole = (j - hole) & mask
+            let distanceToHome = (j - home) & mask
+            if distanceToHome >= distanceToHole {
+                table[hole] = table[j]
+                hole = j
+            }
+            j = (j + 1) & mask
+        }
+        table[hole] = 0
+        entries[Int(s)].segment = Self.freeMarker
+        freeSlots.append(s)
+        count -= 1
+        return (s, removed)
+    }
+
+    /// Removes the entry at `slot` if it is still `expected` (it may have been replaced meanwhile).
+    @discardableResult
+    mutating func remove(_ expected: IndexEntry) -> Slot? {
+        guard let s = slot(of: expected.keyHash), entries[Int(s)] == expected else { return nil }
+        return remove(expected.keyHash)?.slot
+    }
+
+    /// Calls `body` with every live slot and entry, in no particular order.
+    func forEach(_ body: (Slot, IndexEntry) -> Void) {
+        for t in table where t != 0 { body(t - 1, entries[Int(t - 1)]) }
+    }
+
+    private mutating func grow() {
+        let buckets = table.count * 2
+        table = [UInt32](repeating: 0, count: buckets)
+        mask = buckets - 1
+        for s in 0..<entries.count where entries[s].segment != Self.freeMarker {
+            var b = bucket(entries[s].keyHash)
+            while table[b] != 0 { b = (b + 1) & mask }
+            table[b] = UInt32(s + 1)
+        }
+    }
+}

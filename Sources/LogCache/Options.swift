@@ -1,0 +1,78 @@
+/// When written records reach the disk.
+public enum Durability: Sendable, Equatable {
+    /// The operating system decides. A process crash loses nothing that `set` returned for;
+    /// a power loss can lose the writes of the last few seconds.
+    case none
+    /// `fsync` before `set` returns: nothing acknowledged is lost, even to a power loss.
+    case syncEveryWrite
+    /// A background `fsync` at this interval (group commit): a power loss loses at most about
+    /// one interval of writes.
+    case syncInterval(Duration)
+}
+
+/// How a store is opened, and the settings a new store is created with.
+///
+/// The store settings (compression, threshold, segment size, default TTL, capacity, policy)
+/// are written into a new store and kept: opening an existing store uses the kept ones and
+/// ignores these. The rest (durability, clock) belong to this process's handle only.
+public struct Options: Sendable {
+    /// How new values are compressed.
+    public var compression: Compression
+    /// Values shorter than this many bytes are never compressed.
+    public var compressionThreshold: Int
+    /// Bytes at which the active segment is sealed and a new one begun.
+    public var segmentSize: Int
+    /// TTL of values set without one; nil means they never expire.
+    public var defaultTTL: Duration?
+    /// Live bytes the store may hold; nil for unbounded.
+    public var capacity: Int?
+    /// Live entries the store may hold; nil for unbounded.
+    public var maxEntries: Int?
+    /// Which entries go first when the capacity is reached.
+    public var policy: PolicyKind
+    /// When writes reach the disk.
+    public var durability: Durability
+    /// The time source for expiry.
+    public var clock: any CacheClock
+
+    public init(
+        compression: Compression = .zstd(level: 3),
+        compressionThreshold: Int = 64,
+        segmentSize: Int = 64 << 20,
+        defaultTTL: Duration? = nil,
+        capacity: Int? = nil,
+        maxEntries: Int? = nil,
+        policy: PolicyKind = .lru,
+        durability: Durability = .none,
+        clock: any CacheClock = SystemClock()
+    ) {
+        self.compression = compression
+        self.compressionThreshold = compressionThreshold
+        self.segmentSize = segmentSize
+        self.defaultTTL = defaultTTL
+        self.capacity = capacity
+        self.maxEntries = maxEntries
+        self.policy = policy
+        self.durability = durability
+        self.clock = clock
+    }
+
+    /// The settings a new store is created with, after checking their ranges.
+    func storeSettings() throws(CacheError) -> StoreSettings {
+        if case .zstd(let level) = compression, !(-7...22).contains(level) {
+            throw .invalidOption("zstd level \(level) is outside -7...22")
+        }
+        guard (4096...StoreSettings.maxSegmentSize).contains(segmentSize) else {
+            throw .invalidOption("segment size \(segmentSize) is outside 4096...\(StoreSettings.maxSegmentSize)")
+        }
+        guard compressionThreshold >= 0 else { throw .invalidOption("negative compression threshold") }
+        if let ttl = defaultTTL, ttl <= .zero { throw .invalidOption("default TTL must be positive") }
+        if let c = capacity, c <= 0 { throw .invalidOption("capacity must be positive") }
+        if let m = maxEntries, m <= 0 { throw .invalidOption("maximum entry count must be positive") }
+        if case .syncInterval(let d) = durability, d <= .zero { throw .invalidOption("sync interval must be positive") }
+        return StoreSettings(
+            compression: compression, compressionThreshold: compressionThreshold, segmentSize: segmentSize,
+            defaultTTLMilliseconds: defaultTTL?.milliseconds, capacityBytes: capacity, capacityEntries: maxEntries,
+            policy: policy)
+    }
+}

@@ -1,0 +1,25 @@
+/// A snapshot of a store's size and of this handle's activity since it was opened.
+public struct Statistics: Sendable, Equatable, Codable {
+    /// Live keys.
+    public var entries: Int
+    /// Bytes of the live records as stored (header, key, compressed value).
+    public var liveBytes: Int
+    /// Bytes of all segment and index files.
+    public var diskBytes: Int
+    /// Segment files, the active one included.
+    public var segments: Int
+    /// Reads that found a value.
+    public var hits: Int
+    /// Reads that found nothing (absent, expired or damaged).
+    public var misses: Int
+    /// Values written.
+    public var writes: Int
+    /// Keys removed by `removeValue`.
+    public var deletes: Int
+    /// Entries found expired and dropped.
+    public var expirations: Int
+    /// Records cut from the end of the active segment at open because they were incompletely written.
+    public var tornRecordsDropped: Int
+    /// Records that failed their checksum or decompression when read, and were treated as misses.
+    public var corruptRecords: Int
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import LogCache
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cachectl put DIR KEY [VALUE]`
+struct Put: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Store a value under a key.",
+        discussion: """
+            The value comes from the VALUE argument, from --file, or else from standard input.
+
+            Examples:
+              cachectl put /var/cache/app greeting 'hello'
+              cachectl put /var/cache/app report --file report.json --ttl 3600
+              curl -s https://example.org | cachectl put /var/cache/app page
+            """
+    )
+
+    @OptionGroup var store: StoreArguments
+
+    @Argument(help: "The key (UTF-8).")
+    var key: String
+
+    @Argument(help: "The value; omit it to use --file or standard input.")
+    var value: String?
+
+    @Option(help: "Read the value from this file.")
+    var file: String?
+
+    @Option(help: "Seconds until the value expires (default: the store's default TTL, if any).")
+    var ttl: Double?
+
+    func validate() throws {
+        if value != nil && file != nil { throw ValidationError("Give the value as an argument or with --file, not both.") }
+        if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive.") }
+    }
+
+    func run() throws {
+        let bytes: [UInt8]
+        if let value {
+            bytes = Array(value.utf8)
+        } else if let file {
+            bytes = try readFile(file)
+        } else {
+            bytes = try readStandardInput()
+        }
+        let store = try store.open()
+        try store.set(bytes, forKey: key, ttl: ttl.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
+        try store.close()
+    }
+}
+
+/// The whole contents of `path`.
+func readFile(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw CommandFailure(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    return try readAll(fd, name: path)
+}
+
+/// Everything on standard input.
+func readStandardInput() throws -> [UInt8] { try readAll(0, name: "standard input") }
+
+private func readAll(_ fd: Int32, name: String) throws -> [UInt8] {
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw CommandFailure(message: "cannot read \(name): \(String(cString: strerror(errno)))")
+        }
+        if n == 0 { return out }
+        out.append(contentsOf: chunk[0..<n])
+    }
+}
