@@ -1,2 +1,156 @@
 import Testing
 @testable import LogCache
+
+@Suite("On-disk format: checksums, records, index files, manifest")
+struct FormatTests {
+    @Test("CRC-32C matches the standard check value and can be computed in pieces")
+    func crc32c() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8]()) == 0)
+        var g = SeededGenerator(seed: 1)
+        let data = g.bytes(1000)
+        let whole = CRC32C.checksum(data)
+        let pieces = data.withUnsafeBytes { b in
+            CRC32C.update(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<333])),
+                          UnsafeRawBufferPointer(rebasing: b[333...]))
+        }
+        #expect(whole == pieces)
+    }
+
+    @Test("XXH64 matches the reference vectors for every tail length path")
+    func keyHash() {
+        #expect(KeyHash.hash([UInt8]()) == 0xEF46_DB37_51D8_E999)
+        #expect(KeyHash.hash(Array("a".utf8)) == 0xD24E_C4F1_A98C_6E5B)
+        #expect(KeyHash.hash(Array("abc".utf8)) == 0x44BC_2CF5_AD77_0999)
+        #expect(KeyHash.hash(Array("Nobody inspects the spammish repetition".utf8)) == 0xFBCE_A83C_8A37_8BF1)
+        // Inputs of 32 bytes and more take the four-lane path.
+        let long = Array("The quick brown fox jumps over the lazy dog".utf8)
+        #expect(KeyHash.hash(long) == 0x0B24_2D36_1FDA_71BC)
+    }
+
+    private func record(key: String, value: [UInt8], kind: RecordKind = .value, expiresAt: Int64 = 0) -> [UInt8] {
+        Array(key.utf8).withUnsafeBytes { k in
+            value.withUnsafeBytes { v in
+                RecordCoding.encode(kind: kind, codec: .none, key: k, stored: v, rawLength: value.count,
+                                    createdAt: 1234, expiresAt: expiresAt)
+            }
+        }
+    }
+
+    @Test("A record decodes to the header, key and value it was encoded with")
+    func recordRoundTrip() throws {
+        let bytes = record(key: "alpha", value: [1, 2, 3], expiresAt: 99)
+        #expect(bytes.count == RecordHeader.size + 5 + 3)
+        try bytes.withUnsafeBytes { b in
+            let h = try RecordCoding.decode(b).get()
+            #expect(h == RecordHeader(kind: .value, codec: .none, keyLength: 5, storedLength: 3, rawLength: 3,
+                                      createdAt: 1234, expiresAt: 99))
+            #expect(Array(RecordCoding.key(of: h, in: b)) == Array("alpha".utf8))
+            #expect(Array(RecordCoding.storedValue(of: h, in: b)) == [1, 2, 3])
+        }
+    }
+
+    @Test("Every single-bit flip in a record is detected")
+    func recordBitFlips() {
+        let good = record(key: "k", value: Array("some value bytes".utf8))
+        for bit in 0..<(good.count * 8) {
+            var bad = good
+            bad[bit / 8] ^= UInt8(1 << (bit % 8))
+            let result = bad.withUnsafeBytes { RecordCoding.decode($0) }
+            if case .success = result { Issue.record("flip of bit \(bit) went unnoticed") }
+        }
+    }
+
+    @Test("Header fields no writer produces are refused before any length is trusted")
+    func hostileHeaders() {
+        func header(_ edit: (inout [UInt8]) -> Void) -> RecordDefect? {
+            var b = record(key: "k", value: [7])
+            edit(&b)
+            if case .failure(let d) = b.withUnsafeBytes({ RecordCoding.decodeHeader($0) }) { return d }
+            return nil
+        }
+        #expect(header { $0[4] = 9 } == .invalidField("kind 9"))
+        #expect(header { $0[5] = 7 } == .invalidField("codec 7"))
+        #expect(header { $0[6] = 0; $0[7] = 0 } == .invalidField("key length 0"))
+        // A raw length of 4 GiB - 1: far above the value limit.
+        #expect(header { for i in 12..<16 { $0[i] = 0xFF } } != nil)
+        #expect(header { $0.removeLast($0.count - 10) } == .truncated)
+        #expect(header { _ in } == nil)
+    }
+
+    @Test("A scan keeps good records, skips damage in the middle and finds a torn tail")
+    func segmentScan() {
+        let a = record(key: "a", value: Array(repeating: 1, count: 40))
+        let b = record(key: "b", value: Array(repeating: 2, count: 40))
+        let c = record(key: "c", value: Array(repeating: 3, count: 40))
+        var damagedB = b
+        damagedB[RecordHeader.size + 10] ^= 0x10
+        let bytes = a + damagedB + c + Array(c.prefix(20))
+        var keys: [String] = []
+        let outcome = bytes.withUnsafeBytes { buf in
+            SegmentScan.scan(buf, from: 0) { _, h, r in
+                keys.append(String(decoding: RecordCoding.key(of: h, in: r), as: UTF8.self))
+            }
+        }
+        #expect(keys == ["a", "c"])
+        #expect(outcome.damaged == [SegmentScan.DamagedRange(offset: a.count, length: b.count)])
+        #expect(outcome.validEnd == a.count + b.count + c.count)
+        #expect(outcome.tornBytes == 20)
+        #expect(outcome.records == 2)
+    }
+
+    @Test("Index files round-trip and refuse damage, wrong lengths and impossible entries")
+    func indexFile() throws {
+        let file = IndexFile(segmentID: 7, coveredLength: 1000, entries: [
+            IndexFileEntry(keyHash: 1, offset: 16, length: 40, expiresAt: 0, kind: .value),
+            IndexFileEntry(keyHash: 2, offset: 56, length: 33, expiresAt: 5, kind: .tombstone),
+        ])
+        let bytes = file.encoded()
+        #expect(bytes.count == IndexFile.headerSize + 2 * IndexFileEntry.size + 4)
+        #expect(try bytes.withUnsafeBytes { try IndexFile.decode($0).get() } == file)
+        for i in 0..<bytes.count {
+            var bad = bytes
+            bad[i] ^= 0x40
+            if case .success = bad.withUnsafeBytes({ IndexFile.decode($0) }) { Issue.record("flip at \(i) unnoticed") }
+        }
+        let short = Array(bytes.dropLast(3))
+        #expect(throws: IndexFile.Defect.self) { try short.withUnsafeBytes { try IndexFile.decode($0).get() } }
+        // An entry that reaches past the covered length is refused even with a good checksum.
+        let beyond = IndexFile(segmentID: 7, coveredLength: 50, entries: file.entries).encoded()
+        #expect(beyond.withUnsafeBytes { IndexFile.decode($0) } == .failure(.invalidEntry(0)))
+    }
+
+    private let settings = StoreSettings(
+        compression: .zstd(level: 5), compressionThreshold: 64, segmentSize: 1 << 20,
+        defaultTTLMilliseconds: 60_000, capacityBytes: 1 << 30, capacityEntries: nil, policy: .lfu)
+
+    @Test("The manifest round-trips its settings and segment list")
+    func manifestRoundTrip() throws {
+        let m = Manifest(generation: 9, nextSegmentID: 12, settings: settings, segments: [3, 8, 11])
+        let bytes = m.encoded()
+        #expect(try bytes.withUnsafeBytes { try Manifest.decode($0).get() } == m)
+    }
+
+    @Test("A manifest of another format version is refused by its version, a damaged one by its checksum")
+    func manifestVersionAndDamage() {
+        let m = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1])
+        var bytes = m.encoded()
+        var future = bytes
+        future[8] = 2
+        #expect(future.withUnsafeBytes { Manifest.decode($0) } == .failure(.unsupportedVersion(2)))
+        bytes[30] ^= 1
+        #expect(bytes.withUnsafeBytes { Manifest.decode($0) } == .failure(.checksumMismatch))
+        #expect(Array("not a manifest".utf8).withUnsafeBytes { Manifest.decode($0) } == .failure(.notAManifest))
+    }
+
+    @Test("Segment headers carry the segment number and format version")
+    func segmentHeader() {
+        let h = SegmentHeader(segmentID: 42)
+        let bytes = h.encoded()
+        #expect(bytes.count == SegmentHeader.size)
+        #expect(bytes.withUnsafeBytes { SegmentHeader.decode($0) } == h)
+        var bad = bytes
+        bad[9] ^= 1
+        #expect(bad.withUnsafeBytes { SegmentHeader.decode($0) } == nil)
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Errors: every bad input gets a clear typed error and loses nothing")
+struct ErrorTests {
+    @Test("A non-empty directory without a manifest is refused and left untouched")
+    func notAStore() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: dir.file("notes.txt")))
+        #expect(throws: CacheError.notAStore(path: dir.path)) { try CacheStore(directory: dir.path) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["notes.txt"])
+    }
+
+    @Test("A store of another format version is refused, never misread")
+    func incompatibleVersion() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path)
+        try store.set([1], forKey: "k")
+        try store.close()
+        // Version field of the manifest (bytes 8..<12).
+        var manifest = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.file("MANIFEST"))))
+        manifest[8] = 2
+        try Data(manifest).write(to: URL(fileURLWithPath: dir.file("MANIFEST")))
+        #expect(throws: CacheError.incompatibleFormat(path: dir.path, found: 2, supported: 1)) {
+            try CacheStore(directory: dir.path)
+        }
+        let message = CacheError.incompatibleFormat(path: dir.path, found: 2, supported: 1).description
+        #expect(message.contains("version 2") && message.contains("version 1"))
+    }
+
+    @Test("A damaged manifest is reported by name")
+    func damagedManifest() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        try CacheStore(directory: dir.path).close()
+        try flipBit(dir.file("MANIFEST"), at: 20)
+        #expect(throws: CacheError.corruptStore(path: dir.file("MANIFEST"), detail: "manifest checksum mismatch")) {
+            try CacheStore(directory: dir.path)
+        }
+    }
+
+    @Test("Keys must be 1 to 65,535 bytes; values at most 256 MiB")
+    func limits() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path)
+        #expect(throws: CacheError.invalidKey(length: 0)) { try store.set([1], forKey: "") }
+        let long = String(repeating: "k", count: Limits.maxKeyLength + 1)
+        #expect(throws: CacheError.invalidKey(length: Limits.maxKeyLength + 1)) { try store.set([1], forKey: long) }
+        let longest = String(repeating: "k", count: Limits.maxKeyLength)
+        try store.set([1], forKey: longest)
+        #expect(try store.value(forKey: longest) == [1])
+        let huge = [UInt8](repeating: 0, count: Limits.maxValueLength + 1)
+        #expect(throws: CacheError.valueTooLarge(length: huge.count, limit: Limits.maxValueLength)) {
+            try store.set(huge, forKey: "huge")
+        }
+        #expect(store.statistics.entries == 1)
+        try store.close()
+    }
+
+    @Test("Every operation on a closed store fails with .closed; close twice is harmless")
+    func closed() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path)
+        try store.close()
+        try store.close()
+        #expect(throws: CacheError.closed) { try store.set([1], forKey: "k") }
+        #expect(throws: CacheError.closed) { try store.value(forKey: "k") }
+        #expect(throws: CacheError.closed) { try store.removeValue(forKey: "k") }
+        #expect(throws: CacheError.closed) { try store.flush() }
+    }
+
+    @Test("A store open elsewhere is refused; the lock of a killed holder is released by the kernel")
+    func locking() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let first = try CacheStore(directory: dir.path)
+        #expect(throws: CacheError.locked(path: dir.path)) { try CacheStore(directory: dir.path) }
+        try first.close()
+
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: productPath("logcache-worker"))
+        holder.arguments = ["hold", dir.path]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        _ = out.fileHandleForReading.availableData  // "open"
+        #expect(throws: CacheError.locked(path: dir.path)) { try CacheStore(directory: dir.path) }
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let after = try CacheStore(directory: dir.path)
+        try after.close()
+    }
+
+    @Test("A directory that cannot be created, or a path that is a file, is refused")
+    func badDirectories() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        try Data([1]).write(to: URL(fileURLWithPath: dir.file("plain")))
+        #expect(throws: CacheError.notADirectory(path: dir.file("plain"))) { try CacheStore(directory: dir.file("plain")) }
+        #expect(throws: CacheError.directoryUnavailable(path: dir.file("plain/sub"), errno: ENOTDIR)) {
+            try CacheStore(directory: dir.file("plain/sub"))
+        }
+        #expect(throws: CacheError.directoryUnavailable(path: dir.file("a/b"), errno: ENOENT)) {
+            try CacheStore(directory: dir.file("a/b"))
+        }
+    }
+
+    @Test("Out-of-range options are refused before anything is written")
+    func badOptions() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        #expect(throws: CacheError.self) { try CacheStore(directory: dir.path, options: Options(segmentSize: 100)) }
+        #expect(throws: CacheError.self) { try CacheStore(directory: dir.path, options: Options(compression: .zstd(level: 99))) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test("New stores are private to their owner: directory 0700, files 0600")
+    func permissions() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("store")
+        let store = try CacheStore(directory: path)
+        try store.set([1], forKey: "k")
+        try store.close()
+        let mode = { (p: String) in ((try? FileManager.default.attributesOfItem(atPath: p))?[.posixPermissions] as? Int) ?? -1 }
+        #expect(mode(path) == 0o700)
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            #expect(mode(path + "/" + name) == 0o600, "\(name)")
+        }
+    }
+}

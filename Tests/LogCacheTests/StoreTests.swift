@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+@Suite("Store: set, get, remove, TTL, reopen")
+struct StoreTests {
+    static let codecs: [Compression] = [.none, .lz4, .zstd(level: 1), .zstd(level: 3), .zstd(level: 19)]
+
+    @Test("Random keys and values of many sizes round-trip under every codec, before and after reopen",
+          arguments: codecs)
+    func roundTrip(compression: Compression) throws {
+        let dir = TemporaryDirectory("roundTrip\(compression.codec)")
+        defer { dir.cleanup() }
+        var g = SeededGenerator(seed: 42)
+        let sizes = [0, 1, 2, 63, 64, 65, 100, 1000, 4096, 65_536, 300_000]
+        var expected: [[UInt8]: [UInt8]] = [:]
+        let options = Options(compression: compression, segmentSize: 128 << 10)
+        do {
+            let store = try CacheStore(directory: dir.path, options: options)
+            for (i, size) in (sizes + sizes.map { $0 / 2 + 7 }).enumerated() {
+                let key = g.bytes(Int(g.next() % 40) + 1)
+                let value = g.bytes(size, compressible: i % 2 == 0)
+                try store.set(value, forKey: key)
+                expected[key] = value
+            }
+            for (k, v) in expected { #expect(try store.value(forKey: k) == v) }
+            #expect(store.statistics.entries == expected.count)
+            #expect(store.statistics.segments > 1, "values larger than a segment force rollovers")
+            try store.close()
+        }
+        let reopened = try CacheStore(directory: dir.path, options: options)
+        for (k, v) in expected { #expect(try reopened.value(forKey: k) == v) }
+        #expect(reopened.statistics.entries == expected.count)
+        try reopened.close()
+    }
+
+    @Test("Compressible values are stored compressed; incompressible and tiny ones raw")
+    func compressionDecision() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path, options: Options(compression: .zstd))
+        let text = [UInt8](repeating: 65, count: 10_000)
+        try store.set(text, forKey: "text")
+        let afterText = store.statistics.liveBytes
+        #expect(afterText < 200, "10,000 equal bytes compress to a few dozen")
+        var g = SeededGenerator(seed: 3)
+        let noise = g.bytes(10_000)
+        try store.set(noise, forKey: "noise")
+        #expect(store.statistics.liveBytes - afterText == RecordHeader.size + 5 + noise.count)
+        try store.set([1, 2, 3], forKey: "tiny")
+        #expect(try store.value(forKey: "text") == text)
+        #expect(try store.value(forKey: "noise") == noise)
+        #expect(try store.value(forKey: "tiny") == [1, 2, 3])
+        try store.close()
+    }
+
+    @Test("A store holding records of several codecs reads each by its own codec")
+    func mixedCodecs() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let value = [UInt8](repeating: 7, count: 5000)
+        // The codec is a store setting, so write records of other codecs the way an older
+        // setting would have: directly, then check the store reads them all.
+        let store = try CacheStore(directory: dir.path, options: Options(compression: .lz4))
+        try store.set(value, forKey: "lz4")
+        try store.close()
+        try rewriteCompression(dir.path, to: .zstd(level: 3))
+        let store2 = try CacheStore(directory: dir.path)
+        try store2.set(value, forKey: "zstd")
+        #expect(try store2.value(forKey: "lz4") == value)
+        #expect(try store2.value(forKey: "zstd") == value)
+        try store2.close()
+    }
+
+    /// Changes the kept compression setting in a closed store's manifest.
+    private func rewriteCompression(_ path: String, to compression: Compression) throws {
+        let dir = Directory(path: path)
+        var m = try StoreOpening.readManifest(dir)
+        m.settings.compression = compression
+        try dir.writeAtomically(Manifest.fileName, m.encoded())
+    }
+
+    @Test("Overwrite replaces the value; remove deletes it and reports whether it was there")
+    func overwriteAndRemove() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path)
+        try store.set(Array("one".utf8), forKey: "k")
+        try store.set(Array("two".utf8), forKey: "k")
+        #expect(try store.value(forKey: "k") == Array("two".utf8))
+        #expect(store.statistics.entries == 1)
+        #expect(try store.removeValue(forKey: "k"))
+        #expect(try store.value(forKey: "k") == nil)
+        #expect(try !store.removeValue(forKey: "k"))
+        #expect(store.statistics.entries == 0 && store.statistics.liveBytes == 0)
+        try store.close()
+        let reopened = try CacheStore(directory: dir.path)
+        #expect(try reopened.value(forKey: "k") == nil, "the tombstone hides the older values after reopen")
+        try reopened.close()
+    }
+
+    @Test("Values expire by the injected clock, by TTL and by the default TTL, also across reopen")
+    func ttl() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let clock = ManualClock()
+        let options = Options(defaultTTL: .seconds(100), clock: clock)
+        let store = try CacheStore(directory: dir.path, options: options)
+        try store.set([1], forKey: "short", ttl: .milliseconds(1500))
+        try store.set([2], forKey: "default")
+        clock.advance(by: .milliseconds(1499))
+        #expect(try store.value(forKey: "short") == [1])
+        clock.advance(by: .milliseconds(1))
+        #expect(try store.value(forKey: "short") == nil)
+        #expect(store.statistics.expirations == 1)
+        #expect(try store.value(forKey: "default") == [2])
+        try store.close()
+        clock.advance(by: .seconds(99))
+        let reopened = try CacheStore(directory: dir.path, options: options)
+        #expect(reopened.statistics.entries == 0, "expired records are not loaded at open")
+        #expect(try reopened.value(forKey: "default") == nil)
+        #expect(throws: CacheError.invalidOption("TTL must be positive")) {
+            try reopened.set([1], forKey: "x", ttl: .zero)
+        }
+        try reopened.close()
+    }
+
+    @Test("Settings are kept by the store: a later open with other options uses the kept ones")
+    func keptSettings() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let first = try CacheStore(directory: dir.path, options: Options(compression: .lz4, segmentSize: 8192))
+        try first.close()
+        let second = try CacheStore(directory: dir.path, options: Options(compression: .none))
+        #expect(second.settings.compression == .lz4)
+        #expect(second.settings.segmentSize == 8192)
+        try second.close()
+    }
+
+    @Test("Statistics count hits, misses, writes and deletes")
+    func statistics() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path)
+        try store.set([1], forKey: "a")
+        try store.set([2], forKey: "b")
+        _ = try store.value(forKey: "a")
+        _ = try store.value(forKey: "zzz")
+        try store.removeValue(forKey: "b")
+        let s = store.statistics
+        #expect((s.hits, s.misses, s.writes, s.deletes, s.entries) == (1, 1, 2, 1, 1))
+        #expect(s.diskBytes >= s.liveBytes && s.segments == 1)
+        try store.close()
+    }
+
+    @Test("Batch set and batch get agree with single operations")
+    func batches() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path, options: Options(segmentSize: 16 << 10))
+        var g = SeededGenerator(seed: 9)
+        var entries: [String: [UInt8]] = [:]
+        for i in 0..<500 { entries["key\(i)"] = g.bytes(Int(g.next() % 300), compressible: i % 3 == 0) }
+        try store.setValues(entries)
+        let keys = entries.keys.sorted() + ["absent"]
+        let values = try store.values(forKeys: keys)
+        for (k, v) in zip(keys, values) { #expect(v == entries[k]) }
+        #expect(store.statistics.segments > 1)
+        try store.close()
+    }
+
+    @Test("Data values and Codable values round-trip")
+    func conveniences() throws {
+        struct Answer: Codable, Equatable { var text: String; var tokens: Int }
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path)
+        try store.set(Data([9, 8, 7]), forKey: "data")
+        #expect(try store.data(forKey: "data") == Data([9, 8, 7]))
+        try store.set(encoding: Answer(text: "hi", tokens: 3), forKey: "answer")
+        #expect(try store.value(Answer.self, forKey: "answer") == Answer(text: "hi", tokens: 3))
+        #expect(try store.value(Answer.self, forKey: "missing") == nil)
+        #expect(throws: CacheError.self) { try store.value(Int.self, forKey: "answer") }
+        try store.close()
+    }
+}
