@@ -21,9 +21,11 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // The few C library calls Swift's Glibc module does not expose.
+        .target(name: "CLogCacheSupport"),
         .target(
             name: "LogCache",
-            dependencies: ["CZstd", "CLZ4"]
+            dependencies: ["CZstd", "CLZ4", "CLogCacheSupport"]
         ),
         .executableTarget(
             name: "cachectl",
@@ -31,6 +33,11 @@ let package = Package(
                 "LogCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // The main job, memoizing slow calls; tools/demo runs it.
+        .executableTarget(
+            name: "logcache-demo",
+            dependencies: ["LogCache"]
         ),
         // A child process for the tests: writes, crashes and competes with other processes
         // on real stores, which threads inside the test process cannot stand in for.

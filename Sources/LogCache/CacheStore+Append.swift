@@ -58,13 +58,7 @@ extension CacheStore {
             try? file.truncate(to: active.length)
             throw error
         }
-        var offset = active.length
-        for r in records {
-            IndexFileEntry(keyHash: r.keyHash, offset: UInt32(offset), length: UInt32(r.bytes.count),
-                           expiresAt: r.expiresAt, kind: r.kind).encode(into: &active.indexEntries)
-            offset += r.bytes.count
-        }
-        active.length = offset
+        active.length += totalSize
         active.unsynced = true
     }
 
@@ -97,7 +91,7 @@ extension CacheStore {
     func roll(_ w: inout WriterState) throws(CacheError) {
         let sealed = w.active
         try sealed.segment.file.sync()
-        let index = sealed.indexFile()
+        let index = try sealed.indexFile()
         try dir.writeAtomically(Segment.indexFileName(sealed.segment.id), index)
         let id = w.manifest.nextSegmentID
         guard id < UInt32.max - 1 else {

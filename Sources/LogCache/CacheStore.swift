@@ -1,3 +1,4 @@
+import CLogCacheSupport
 import Dispatch
 import Synchronization
 #if canImport(Glibc)
@@ -67,6 +68,10 @@ public final class CacheStore: Sendable {
         if case .syncInterval(let interval) = options.durability {
             syncTimer.withLock { $0 = SyncTimer(interval: interval) { [weak self] in self?.syncIfDirty() } }
         }
+        // Loading allocated and freed large buffers (index files, the index before it was
+        // shrunk); glibc keeps freed heap memory unless asked to hand it back.
+        withExtendedLifetime(opened) {}
+        _ = logcache_release_free_memory()
     }
 
     deinit { try? close() }
@@ -264,7 +269,7 @@ public final class CacheStore: Sendable {
             w.closed = true
             do {
                 try w.active.segment.file.sync()
-                try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), w.active.indexFile())
+                try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile())
             } catch let error as CacheError { failure = error } catch {}
             return true
         }
@@ -282,13 +287,16 @@ public final class CacheStore: Sendable {
 
     /// Current size of the store and this handle's counters since it was opened.
     public var statistics: Statistics {
-        let (entries, live, disk, segments) = state.read { s in (s.index.count, s.liveBytes, s.diskBytes, s.segments.count) }
+        let (entries, live, disk, segments, memory) = state.read { s in
+            (s.index.count, s.liveBytes, s.diskBytes, s.segments.count, s.index.memoryBytes)
+        }
         return Statistics(
             entries: entries, liveBytes: live, diskBytes: disk, segments: segments,
             hits: counters.hits.load(ordering: .relaxed), misses: counters.misses.load(ordering: .relaxed),
             writes: counters.writes.load(ordering: .relaxed), deletes: counters.deletes.load(ordering: .relaxed),
             expirations: counters.expirations.load(ordering: .relaxed),
             tornRecordsDropped: counters.tornRecordsDropped.load(ordering: .relaxed),
+            indexMemoryBytes: memory,
             corruptRecords: counters.corruptRecords.load(ordering: .relaxed))
     }
 }

@@ -20,6 +20,8 @@ public struct Statistics: Sendable, Equatable, Codable {
     public var expirations: Int
     /// Records cut from the end of the active segment at open because they were incompletely written.
     public var tornRecordsDropped: Int
+    /// Bytes of memory held by the in-memory index.
+    public var indexMemoryBytes: Int
     /// Records that failed their checksum or decompression when read, and were treated as misses.
     public var corruptRecords: Int
 }

@@ -87,10 +87,11 @@ public struct IndexFile: Sendable, Equatable {
         return Self.encode(segmentID: segmentID, coveredLength: coveredLength, entryBytes: entryBytes.bytes)
     }
 
-    /// Decodes and checks a whole index file.
+    /// Checks a whole index file (magic, version, length, checksum) without decoding its
+    /// entries; returns its segment number, covered length and entry count.
     ///
-    /// The entry count must agree with the file's length before anything is allocated from it.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<IndexFile, Defect> {
+    /// The entry count must agree with the file's length before anything is sized from it.
+    public static func validate(_ bytes: UnsafeRawBufferPointer) -> Result<(segmentID: UInt32, coveredLength: UInt64, count: Int), Defect> {
         guard bytes.count >= headerSize + 4 else { return .failure(.tooShort) }
         guard bytes.prefix(4).elementsEqual(magic) else { return .failure(.badMagic) }
         var r = ByteReader(bytes, at: 4)
@@ -102,16 +103,38 @@ public struct IndexFile: Sendable, Equatable {
         let body = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
         guard CRC32C.checksum(body) == stored else { return .failure(.checksumMismatch) }
-        var entries: [IndexFileEntry] = []
-        entries.reserveCapacity(Int(count))
-        for i in 0..<Int(count) {
+        return .success((segmentID, covered, Int(count)))
+    }
+
+    /// Visits the entries of a file that ``validate(_:)`` accepted, stopping at the first
+    /// impossible one (which makes the whole file unusable).
+    public static func forEachEntry(
+        _ bytes: UnsafeRawBufferPointer, coveredLength covered: UInt64, count: Int, _ body: (IndexFileEntry) -> Void
+    ) -> Result<Void, Defect> {
+        var r = ByteReader(bytes, at: headerSize)
+        for i in 0..<count {
             guard let hash = r.u64(), let offset = r.u32(), let length = r.u32(), let expires = r.i64(),
                   let kindByte = r.u8(), let kind = RecordKind(rawValue: kindByte),
                   UInt64(offset) >= UInt64(SegmentHeader.size), length >= RecordHeader.size,
                   UInt64(offset) + UInt64(length) <= covered, expires >= 0
             else { return .failure(.invalidEntry(i)) }
-            entries.append(IndexFileEntry(keyHash: hash, offset: offset, length: length, expiresAt: expires, kind: kind))
+            body(IndexFileEntry(keyHash: hash, offset: offset, length: length, expiresAt: expires, kind: kind))
         }
-        return .success(IndexFile(segmentID: segmentID, coveredLength: covered, entries: entries))
+        return .success(())
+    }
+
+    /// Decodes and checks a whole index file.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<IndexFile, Defect> {
+        let header: (segmentID: UInt32, coveredLength: UInt64, count: Int)
+        switch validate(bytes) {
+        case .failure(let d): return .failure(d)
+        case .success(let h): header = h
+        }
+        var entries: [IndexFileEntry] = []
+        entries.reserveCapacity(header.count)
+        if case .failure(let d) = forEachEntry(bytes, coveredLength: header.coveredLength, count: header.count, { entries.append($0) }) {
+            return .failure(d)
+        }
+        return .success(IndexFile(segmentID: header.segmentID, coveredLength: header.coveredLength, entries: entries))
     }
 }

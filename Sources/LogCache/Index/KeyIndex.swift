@@ -128,6 +128,14 @@ struct KeyIndex: Sendable {
         for t in table where t != 0 { body(t - 1, entries[Int(t - 1)]) }
     }
 
+    /// Rebuilds the arrays at the size the live entries need, renumbering slots; for after a
+    /// bulk load, when overwritten keys have left free slots and growth has left spare room.
+    mutating func shrinkToFit() {
+        var compact = KeyIndex(expectedCount: count)
+        for e in entries where e.segment != Self.freeMarker { compact.upsert(e) }
+        self = compact
+    }
+
     private mutating func grow() {
         let buckets = table.count * 2
         table = [UInt32](repeating: 0, count: buckets)

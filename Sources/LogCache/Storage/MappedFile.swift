@@ -17,6 +17,12 @@ final class MappedFile {
         bytes = UnsafeRawBufferPointer(start: p, count: length)
     }
 
+    /// Maps the whole file at `path`.
+    convenience init(path: String) throws(CacheError) {
+        let file = try File.open(path, flags: O_RDONLY)
+        try self.init(file, length: try file.size())
+    }
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

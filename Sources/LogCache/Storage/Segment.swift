@@ -36,26 +36,42 @@ final class Segment: Sendable {
     func readRecord(offset: UInt32, length: UInt32) throws(CacheError) -> [UInt8] {
         try file.read(count: Int(length), at: Int(offset))
     }
+
+    /// Scans the records in bytes `start ..< length`, calling `visit` with the index-file
+    /// entry of each good one, in log order.
+    func scan(from start: Int, length: Int, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
+        let mapped = try MappedFile(file, length: length)
+        return SegmentScan.scan(mapped.bytes, from: start) { offset, h, record in
+            visit(IndexFileEntry(
+                keyHash: KeyHash.hash(RecordCoding.key(of: h, in: record)), offset: UInt32(offset),
+                length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind))
+        }
+    }
+
+    /// The index file for the segment's first `length` bytes, built by scanning them.
+    ///
+    /// Built from the file rather than kept in memory as records are appended: that would
+    /// cost 25 bytes per record of the active segment for the life of the process.
+    func indexFile(length: Int) throws(CacheError) -> [UInt8] {
+        var entries = ByteWriter(capacity: 4096)
+        _ = try scan(from: SegmentHeader.size, length: length) { $0.encode(into: &entries) }
+        return IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: entries.bytes)
+    }
 }
 
-/// The segment new records are appended to, and what its index file will list.
+/// The segment new records are appended to.
 struct ActiveSegment {
     let segment: Segment
     /// Bytes written so far; the next record goes here.
     var length: Int
-    /// Encoded ``IndexFileEntry`` values for the records in this segment, in log order.
-    var indexEntries: ByteWriter
     /// Written since the last fsync.
     var unsynced = false
 
-    init(segment: Segment, length: Int, indexEntries: ByteWriter = ByteWriter()) {
+    init(segment: Segment, length: Int) {
         self.segment = segment
         self.length = length
-        self.indexEntries = indexEntries
     }
 
     /// The index file for what has been written so far.
-    func indexFile() -> [UInt8] {
-        IndexFile.encode(segmentID: segment.id, coveredLength: UInt64(length), entryBytes: indexEntries.bytes)
-    }
+    func indexFile() throws(CacheError) -> [UInt8] { try segment.indexFile(length: length) }
 }

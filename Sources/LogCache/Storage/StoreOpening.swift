@@ -45,6 +45,7 @@ enum StoreOpening {
             try loader.load(segment: id, active: i == manifest.segments.count - 1)
         }
         try removeLeftovers(dir, names: try dir.names(), manifest: manifest)
+        loader.index.shrinkToFit()
         guard let active = loader.active else {
             throw .corruptStore(path: path, detail: "the manifest names no active segment")
         }
@@ -129,25 +130,33 @@ enum StoreOpening {
             let segment = Segment(id: id, file: file)
             segments[id] = segment
 
-            var entries = ByteWriter()
             var scanFrom = SegmentHeader.size
-            if let indexFile = readIndexFile(id, segmentLength: length) {
-                for e in indexFile.entries {
-                    apply(e, segment: id)
-                    if isActive { e.encode(into: &entries) }
+            // Entries already listed by a good index file that covers only part of the segment:
+            // kept so that a rebuilt index file lists them too.
+            var indexed = ByteWriter()
+            if let mapped = try? MappedFile(path: dir.path(Segment.indexFileName(id))),
+               case .success(let header) = IndexFile.validate(mapped.bytes),
+               header.segmentID == id, header.coveredLength <= UInt64(length),
+               header.coveredLength >= UInt64(SegmentHeader.size) {
+                // Two passes: an impossible entry halfway through makes the whole file unusable
+                // (the segment is scanned instead), so nothing is applied before all are checked.
+                let keepBytes = header.coveredLength < UInt64(length) && !isActive
+                let covered = header.coveredLength
+                if case .success = IndexFile.forEachEntry(mapped.bytes, coveredLength: covered, count: header.count, { _ in }) {
+                    _ = IndexFile.forEachEntry(mapped.bytes, coveredLength: covered, count: header.count) { e in
+                        apply(e, segment: id)
+                        if keepBytes { e.encode(into: &indexed) }
+                    }
+                    scanFrom = Int(header.coveredLength)
+                    if !isActive { diskBytes += mapped.bytes.count }
                 }
-                scanFrom = Int(indexFile.coveredLength)
-                if !isActive { diskBytes += IndexFile.headerSize + indexFile.entries.count * IndexFileEntry.size + 4 }
             }
             var validEnd = length
             if scanFrom < length {
-                let mapped = try MappedFile(file, length: length)
-                let outcome = SegmentScan.scan(mapped.bytes, from: scanFrom) { offset, h, record in
-                    let e = IndexFileEntry(
-                        keyHash: KeyHash.hash(RecordCoding.key(of: h, in: record)), offset: UInt32(offset),
-                        length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind)
+                var scanned = ByteWriter()
+                let outcome = try segment.scan(from: scanFrom, length: length) { e in
                     apply(e, segment: id)
-                    e.encode(into: &entries)
+                    e.encode(into: &scanned)
                 }
                 corruptRecords += outcome.damaged.count
                 validEnd = outcome.validEnd
@@ -158,28 +167,18 @@ enum StoreOpening {
                 }
                 if !isActive {
                     // Rebuild the missing or stale index file so the next open need not scan.
-                    let rebuilt = IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: entries.bytes)
+                    indexed.append(scanned.bytes)
+                    let rebuilt = IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: indexed.bytes)
                     try dir.writeAtomically(Segment.indexFileName(id), rebuilt)
                     diskBytes += rebuilt.count
                 }
             }
             if isActive {
-                active = ActiveSegment(segment: segment, length: validEnd, indexEntries: entries)
+                active = ActiveSegment(segment: segment, length: validEnd)
                 diskBytes += validEnd
             } else {
                 diskBytes += length
             }
-        }
-
-        /// The segment's index file when it is intact and matches the segment; nil means scan.
-        private func readIndexFile(_ id: UInt32, segmentLength: Int) -> IndexFile? {
-            guard let file = try? File.open(dir.path(Segment.indexFileName(id)), flags: O_RDONLY),
-                  let bytes = try? file.readAll(),
-                  case .success(let index) = bytes.withUnsafeBytes({ IndexFile.decode($0) }),
-                  index.segmentID == id, index.coveredLength <= UInt64(segmentLength),
-                  index.coveredLength >= UInt64(SegmentHeader.size)
-            else { return nil }
-            return index
         }
 
         /// Applies one record, in log order, to the index.
