@@ -72,10 +72,9 @@ extension CacheStore {
                 case .value:
                     let entry = IndexEntry(keyHash: r.keyHash, segment: segment, offset: UInt32(offset),
                                            length: UInt32(length), expiresAt: r.expiresAt)
-                    if let old = s.index.upsert(entry).replaced { s.liveBytes -= Int(old.length) }
-                    s.liveBytes += length
-                case .tombstone:
-                    if let old = s.index.remove(r.keyHash) { s.liveBytes -= Int(old.entry.length) }
+                    s.live.put(entry)
+                case .tombstone, .eviction:
+                    s.live.remove(hash: r.keyHash)
                 }
                 s.diskBytes += length
                 offset += length

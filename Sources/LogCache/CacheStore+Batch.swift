@@ -24,7 +24,7 @@ extension CacheStore {
         let found = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)?] in
             guard !s.closed else { throw .closed }
             return hashes.map { h in
-                guard let e = s.index.entry(for: h), let seg = s.segments[e.segment] else { return nil }
+                guard let e = s.live.index.entry(for: h), let seg = s.segments[e.segment] else { return nil }
                 return (e, seg)
             }
         }

@@ -39,9 +39,8 @@ public final class CacheStore: Sendable {
 
     /// What readers look at: the index and the open segments.
     struct IndexState {
-        var index: KeyIndex
+        var live: LiveSet
         var segments: [UInt32: Segment]
-        var liveBytes: Int
         var diskBytes: Int
         var closed = false
     }
@@ -62,7 +61,7 @@ public final class CacheStore: Sendable {
         lock = opened.lock
         writer = Mutex(WriterState(active: opened.active, manifest: opened.manifest))
         state = ReadWriteLock(IndexState(
-            index: opened.index, segments: opened.segments, liveBytes: opened.liveBytes, diskBytes: opened.diskBytes))
+            live: opened.live, segments: opened.segments, diskBytes: opened.diskBytes))
         counters.tornRecordsDropped.store(opened.tornRecords, ordering: .relaxed)
         counters.corruptRecords.store(opened.corruptRecords, ordering: .relaxed)
         if case .syncInterval(let interval) = options.durability {
@@ -149,7 +148,7 @@ public final class CacheStore: Sendable {
     func lookup(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
         try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
             guard !s.closed else { throw .closed }
-            guard let e = s.index.entry(for: hash), let seg = s.segments[e.segment] else { return nil }
+            guard let e = s.live.index.entry(for: hash), let seg = s.segments[e.segment] else { return nil }
             return (e, seg)
         }
     }
@@ -181,9 +180,7 @@ public final class CacheStore: Sendable {
     /// Drops an entry found expired.
     private func expire(_ entry: IndexEntry) -> [UInt8]? {
         let removed = state.write { s -> Bool in
-            guard s.index.remove(entry) != nil else { return false }
-            s.liveBytes -= Int(entry.length)
-            return true
+            s.live.remove(entry) != nil
         }
         if removed { counters.expirations.add(1, ordering: .relaxed) }
         return miss()
@@ -191,9 +188,7 @@ public final class CacheStore: Sendable {
 
     /// Drops an entry whose record failed verification, so it reads as a miss from now on.
     private func corrupt(_ entry: IndexEntry) -> [UInt8]? {
-        state.write { s in
-            if s.index.remove(entry) != nil { s.liveBytes -= Int(entry.length) }
-        }
+        state.write { s in _ = s.live.remove(entry) }
         counters.corruptRecords.add(1, ordering: .relaxed)
         return miss()
     }
@@ -277,7 +272,7 @@ public final class CacheStore: Sendable {
         state.write { s in
             s.closed = true
             s.segments = [:]
-            s.index = KeyIndex()
+            s.live = LiveSet()
         }
         lock.unlock()
         if let failure { throw failure }
@@ -288,7 +283,7 @@ public final class CacheStore: Sendable {
     /// Current size of the store and this handle's counters since it was opened.
     public var statistics: Statistics {
         let (entries, live, disk, segments, memory) = state.read { s in
-            (s.index.count, s.liveBytes, s.diskBytes, s.segments.count, s.index.memoryBytes)
+            (s.live.count, s.live.liveBytes, s.diskBytes, s.segments.count, s.live.index.memoryBytes)
         }
         return Statistics(
             entries: entries, liveBytes: live, diskBytes: disk, segments: segments,

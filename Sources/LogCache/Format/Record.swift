@@ -4,6 +4,9 @@ public enum RecordKind: UInt8, Sendable {
     case value = 1
     /// The key was removed; the record has no value bytes.
     case tombstone = 2
+    /// The key was evicted to keep the store within its capacity. The key field holds the
+    /// 8-byte key hash (little-endian) instead of the key, which the in-memory index does not keep.
+    case eviction = 3
 }
 
 /// How a record's value bytes are stored.
@@ -121,9 +124,10 @@ public enum RecordCoding {
             return .failure(.invalidField("value lengths \(stored)/\(raw)"))
         }
         if codec == .none, stored != raw { return .failure(.invalidField("uncompressed lengths differ")) }
-        if kind == .tombstone, stored != 0 || raw != 0 || codec != .none {
+        if kind != .value, stored != 0 || raw != 0 || codec != .none {
             return .failure(.invalidField("tombstone with a value"))
         }
+        if kind == .eviction, keyLength != 8 { return .failure(.invalidField("eviction key length \(keyLength)")) }
         guard expires >= 0 else { return .failure(.invalidField("expiry \(expires)")) }
         return .success(RecordHeader(
             kind: kind, codec: codec, keyLength: Int(keyLength), storedLength: Int(stored),
@@ -147,6 +151,22 @@ public enum RecordCoding {
     /// The key bytes of a decoded record.
     public static func key(of header: RecordHeader, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[RecordHeader.size..<(RecordHeader.size + header.keyLength)])
+    }
+
+    /// The key hash a decoded record stands for: the hash of its key, or for an eviction
+    /// record the hash it carries.
+    public static func keyHash(of header: RecordHeader, in bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let key = self.key(of: header, in: bytes)
+        if header.kind == .eviction { return UInt64(littleEndian: key.loadUnaligned(as: UInt64.self)) }
+        return KeyHash.hash(key)
+    }
+
+    /// An eviction record for the key with `keyHash`.
+    static func eviction(keyHash: UInt64, at time: Int64) -> [UInt8] {
+        withUnsafeBytes(of: keyHash.littleEndian) { k in
+            encode(kind: .eviction, codec: .none, key: k, stored: UnsafeRawBufferPointer(start: nil, count: 0),
+                   rawLength: 0, createdAt: time, expiresAt: 0)
+        }
     }
 
     /// The stored value bytes of a decoded record.

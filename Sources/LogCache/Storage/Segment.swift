@@ -43,7 +43,7 @@ final class Segment: Sendable {
         let mapped = try MappedFile(file, length: length)
         return SegmentScan.scan(mapped.bytes, from: start) { offset, h, record in
             visit(IndexFileEntry(
-                keyHash: KeyHash.hash(RecordCoding.key(of: h, in: record)), offset: UInt32(offset),
+                keyHash: RecordCoding.keyHash(of: h, in: record), offset: UInt32(offset),
                 length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind))
         }
     }

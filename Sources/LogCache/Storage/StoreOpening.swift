@@ -15,9 +15,8 @@ enum StoreOpening {
         var lock: FileLock
         var manifest: Manifest
         var active: ActiveSegment
-        var index: KeyIndex
+        var live: LiveSet
         var segments: [UInt32: Segment]
-        var liveBytes: Int
         var diskBytes: Int
         var tornRecords: Int
         var corruptRecords: Int
@@ -45,13 +44,13 @@ enum StoreOpening {
             try loader.load(segment: id, active: i == manifest.segments.count - 1)
         }
         try removeLeftovers(dir, names: try dir.names(), manifest: manifest)
-        loader.index.shrinkToFit()
+        loader.live.shrinkToFit()
         guard let active = loader.active else {
             throw .corruptStore(path: path, detail: "the manifest names no active segment")
         }
         return Opened(
-            directory: dir, lock: lock, manifest: manifest, active: active, index: loader.index,
-            segments: loader.segments, liveBytes: loader.liveBytes, diskBytes: loader.diskBytes,
+            directory: dir, lock: lock, manifest: manifest, active: active, live: loader.live,
+            segments: loader.segments, diskBytes: loader.diskBytes,
             tornRecords: loader.tornRecords, corruptRecords: loader.corruptRecords)
     }
 
@@ -84,10 +83,9 @@ enum StoreOpening {
     private struct Loader {
         let dir: Directory
         let now: Int64
-        var index = KeyIndex()
+        var live = LiveSet()
         var segments: [UInt32: Segment] = [:]
         var active: ActiveSegment?
-        var liveBytes = 0
         var diskBytes = 0
         var tornRecords = 0
         var corruptRecords = 0
@@ -187,11 +185,10 @@ enum StoreOpening {
             case .value where e.expiresAt == 0 || e.expiresAt > now:
                 let entry = IndexEntry(keyHash: e.keyHash, segment: segment, offset: e.offset, length: e.length,
                                        expiresAt: e.expiresAt)
-                if let old = index.upsert(entry).replaced { liveBytes -= Int(old.length) }
-                liveBytes += Int(e.length)
-            case .value, .tombstone:
+                live.put(entry)
+            case .value, .tombstone, .eviction:
                 // A tombstone, or a newer value that has already expired, hides every older value.
-                if let old = index.remove(e.keyHash) { liveBytes -= Int(old.entry.length) }
+                live.remove(hash: e.keyHash)
             }
         }
     }

@@ -1,0 +1,49 @@
+/// The live keys and the byte counts that follow from them: the one place where the index
+/// changes, so that live bytes, per-segment live bytes and the index never disagree.
+struct LiveSet: Sendable {
+    private(set) var index: KeyIndex
+    /// Bytes of live records.
+    private(set) var liveBytes = 0
+    /// Bytes of live records per segment: what compaction would have to copy.
+    private(set) var segmentLiveBytes: [UInt32: Int] = [:]
+
+    init(index: KeyIndex = KeyIndex()) {
+        self.index = index
+    }
+
+    var count: Int { index.count }
+
+    /// Points the entry's key at it; returns its slot and the entry it replaced.
+    @discardableResult
+    mutating func put(_ entry: IndexEntry) -> (slot: KeyIndex.Slot, replaced: IndexEntry?) {
+        let result = index.upsert(entry)
+        if let old = result.replaced { account(old, -1) }
+        account(entry, 1)
+        return result
+    }
+
+    /// Removes the key with `hash`; returns its slot and entry.
+    @discardableResult
+    mutating func remove(hash: UInt64) -> (slot: KeyIndex.Slot, entry: IndexEntry)? {
+        guard let removed = index.remove(hash) else { return nil }
+        account(removed.entry, -1)
+        return removed
+    }
+
+    /// Removes `expected` if the index still holds exactly it (it may have been replaced meanwhile).
+    @discardableResult
+    mutating func remove(_ expected: IndexEntry) -> KeyIndex.Slot? {
+        guard let slot = index.remove(expected) else { return nil }
+        account(expected, -1)
+        return slot
+    }
+
+    /// Compacts the index's memory after a bulk load (slots are renumbered).
+    mutating func shrinkToFit() { index.shrinkToFit() }
+
+    private mutating func account(_ e: IndexEntry, _ sign: Int) {
+        let n = Int(e.length) * sign
+        liveBytes += n
+        segmentLiveBytes[e.segment, default: 0] += n
+    }
+}
