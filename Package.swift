@@ -41,7 +41,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogCacheTests",
-            dependencies: ["LogCache"]
+            dependencies: ["LogCache", "cachectl"]
         ),
     ],
     swiftLanguageModes: [.v6]
