@@ -48,7 +48,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogCacheTests",
-            dependencies: ["LogCache"]
+            dependencies: ["LogCache", "cachectl"]
         ),
     ],
     swiftLanguageModes: [.v6]

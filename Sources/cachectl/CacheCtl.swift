@@ -15,7 +15,7 @@ struct CacheCtl: ParsableCommand {
             Exit codes: 0 success or hit; 1 miss, not found or problems found; 2 usage error; \
             3 any other failure (the message on standard error names the file and what is wrong).
             """,
-        subcommands: [Put.self, Get.self, Delete.self, Stats.self]
+        subcommands: [Put.self, Get.self, Delete.self, Stats.self, Bench.self]
     )
 
     static func main() {

@@ -1,0 +1,118 @@
+/// ARC (Megiddo and Modha, FAST 2003), measured in the owner's units (bytes or objects).
+///
+/// T1 holds objects seen once recently, T2 objects seen at least twice; B1 and B2 remember the
+/// keys recently evicted from each. A miss on a B1 ghost raises the target size `p` of T1 by
+/// max(|B2|/|B1|, 1) times the object's size, a miss on a B2 ghost lowers it likewise. Eviction
+/// takes T1's LRU end when T1 exceeds `p` (or equals it and the miss was a B2 ghost), else T2's.
+/// Ghost lists are kept within the paper's bounds: |T1|+|B1| ≤ c and |T1|+|T2|+|B1|+|B2| ≤ 2c.
+/// With sizes the bounds and `p` are in bytes; with every size 1 this is the paper's algorithm.
+public struct ARCPolicy: SimulatedPolicy, Sendable {
+    /// "arc".
+    public static let name = "arc"
+
+    private let capacity: Int
+    private var t1 = SlotList()
+    private var t2 = SlotList()
+    private var b1 = GhostList()
+    private var b2 = GhostList()
+    private var inT2: [Bool] = []
+    private var keys: [UInt64] = []
+    private var sizes: [Int] = []
+    private var t1Bytes = 0
+    private var t2Bytes = 0
+    private enum GhostHit { case none, b1, b2 }
+    private var pending = GhostHit.none
+    /// The adaptive target size of T1.
+    public private(set) var target: Double = 0
+
+    /// A policy for `capacity` units.
+    public init(capacity: Int) { self.capacity = capacity }
+
+    /// Links for two lists, list flag, key and size per slot (ghosts cost extra, see ``GhostList``).
+    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot * 2 + 1 + 8 + 8 }
+
+    /// Whether a cached object is in T2 (seen at least twice).
+    public func isFrequent(_ slot: UInt32) -> Bool { inT2[Int(slot)] }
+
+    /// Whether `key` is a ghost in B1 (evicted from T1) or B2 (evicted from T2).
+    public func ghostList(of key: UInt64) -> Int? {
+        if b1.contains(key) { return 1 }
+        if b2.contains(key) { return 2 }
+        return nil
+    }
+
+    public mutating func willMiss(key: UInt64, size: Int) {
+        pending = .none
+        if b1.contains(key) {
+            let delta = max(Double(b2.bytes) / Double(max(b1.bytes, 1)), 1)
+            target = min(target + delta * Double(size), Double(capacity))
+            b1.remove(key)
+            pending = .b1
+        } else if b2.contains(key) {
+            let delta = max(Double(b1.bytes) / Double(max(b2.bytes, 1)), 1)
+            target = max(target - delta * Double(size), 0)
+            b2.remove(key)
+            pending = .b2
+        }
+    }
+
+    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
+        inT2.ensureIndex(slot, filler: false)
+        keys.ensureIndex(slot, filler: 0)
+        sizes.ensureIndex(slot, filler: 0)
+        let s = Int(slot)
+        keys[s] = key
+        sizes[s] = size
+        if pending != .none {
+            inT2[s] = true
+            t2.pushHead(slot)
+            t2Bytes += size
+        } else {
+            inT2[s] = false
+            t1.pushHead(slot)
+            t1Bytes += size
+        }
+        pending = .none
+        while t1Bytes + b1.bytes > capacity, b1.count > 0 { b1.dropOldest() }
+        while t1Bytes + t2Bytes + b1.bytes + b2.bytes > 2 * capacity, b2.count > 0 { b2.dropOldest() }
+    }
+
+    public mutating func access(_ slot: UInt32) {
+        let s = Int(slot)
+        if inT2[s] {
+            t2.moveToHead(slot)
+        } else {
+            t1.remove(slot)
+            t1Bytes -= sizes[s]
+            inT2[s] = true
+            t2.pushHead(slot)
+            t2Bytes += sizes[s]
+        }
+    }
+
+    public mutating func remove(_ slot: UInt32) {
+        let s = Int(slot)
+        if inT2[s] {
+            t2.remove(slot)
+            t2Bytes -= sizes[s]
+        } else {
+            t1.remove(slot)
+            t1Bytes -= sizes[s]
+        }
+    }
+
+    public mutating func evict() -> UInt32? {
+        let t1Size = Double(t1Bytes)
+        let fromT1 = t1.count > 0 && (t2.count == 0 || t1Size > target || (pending == .b2 && t1Size == target))
+        if fromT1 {
+            guard let v = t1.popTail() else { return nil }
+            t1Bytes -= sizes[Int(v)]
+            b1.push(keys[Int(v)], size: sizes[Int(v)])
+            return v
+        }
+        guard let v = t2.popTail() else { return nil }
+        t2Bytes -= sizes[Int(v)]
+        b2.push(keys[Int(v)], size: sizes[Int(v)])
+        return v
+    }
+}

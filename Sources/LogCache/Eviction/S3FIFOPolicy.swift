@@ -1,0 +1,125 @@
+/// S3-FIFO (Yang et al., SOSP 2023): a small FIFO queue that filters one-hit wonders, a main
+/// FIFO queue with reinsertion, and a ghost queue of keys recently dropped from the small one.
+///
+/// Parameters (those of the paper and of libCacheSim's defaults): the small queue is 10% of the
+/// capacity; the ghost queue remembers keys up to the main queue's share (90% of the capacity,
+/// which is "as many entries as the main queue" when every object has size 1); frequencies are
+/// 2-bit counters (capped at 3). An object leaving the small queue moves to the main queue when
+/// it was hit at least twice there (and starts over at frequency 0), otherwise it becomes a
+/// ghost. A requested ghost is inserted straight into the main queue. The main queue's tail
+/// leaves when its frequency is 0; otherwise it goes back to the head with the frequency minus one.
+public struct S3FIFOPolicy: SimulatedPolicy, Sendable {
+    /// "s3-fifo".
+    public static let name = "s3-fifo"
+    /// Hits in the small queue that earn a place in the main queue.
+    public static let moveToMainThreshold: UInt8 = 2
+
+    private let smallTarget: Int
+    private let ghostBudget: Int
+    private var small = SlotList()
+    private var main = SlotList()
+    private var ghost = GhostList()
+    private var inSmall: [Bool] = []
+    private var frequency: [UInt8] = []
+    private var keys: [UInt64] = []
+    private var sizes: [Int] = []
+    /// Bytes (units) held by the small queue.
+    public private(set) var smallBytes = 0
+    /// Bytes (units) held by the main queue.
+    public private(set) var mainBytes = 0
+
+    /// A policy for `capacity` units, split 10% / 90%.
+    public init(capacity: Int) {
+        smallTarget = max(1, capacity / 10)
+        ghostBudget = max(1, capacity - smallTarget)
+    }
+
+    /// Links, queue flag, frequency, key and size per slot.
+    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot * 2 + 1 + 1 + 8 + 8 }
+
+    /// Whether `key` is remembered as a ghost.
+    public func isGhost(_ key: UInt64) -> Bool { ghost.contains(key) }
+
+    /// Whether a cached object is in the small queue (false: the main queue).
+    public func isInSmallQueue(_ slot: UInt32) -> Bool { inSmall[Int(slot)] }
+
+    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
+        inSmall.ensureIndex(slot, filler: false)
+        frequency.ensureIndex(slot, filler: 0)
+        keys.ensureIndex(slot, filler: 0)
+        sizes.ensureIndex(slot, filler: 0)
+        let s = Int(slot)
+        frequency[s] = 0
+        keys[s] = key
+        sizes[s] = size
+        if ghost.remove(key) != nil {
+            inSmall[s] = false
+            main.pushHead(slot)
+            mainBytes += size
+        } else {
+            inSmall[s] = true
+            small.pushHead(slot)
+            smallBytes += size
+        }
+    }
+
+    public mutating func access(_ slot: UInt32) {
+        let s = Int(slot)
+        if frequency[s] < 3 { frequency[s] += 1 }
+    }
+
+    public mutating func remove(_ slot: UInt32) {
+        let s = Int(slot)
+        if inSmall[s] {
+            small.remove(slot)
+            smallBytes -= sizes[s]
+        } else {
+            main.remove(slot)
+            mainBytes -= sizes[s]
+        }
+    }
+
+    public mutating func evict() -> UInt32? {
+        while true {
+            if small.count > 0 && (smallBytes >= smallTarget || main.count == 0) {
+                if let victim = evictSmall() { return victim }
+                continue
+            }
+            if main.count > 0 { return evictMain() }
+            if small.count == 0 { return nil }
+        }
+    }
+
+    /// Drains the small queue's tail until one object leaves the cache (nil: all were promoted).
+    private mutating func evictSmall() -> UInt32? {
+        while let t = small.popTail() {
+            let s = Int(t)
+            smallBytes -= sizes[s]
+            if frequency[s] >= Self.moveToMainThreshold {
+                frequency[s] = 0
+                inSmall[s] = false
+                main.pushHead(t)
+                mainBytes += sizes[s]
+            } else {
+                ghost.push(keys[s], size: sizes[s])
+                while ghost.bytes > ghostBudget, ghost.count > 1 { ghost.dropOldest() }
+                return t
+            }
+        }
+        return nil
+    }
+
+    private mutating func evictMain() -> UInt32? {
+        while let t = main.popTail() {
+            let s = Int(t)
+            if frequency[s] > 0 {
+                frequency[s] -= 1
+                main.pushHead(t)
+            } else {
+                mainBytes -= sizes[s]
+                return t
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,43 @@
+/// SIEVE (Zhang et al., NSDI 2024): a FIFO queue and a hand. New objects enter at the head
+/// unvisited and a hit marks them visited. The hand moves from the tail toward the head
+/// (wrapping to the tail), clearing visited marks, and evicts the first unvisited object;
+/// it then rests on that object's neighbour toward the head. Survivors never move.
+public struct SIEVEPolicy: SimulatedPolicy, Sendable {
+    /// "sieve".
+    public static let name = "sieve"
+    private var list = SlotList()
+    private var visited: [Bool] = []
+    /// Where the next eviction starts looking; ``noSlot`` means the tail.
+    public private(set) var hand: UInt32 = noSlot
+
+    /// The capacity plays no part: the owner decides how many evictions are needed.
+    public init(capacity: Int) {}
+
+    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + 1 }
+
+    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
+        visited.ensureIndex(slot, filler: false)
+        visited[Int(slot)] = false
+        list.pushHead(slot)
+    }
+
+    public mutating func access(_ slot: UInt32) { visited[Int(slot)] = true }
+
+    public mutating func remove(_ slot: UInt32) {
+        if slot == hand { hand = list.towardHead(slot) }
+        list.remove(slot)
+    }
+
+    public mutating func evict() -> UInt32? {
+        var s = hand == noSlot ? list.tail : hand
+        if s == noSlot { return nil }
+        while visited[Int(s)] {
+            visited[Int(s)] = false
+            s = list.towardHead(s)
+            if s == noSlot { s = list.tail }
+        }
+        hand = list.towardHead(s)
+        list.remove(s)
+        return s
+    }
+}

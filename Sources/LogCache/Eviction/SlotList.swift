@@ -1,0 +1,117 @@
+/// The "no slot" marker in slot-indexed link arrays; slots are dense and never reach it.
+public let noSlot: UInt32 = .max
+
+/// An intrusive doubly linked list of slots, stored as two slot-indexed arrays.
+///
+/// Policies keep their queues here instead of in node objects: no allocation per object,
+/// O(1) moves, and the arrays grow only as far as the highest slot the owner hands out.
+/// The head is the most recently added end, the tail the oldest; "previous" points toward the head.
+public struct SlotList: Sendable {
+    var prev: [UInt32] = []
+    var next: [UInt32] = []
+    /// The most recently added slot, or ``noSlot``.
+    public private(set) var head: UInt32 = noSlot
+    /// The oldest slot, or ``noSlot``.
+    public private(set) var tail: UInt32 = noSlot
+    /// Slots in the list.
+    public private(set) var count = 0
+
+    /// An empty list.
+    public init() {}
+
+    /// Bytes of link state per slot, for metadata reports.
+    public static let bytesPerSlot = 8
+
+    @inline(__always)
+    mutating func ensure(_ slot: UInt32) {
+        if Int(slot) >= prev.count { grow(to: Int(slot)) }
+    }
+
+    mutating func grow(to index: Int) {
+        let n = Swift.max(index + 1, prev.count * 2, 64)
+        prev.append(contentsOf: repeatElement(noSlot, count: n - prev.count))
+        next.append(contentsOf: repeatElement(noSlot, count: n - next.count))
+    }
+
+    /// Adds `slot` at the head; it must not be in the list.
+    @inline(__always)
+    public mutating func pushHead(_ slot: UInt32) {
+        ensure(slot)
+        let i = Int(slot)
+        prev[i] = noSlot
+        next[i] = head
+        if head != noSlot { prev[Int(head)] = slot } else { tail = slot }
+        head = slot
+        count += 1
+    }
+
+    /// Adds `slot` at the tail (it becomes the next one out); it must not be in the list.
+    @inline(__always)
+    public mutating func pushTail(_ slot: UInt32) {
+        ensure(slot)
+        let i = Int(slot)
+        next[i] = noSlot
+        prev[i] = tail
+        if tail != noSlot { next[Int(tail)] = slot } else { head = slot }
+        tail = slot
+        count += 1
+    }
+
+    /// Unlinks `slot`, which must be in the list.
+    @inline(__always)
+    public mutating func remove(_ slot: UInt32) {
+        let i = Int(slot)
+        let p = prev[i], n = next[i]
+        if p != noSlot { next[Int(p)] = n } else { head = n }
+        if n != noSlot { prev[Int(n)] = p } else { tail = p }
+        count -= 1
+    }
+
+    /// Moves `slot`, which must be in the list, to the head.
+    @inline(__always)
+    public mutating func moveToHead(_ slot: UInt32) {
+        if slot == head { return }
+        remove(slot)
+        pushHead(slot)
+    }
+
+    /// Removes and returns the tail, or nil when the list is empty.
+    @inline(__always)
+    public mutating func popTail() -> UInt32? {
+        let t = tail
+        if t == noSlot { return nil }
+        remove(t)
+        return t
+    }
+
+    /// The neighbour of `slot` toward the head, or ``noSlot``.
+    @inline(__always)
+    public func towardHead(_ slot: UInt32) -> UInt32 { prev[Int(slot)] }
+
+    /// The neighbour of `slot` toward the tail, or ``noSlot``.
+    @inline(__always)
+    public func towardTail(_ slot: UInt32) -> UInt32 { next[Int(slot)] }
+
+    /// The slots from tail to head: the order in which a FIFO or LRU would evict them.
+    public func fromTail() -> [UInt32] {
+        var out: [UInt32] = []
+        out.reserveCapacity(count)
+        var s = tail
+        while s != noSlot {
+            out.append(s)
+            s = prev[Int(s)]
+        }
+        return out
+    }
+}
+
+extension Array {
+    /// Grows the array (doubling) so that `index` is valid, filling new places with `filler`.
+    @inline(__always)
+    mutating func ensureIndex(_ index: UInt32, filler: Element) {
+        if Int(index) >= count {
+            let n = Swift.max(Int(index) + 1, count * 2, 64)
+            append(contentsOf: repeatElement(filler, count: n - count))
+        }
+    }
+}

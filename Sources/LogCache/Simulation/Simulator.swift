@@ -1,0 +1,141 @@
+/// Replays requests against one policy at one capacity with libCacheSim's semantics.
+///
+/// On a hit the policy hears of it. On a miss the request and its bytes are counted; an object
+/// larger than the whole cache is not inserted; otherwise victims are evicted until the object
+/// fits, then it is inserted. There is no per-object overhead, and an object keeps the size it
+/// was inserted with. With a TTL, an object inserted at time t expires at t+TTL: a request
+/// after that is a miss that removes it, and expired objects are reclaimed (soonest first)
+/// before the policy is asked for live victims. Specialized per policy, so the policy calls inline.
+public struct Simulator<P: SimulatedPolicy> {
+    /// The policy being measured.
+    public private(set) var policy: P
+    /// The capacity in bytes, or in objects when ``countBased``.
+    public let capacity: Int
+    /// Whether every object counts as size 1.
+    public let countBased: Bool
+    /// The time to live in trace-clock units, 0 for none.
+    public let ttl: Int64
+
+    private var map = KeySlotMap(capacity: 1 << 16)
+    private var keys: [UInt64] = []
+    private var sizes: [Int] = []
+    private var expiresAt: [Int64] = []
+    private var expiry = SlotHeap()
+    private var expirySequence: UInt64 = 0
+    private var freeSlots: [UInt32] = []
+    private var nextSlot: UInt32 = 0
+    /// Units occupied.
+    public private(set) var usedBytes = 0
+    /// Objects cached.
+    public var objectCount: Int { map.count }
+    /// What has been counted so far.
+    public private(set) var counts = SimulationCounts()
+
+    /// A simulator of `P` with `capacity` units (objects when `countBased`), with an optional TTL.
+    public init(capacity: Int, countBased: Bool = false, ttl: Int64 = 0) {
+        self.capacity = capacity
+        self.countBased = countBased
+        self.ttl = ttl
+        policy = P(capacity: capacity)
+    }
+
+    /// Whether `id` is cached now (an expired object still counts until it is requested or reclaimed).
+    public func contains(_ id: UInt64) -> Bool { map.find(id) != noSlot }
+
+    /// The slot `id` occupies, if it is cached (for inspecting the policy's view of it).
+    public func slot(of id: UInt64) -> UInt32? {
+        let s = map.find(id)
+        return s == noSlot ? nil : s
+    }
+
+    /// Handles one request; `counted` is false during warm-up. Returns whether it was a hit.
+    @inline(__always)
+    @discardableResult
+    public mutating func process(_ r: TraceRequest, counted: Bool = true) -> Bool {
+        let size = countBased ? 1 : r.size
+        if counted {
+            counts.requests += 1
+            counts.requestBytes += size
+        }
+        let found = map.find(r.id)
+        if found != noSlot {
+            if ttl == 0 || expiresAt[Int(found)] >= r.time {
+                if P.needsNextAccess { policy.willSeeNextAccess(r.nextAccess) }
+                policy.access(found)
+                return true
+            }
+            policy.remove(found)
+            release(found)
+        }
+        if counted {
+            counts.misses += 1
+            counts.missBytes += size
+        }
+        if size > capacity { return false }
+        admit(r, size: size)
+        return false
+    }
+
+    mutating func admit(_ r: TraceRequest, size: Int) {
+        policy.willMiss(key: r.id, size: size)
+        while usedBytes + size > capacity {
+            if ttl != 0, let soonest = expiry.minimum, expiry.priority(of: soonest) < r.time {
+                policy.remove(soonest)
+                release(soonest)
+                continue
+            }
+            guard let victim = policy.evict() else { break }
+            release(victim)
+        }
+        let slot: UInt32
+        if let reused = freeSlots.popLast() {
+            slot = reused
+        } else {
+            slot = nextSlot
+            nextSlot += 1
+            keys.ensureIndex(slot, filler: 0)
+            sizes.ensureIndex(slot, filler: 0)
+        }
+        keys[Int(slot)] = r.id
+        sizes[Int(slot)] = size
+        map.set(r.id, slot)
+        usedBytes += size
+        var expires: Int64 = 0
+        if ttl != 0 {
+            expires = r.time + ttl
+            expiresAt.ensureIndex(slot, filler: 0)
+            expiresAt[Int(slot)] = expires
+            expirySequence += 1
+            expiry.push(slot, priority: expires, order: expirySequence)
+        }
+        if P.needsNextAccess { policy.willSeeNextAccess(r.nextAccess) }
+        policy.insert(slot, key: r.id, size: size, expiresAt: expires)
+    }
+
+    mutating func release(_ slot: UInt32) {
+        map.remove(keys[Int(slot)])
+        usedBytes -= sizes[Int(slot)]
+        if ttl != 0 { expiry.remove(slot) }
+        freeSlots.append(slot)
+    }
+}
+
+/// Request and miss counts of one simulation.
+public struct SimulationCounts: Sendable, Equatable {
+    /// Requests counted (after warm-up).
+    public var requests = 0
+    /// Bytes those requests asked for.
+    public var requestBytes = 0
+    /// Requests that missed.
+    public var misses = 0
+    /// Bytes of the requests that missed.
+    public var missBytes = 0
+
+    /// Counts start at zero.
+    public init() {}
+
+    /// Misses over requests (0 when nothing was counted).
+    public var missRatio: Double { requests > 0 ? Double(misses) / Double(requests) : 0 }
+    /// Missed bytes over requested bytes (0 when nothing was counted).
+    public var byteMissRatio: Double { requestBytes > 0 ? Double(missBytes) / Double(requestBytes) : 0 }
+}

@@ -1,0 +1,295 @@
+import ArgumentParser
+import Foundation
+import LogCache
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cachectl bench --trace FILE --policy lru,... --capacity 128MiB,...`
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay an access trace against eviction policies and compare miss ratios.",
+        discussion: """
+            Every policy is simulated at every capacity with libCacheSim's semantics: a miss is \
+            counted with its bytes; an object larger than the cache is not inserted; otherwise \
+            objects are evicted until it fits. The trace is read once, streaming.
+
+            Trace formats (--format, detected from the name by default; a final .zst is \
+            decompressed on the fly): oracleGeneral (*.oracleGeneral*, *.bin), csv, txt \
+            (one id per line), vscsi, lis (ARC's "start nblocks ignore reqno").
+
+            Synthetic traces instead of a file (seeded, deterministic; time = request index):
+              zipf:alpha=0.99,objects=1000000,requests=10000000,seed=1
+              uniform:objects=N,requests=R,seed=S
+              loop:objects=N,requests=R        (0,1,…,N-1 repeated)
+              scan:requests=R                  (every request a new object)
+            Each takes size=B or size=MIN-MAX (default 1); numbers may end in k, M or G.
+
+            Policies: \(SimulatedPolicyKind.allCases.map(\.rawValue).joined(separator: ", ")). \
+            belady needs next-access times, which only oracleGeneral traces carry.
+
+            Examples:
+              cachectl bench --trace cloudPhysicsIO.oracleGeneral.bin --policy lru,sieve,s3-fifo --capacity 128MiB,256MiB,512MiB
+              cachectl bench --trace OLTP.lis.zst --count-based --capacity 1000,10000 --policy lru,arc --json
+              cachectl bench --trace zipf:alpha=0.8,objects=100k,requests=1M --count-based --capacity 1000,5000,20000 --policy lru,lfu,w-tinylfu --plot mrc.svg
+            """
+    )
+
+    @Option(help: "The trace file, or a synthetic trace (see below).")
+    var trace: String
+
+    @Option(help: "auto, oracleGeneral, csv, txt, vscsi or lis.")
+    var format: String = "auto"
+
+    @Option(help: "Comma-separated policies.")
+    var policy: String = "lru"
+
+    @Option(help: "Comma-separated cache sizes (4096, 64KiB, 128MiB, 1GB, …), or object counts with --count-based.")
+    var capacity: String
+
+    @Flag(help: "Count objects instead of bytes: every object has size 1.")
+    var countBased = false
+
+    @Option(help: "Give every object this time to live (seconds of trace time).")
+    var ttl: Int64?
+
+    @Option(help: "The fraction of requests (0 to <1) that only warm the cache and are not counted.")
+    var warmup: Double = 0
+
+    @Flag(help: "Print a JSON array instead of a table.")
+    var json = false
+
+    @Flag(help: "Print CSV instead of a table.")
+    var csv = false
+
+    @Option(help: "Write miss-ratio curves to this SVG file (needs python3 with matplotlib).")
+    var plot: String?
+
+    @Option(help: "CSV traces: which column holds what, e.g. time=1,id=2,size=3 (size=0: no size column).")
+    var csvColumns: String?
+
+    @Flag(help: "CSV traces: the first line is a header.")
+    var csvHeader = false
+
+    @Option(help: "CSV traces: the field separator (one character; \"tab\" for a tab).")
+    var csvDelimiter: String = ","
+
+    @Option(help: "Simulations to run at once (default: one per processor).")
+    var jobs: Int?
+
+    func validate() throws {
+        if json && csv { throw ValidationError("Choose --json or --csv, not both.") }
+        if !(0..<1).contains(warmup) { throw ValidationError("--warmup must be at least 0 and below 1, not \(warmup).") }
+        if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive.") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        _ = try policies()
+        _ = try capacities()
+        _ = try traceFormat()
+        _ = try csvOptions()
+    }
+
+    func policies() throws -> [SimulatedPolicyKind] {
+        var out: [SimulatedPolicyKind] = []
+        for name in policy.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let kind = SimulatedPolicyKind(name: String(name).trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown policy \"\(name)\": use \(SimulatedPolicyKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            if !out.contains(kind) { out.append(kind) }
+        }
+        return out
+    }
+
+    func capacities() throws -> [Int] {
+        do {
+            return try ByteSize.parseList(capacity, counts: countBased)
+        } catch {
+            throw ValidationError("--capacity: \(error.description)")
+        }
+    }
+
+    func traceFormat() throws -> TraceFormat {
+        guard let f = TraceFormat(name: format) else {
+            throw ValidationError("unknown trace format \"\(format)\": use auto, oracleGeneral, csv, txt, vscsi or lis.")
+        }
+        return f
+    }
+
+    func csvOptions() throws -> CSVTraceOptions {
+        var options = CSVTraceOptions()
+        options.hasHeader = csvHeader
+        let d = csvDelimiter == "tab" ? "\t" : csvDelimiter
+        guard d.utf8.count == 1, let byte = d.utf8.first else {
+            throw ValidationError("--csv-delimiter must be one character (or \"tab\"), not \"\(csvDelimiter)\".")
+        }
+        options.delimiter = byte
+        if let csvColumns {
+            do {
+                try CSVTraceOptions.parseColumns(csvColumns, into: &options)
+            } catch {
+                throw ValidationError("--csv-columns: \(error.message)")
+            }
+        }
+        return options
+    }
+
+    /// Opens the trace, turning a usage problem into exit code 2 and a file problem into exit code 3.
+    func openTrace(_ format: TraceFormat, _ options: CSVTraceOptions) throws -> any TraceReader {
+        do {
+            return try TraceOpener.open(trace, format: format, csv: options)
+        } catch {
+            throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
+        }
+    }
+
+    func run() throws {
+        let kinds = try policies()
+        let sizes = try capacities()
+        let format = try traceFormat()
+        let options = try csvOptions()
+        var reader = try openTrace(format, options)
+        if let k = kinds.first(where: \.needsNextAccess), !reader.hasNextAccess {
+            throw ValidationError("\(k.rawValue) needs next-access times, which only oracleGeneral traces carry.")
+        }
+        var warmupRequests = 0
+        if warmup > 0 {
+            var total = reader.knownRequestCount
+            if total == nil {
+                // The length is unknown (text or compressed): count it in a first streaming pass.
+                var counter = try openTrace(format, options)
+                var n = 0
+                do {
+                    while try counter.next() != nil { n += 1 }
+                } catch {
+                    throw CommandFailure(message: error.message)
+                }
+                total = n
+            }
+            warmupRequests = Int((Double(total ?? 0) * warmup).rounded(.down))
+        }
+
+        var runs: [any SimulationRun] = []
+        for kind in kinds {
+            for size in sizes { runs.append(kind.makeRun(capacity: size, countBased: countBased, ttl: ttl ?? 0)) }
+        }
+        let bar = ProgressBar.make()
+        do {
+            try Replay.run(&reader, runs: runs, warmup: warmupRequests,
+                           threads: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                           progress: bar.map { b in { fraction, count in b.update(fraction, count) } })
+        } catch {
+            bar?.finish()
+            throw CommandFailure(message: error.message)
+        }
+        bar?.finish()
+
+        let results = runs.map(\.result)
+        let rows = results.map(ResultRow.init)
+        if json {
+            print(try Self.jsonText(rows))
+        } else if csv {
+            print(Self.csvText(rows), terminator: "")
+        } else {
+            print(Self.table(rows, countBased: countBased), terminator: "")
+        }
+        if let plot {
+            try PlotScript.plot(jsonText: try Self.jsonText(rows), output: plot)
+        }
+    }
+
+    /// One output row; the JSON keys are the property names.
+    struct ResultRow: Encodable {
+        var policy: String
+        var capacity: Int
+        var countBased: Bool
+        var requests: Int
+        var requestBytes: Int
+        var misses: Int
+        var missRatio: Double
+        var missBytes: Int
+        var byteMissRatio: Double
+        var requestsPerSecond: Double
+        var metadataBytesPerObject: Int
+
+        init(_ r: SimulationResult) {
+            policy = r.policy
+            capacity = r.capacity
+            countBased = r.countBased
+            requests = r.counts.requests
+            requestBytes = r.counts.requestBytes
+            misses = r.counts.misses
+            missRatio = r.counts.missRatio
+            missBytes = r.counts.missBytes
+            byteMissRatio = r.counts.byteMissRatio
+            requestsPerSecond = r.requestsPerSecond.rounded()
+            metadataBytesPerObject = r.metadataBytesPerObject
+        }
+    }
+
+    static func jsonText(_ rows: [ResultRow]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: try encoder.encode(rows), as: UTF8.self)
+    }
+
+    static func csvText(_ rows: [ResultRow]) -> String {
+        var out = "policy,capacity,requests,misses,missRatio,missBytes,byteMissRatio,requestsPerSecond,metadataBytesPerObject\n"
+        for r in rows {
+            out += "\(r.policy),\(r.capacity),\(r.requests),\(r.misses),\(r.missRatio),\(r.missBytes),\(r.byteMissRatio),"
+            out += "\(Int(r.requestsPerSecond)),\(r.metadataBytesPerObject)\n"
+        }
+        return out
+    }
+
+    static func table(_ rows: [ResultRow], countBased: Bool) -> String {
+        let header = ["policy", "capacity", "requests", "misses", "miss ratio", "miss bytes", "byte miss ratio",
+                      "req/s", "meta B/obj"]
+        let cells: [[String]] = rows.map { r in
+            [r.policy, countBased ? "\(r.capacity)" : ByteSize.format(r.capacity), "\(r.requests)", "\(r.misses)",
+             String(format: "%.4f", r.missRatio), "\(r.missBytes)", String(format: "%.4f", r.byteMissRatio),
+             Self.rate(r.requestsPerSecond), "\(r.metadataBytesPerObject)"]
+        }
+        var widths = header.map(\.count)
+        for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ row: [String]) -> String {
+            row.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: widths[i] - c.count)
+                return i == 0 ? c + pad : pad + c
+            }.joined(separator: "  ") + "\n"
+        }
+        return line(header) + cells.map(line).joined()
+    }
+
+    static func count(_ n: Int) -> String {
+        n >= 1_000_000 ? String(format: "%.1fM", Double(n) / 1e6) : "\(n)"
+    }
+
+    static func rate(_ perSecond: Double) -> String {
+        perSecond >= 1e6 ? String(format: "%.1fM", perSecond / 1e6) : String(format: "%.0fk", perSecond / 1e3)
+    }
+}
+
+/// A progress bar on standard error, shown only when it is a terminal.
+final class ProgressBar {
+    private var last = 0.0
+    private let started = Date()
+
+    /// A bar, or nil when standard error is not a terminal.
+    static func make() -> ProgressBar? { isatty(2) != 0 ? ProgressBar() : nil }
+
+    func update(_ fraction: Double, _ requests: Int) {
+        let now = Date().timeIntervalSince(started)
+        if now - last < 0.1 { return }
+        last = now
+        let width = 30
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "#", count: min(filled, width)) + String(repeating: " ", count: max(width - filled, 0))
+        let text = String(format: "\r[%@] %3.0f%%  %@ requests  %.1fs", bar, fraction * 100,
+                          Bench.count(requests), now)
+        writeAll(2, Array(text.utf8))
+    }
+
+    func finish() {
+        writeAll(2, Array("\r\u{1B}[K".utf8))
+    }
+}

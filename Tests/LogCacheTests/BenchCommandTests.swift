@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+/// Runs the built `cachectl` (it sits next to the test bundle in the build directory).
+enum CacheCtlBinary {
+    static let path: String? = {
+        var candidates: [URL] = []
+        if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        for dir in candidates {
+            var d = dir
+            for _ in 0..<4 {
+                let p = d.appendingPathComponent("cachectl").path
+                if FileManager.default.isExecutableFile(atPath: p) { return p }
+                d = d.deletingLastPathComponent()
+            }
+        }
+        return nil
+    }()
+
+    /// Exit status, standard output and standard error of `cachectl arguments`.
+    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        guard let path else { throw CocoaError(.fileNoSuchFile) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite(.enabled(if: CacheCtlBinary.path != nil, "the cachectl executable is not next to the test bundle"))
+struct BenchCommandTests {
+    @Test func jsonResultsMatchTheSimulator() throws {
+        let trace = "zipf:alpha=0.9,objects=2000,requests=30000,seed=5"
+        let r = try CacheCtlBinary.run(["bench", "--trace", trace, "--policy", "lru,sieve", "--capacity", "100,400",
+                                        "--count-based", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])
+        #expect(rows.count == 4)
+        for key in ["policy", "capacity", "requests", "misses", "missRatio", "missBytes", "byteMissRatio", "requestsPerSecond"] {
+            #expect(rows.allSatisfy { $0[key] != nil }, "key \(key)")
+        }
+        #expect(rows.map { $0["policy"] as? String } == ["lru", "lru", "sieve", "sieve"])
+        #expect(rows.map { $0["capacity"] as? Int } == [100, 400, 100, 400])
+        for row in rows {
+            let kind = try #require(SimulatedPolicyKind(name: row["policy"] as? String ?? ""))
+            let run = kind.makeRun(capacity: row["capacity"] as? Int ?? 0, countBased: true)
+            var reader = try TraceOpener.open(trace)
+            try Replay.run(&reader, runs: [run])
+            #expect(row["requests"] as? Int == 30000)
+            #expect(row["misses"] as? Int == run.result.counts.misses)
+            #expect(row["missBytes"] as? Int == run.result.counts.missBytes)
+            let ratio = try #require(row["missRatio"] as? Double)
+            #expect(abs(ratio - run.result.counts.missRatio) < 1e-12)
+            #expect((row["requestsPerSecond"] as? Double ?? 0) > 0)
+        }
+        // A bigger cache misses less.
+        #expect((rows[0]["misses"] as? Int ?? 0) > (rows[1]["misses"] as? Int ?? 0))
+    }
+
+    @Test func fileTraceWithWarmupAndCSV() throws {
+        let dir = ScratchDirectory()
+        let requests = (0..<1000).map { TraceRequest(time: Int64($0), id: UInt64($0 % 10), size: 100, nextAccess: -1) }
+        let file = try dir.write("w.oracleGeneral.bin", oracleRecords(requests))
+        let r = try CacheCtlBinary.run(["bench", "--trace", file, "--policy", "fifo", "--capacity", "1KiB", "--warmup", "0.5", "--csv"])
+        #expect(r.status == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasPrefix("policy,capacity,requests,misses,missRatio,missBytes,byteMissRatio,requestsPerSecond") == true)
+        let fields = lines.last?.split(separator: ",").map(String.init) ?? []
+        #expect(Array(fields.prefix(6)) == ["fifo", "1024", "500", "0", "0.0", "0"])  // ten objects fit; warm-up loaded them
+    }
+
+    @Test func usageErrorsExitWith2() throws {
+        for args in [["bench", "--trace", "zipf:requests=10", "--capacity", "12Q"],
+                     ["bench", "--trace", "zipf:requests=10", "--capacity", "1MiB", "--policy", "lru,bogus"],
+                     ["bench", "--trace", "zipf:requests=10", "--capacity", "1MiB", "--json", "--csv"],
+                     ["bench", "--trace", "zipf:requests=10", "--capacity", "1MiB", "--warmup", "1.5"],
+                     ["bench", "--trace", "zipf:alpha=-1", "--capacity", "1MiB"],
+                     ["bench", "--trace", "trace.unknown", "--capacity", "1MiB"],
+                     ["bench", "--trace", "zipf:requests=10", "--capacity", "1MiB", "--policy", "belady"],
+                     ["bench", "--capacity", "1MiB"]] {
+            let r = try CacheCtlBinary.run(args)
+            #expect(r.status == 2, "\(args): \(r.err)")
+            #expect(!r.err.isEmpty)
+        }
+    }
+
+    @Test func badTraceContentsExitWith3() throws {
+        let dir = ScratchDirectory()
+        let file = try dir.write("bad.lis", text: "1 2 0 1\nnonsense\n")
+        let r = try CacheCtlBinary.run(["bench", "--trace", file, "--capacity", "10", "--count-based"])
+        #expect(r.status == 3)
+        #expect(r.err.contains("line 2"))
+        let missing = try CacheCtlBinary.run(["bench", "--trace", dir.path + "/absent.csv", "--capacity", "10"])
+        #expect(missing.status == 3)
+        #expect(missing.err.contains("absent.csv"))
+    }
+
+    @Test func tableHasOneRowPerPolicyAndCapacity() throws {
+        let r = try CacheCtlBinary.run(["bench", "--trace", "loop:objects=50,requests=1000", "--policy", "lru,clock,arc",
+                                        "--capacity", "10,100", "--count-based"])
+        #expect(r.status == 0)
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.count == 7)
+        #expect(lines.first?.contains("miss ratio") == true)
+        #expect(r.err.isEmpty)  // no progress bar when standard error is not a terminal
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+/// The shared trace directory, `<package root>/../shared/traces/`, found from this file's path.
+enum SharedTraces {
+    static let directory: String = {
+        let testsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // Tests/LogCacheTests
+        let packageRoot = testsDir.deletingLastPathComponent().deletingLastPathComponent()
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/traces").path
+    }()
+    static let cloudPhysics = directory + "/cloudPhysicsIO.oracleGeneral.bin"
+    static let oltp = directory + "/OLTP.lis.zst"
+    static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+}
+
+/// Reproduces the miss counts libCacheSim's own tests publish for the CloudPhysics sample
+/// trace (see ../shared/traces/README.md) at 128 MiB × 1…8.
+// Skipped, not failed, when the shared trace is absent: it is data kept outside the project.
+@Suite(.enabled(if: SharedTraces.exists(SharedTraces.cloudPhysics),
+                "needs ../shared/traces/cloudPhysicsIO.oracleGeneral.bin (not part of the project)"))
+struct SimulatorConformanceTests {
+    static let capacities = (1...8).map { 134_217_728 * $0 }
+
+    /// Every published policy at every capacity, replayed in one pass over the trace, in parallel.
+    static let results: [String: [SimulationCounts]] = {
+        let kinds: [SimulatedPolicyKind] = [.lru, .fifo, .clock, .lfu, .sieve, .belady]
+        var runs: [(SimulatedPolicyKind, any SimulationRun)] = []
+        for kind in kinds {
+            for c in capacities { runs.append((kind, kind.makeRun(capacity: c))) }
+        }
+        do {
+            var reader = try TraceOpener.open(SharedTraces.cloudPhysics)
+            let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            try Replay.run(&reader, runs: runs.map(\.1), threads: threads)
+        } catch {
+            Issue.record("cannot replay \(SharedTraces.cloudPhysics): \(error)")
+            return [:]
+        }
+        var out: [String: [SimulationCounts]] = [:]
+        for (kind, run) in runs { out[kind.rawValue, default: []].append(run.result.counts) }
+        return out
+    }()
+
+    func check(_ policy: String, misses: [Int], missBytes: [Int]?) {
+        guard let counts = Self.results[policy] else {
+            Issue.record("no results for \(policy)")
+            return
+        }
+        for (i, c) in counts.enumerated() {
+            #expect(c.requests == 113_872, "\(policy) k=\(i + 1)")
+            #expect(c.requestBytes == 4_368_040_448, "\(policy) k=\(i + 1)")
+        }
+        #expect(counts.map(\.misses) == misses, "\(policy) miss counts")
+        if let missBytes { #expect(counts.map(\.missBytes) == missBytes, "\(policy) miss bytes") }
+    }
+
+    @Test func lru() {
+        check("lru", misses: [93374, 89783, 83572, 81722, 72494, 72104, 71972, 71704],
+              missBytes: [4214303232, 4061242368, 3778040320, 3660569600, 3100927488, 3078128640, 3075403776, 3061662720])
+    }
+
+    @Test func fifo() {
+        check("fifo", misses: [93403, 89386, 84387, 84025, 72498, 72228, 72182, 72140],
+              missBytes: [4213112832, 4052646400, 3829170176, 3807412736, 3093146112, 3079525888, 3079210496, 3077547520])
+    }
+
+    @Test func clock() {
+        // Miss bytes from libCacheSim's test suite (test/test_evictionAlgo.c), not listed in the README.
+        check("clock", misses: [93313, 89775, 83411, 81328, 74815, 72283, 71927, 64456],
+              missBytes: [4213887488, 4064512000, 3762650624, 3644467200, 3256760832, 3091688448, 3074241024, 2697378816])
+    }
+
+    @Test func lfu() {
+        check("lfu", misses: [91699, 86720, 78578, 76707, 69945, 66221, 64445, 64376],
+              missBytes: [4158632960, 3917211648, 3536227840, 3455379968, 3035580416, 2801699328, 2699456000, 2696345600])
+    }
+
+    @Test func sieve() {
+        check("sieve", misses: [91699, 86720, 78578, 76707, 69945, 66221, 64445, 64376],
+              missBytes: [4158632960, 3917211648, 3536227840, 3455379968, 3035580416, 2801699328, 2699456000, 2696345600])
+    }
+
+    /// Belady's published figures come from libCacheSim's test suite (test/test_evictionAlgo.c).
+    @Test func belady() {
+        check("belady", misses: [79256, 70724, 65481, 61594, 59645, 57599, 50873, 48974],
+              missBytes: [3472532480, 2995165696, 2726689792, 2537648128, 2403427840, 2269212672, 2134992896, 2029769728])
+    }
+}

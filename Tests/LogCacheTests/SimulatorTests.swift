@@ -1,0 +1,126 @@
+import Testing
+@testable import LogCache
+
+@Suite struct SimulatorTests {
+    func request(_ t: Int64, _ id: UInt64, _ size: Int) -> TraceRequest { TraceRequest(time: t, id: id, size: size) }
+
+    @Test func countsMissesAndBytes() {
+        var sim = Simulator<LRUPolicy>(capacity: 100)
+        let hit8 = sim.process(request(0, 1, 30))
+        #expect(!hit8)
+        let hit10 = sim.process(request(1, 1, 30))
+        #expect(hit10)
+        let hit12 = sim.process(request(2, 2, 50))
+        #expect(!hit12)
+        #expect(sim.counts == { var c = SimulationCounts(); c.requests = 3; c.requestBytes = 110; c.misses = 2; c.missBytes = 80; return c }())
+        #expect(sim.usedBytes == 80)
+    }
+
+    @Test func objectsLargerThanTheCacheAreNotInserted() {
+        var sim = Simulator<LRUPolicy>(capacity: 100)
+        sim.process(request(0, 1, 60))
+        let hit21 = sim.process(request(1, 2, 101))
+        #expect(!hit21)
+        #expect(sim.contains(1) && !sim.contains(2))  // nothing was evicted for it either
+        let hit24 = sim.process(request(2, 2, 101))
+        #expect(!hit24)
+        sim.process(request(3, 3, 100))  // exactly the capacity fits, after evicting 1
+        #expect(sim.contains(3) && !sim.contains(1))
+    }
+
+    @Test func evictsUntilTheObjectFits() {
+        var sim = Simulator<FIFOPolicy>(capacity: 100)
+        for id: UInt64 in 1...4 { sim.process(request(0, id, 25)) }
+        sim.process(request(1, 5, 60))  // needs three victims: 1, 2, 3
+        #expect(!sim.contains(1) && !sim.contains(2) && !sim.contains(3))
+        #expect(sim.contains(4) && sim.contains(5))
+        #expect(sim.usedBytes == 85)
+    }
+
+    @Test func anObjectKeepsItsInsertedSize() {
+        var sim = Simulator<LRUPolicy>(capacity: 100)
+        sim.process(request(0, 1, 10))
+        let hit42 = sim.process(request(1, 1, 90))
+        #expect(hit42)  // a hit, whatever size the trace now says
+        #expect(sim.usedBytes == 10)
+        sim.process(request(2, 2, 90))  // fits beside the 10-byte object
+        #expect(sim.contains(1) && sim.contains(2))
+    }
+
+    @Test func countBasedIgnoresSizes() {
+        var sim = Simulator<LRUPolicy>(capacity: 2, countBased: true)
+        for id: UInt64 in 1...2 { sim.process(request(0, id, 1_000_000)) }
+        #expect(sim.contains(1) && sim.contains(2))
+        #expect(sim.counts.missBytes == 2)
+    }
+
+    @Test func ttlExpiresObjectsAndHitsDoNotExtendThem() {
+        var sim = Simulator<LRUPolicy>(capacity: 100, ttl: 10)
+        sim.process(request(0, 1, 1))
+        let hit59 = sim.process(request(5, 1, 1))
+        #expect(hit59)
+        let hit61 = sim.process(request(10, 1, 1))
+        #expect(hit61)  // expires at 0+10: still valid at 10
+        let hit63 = sim.process(request(11, 1, 1))
+        #expect(!hit63)  // after that a miss, although it was hit at 5 and 10
+        let hit65 = sim.process(request(20, 1, 1))
+        #expect(hit65)  // reinserted at 11
+        #expect(sim.counts.misses == 2)
+    }
+
+    @Test func expiredObjectsAreReclaimedBeforeLiveOnes() {
+        var sim = Simulator<LRUPolicy>(capacity: 3, countBased: true, ttl: 10)
+        sim.process(request(0, 1, 1))
+        sim.process(request(8, 2, 1))
+        sim.process(request(9, 3, 1))
+        sim.process(request(10, 1, 1))  // 1 is the most recently used, but it expires first
+        sim.process(request(11, 4, 1))  // full: the expired 1 goes, not LRU's victim 2
+        #expect(!sim.contains(1) && sim.contains(2) && sim.contains(3) && sim.contains(4))
+        sim.process(request(12, 5, 1))  // nothing expired: LRU decides (2)
+        #expect(!sim.contains(2) && sim.contains(3))
+    }
+
+    @Test func warmupRequestsAreReplayedButNotCounted() throws {
+        let run = SimulatedPolicyKind.lru.makeRun(capacity: 10, countBased: true)
+        var reader = try TraceOpener.open("loop:objects=5,requests=100")
+        let total = try Replay.run(&reader, runs: [run], warmup: 50)
+        #expect(total == 100)
+        #expect(run.result.counts.requests == 50)
+        #expect(run.result.counts.misses == 0)  // the five objects were cached during warm-up
+        let cold = SimulatedPolicyKind.lru.makeRun(capacity: 10, countBased: true)
+        var again = try TraceOpener.open("loop:objects=5,requests=100")
+        try Replay.run(&again, runs: [cold])
+        #expect(cold.result.counts.misses == 5)
+    }
+
+    @Test func parallelReplayMatchesSequential() throws {
+        let spec = "zipf:alpha=0.9,objects=20000,requests=200000,seed=3,size=100-5000"
+        func results(threads: Int) throws -> [SimulationCounts] {
+            let runs = SimulatedPolicyKind.allCases.filter { !$0.needsNextAccess }
+                .map { $0.makeRun(capacity: 2_000_000) }
+            var reader = try TraceOpener.open(spec)
+            try Replay.run(&reader, runs: runs, warmup: 1000, threads: threads)
+            return runs.map(\.result.counts)
+        }
+        let sequential = try results(threads: 1)
+        #expect(try results(threads: 4) == sequential)
+        #expect(sequential.allSatisfy { $0.requests == 199_000 && $0.misses > 0 && $0.misses < $0.requests })
+    }
+
+    @Test func keySlotMapSurvivesChurn() {
+        var map = KeySlotMap(capacity: 4)
+        var reference: [UInt64: UInt32] = [:]
+        var rng = SeededGenerator(seed: 9)
+        for i in 0..<50_000 {
+            let key = rng.next() % 3000
+            if rng.next() % 3 == 0 {
+                #expect(map.remove(key) == (reference.removeValue(forKey: key) ?? noSlot))
+            } else {
+                map.set(key, UInt32(i))
+                reference[key] = UInt32(i)
+            }
+        }
+        #expect(map.count == reference.count)
+        for key in 0..<3000 as Range<UInt64> { #expect(map.find(key) == (reference[key] ?? noSlot)) }
+    }
+}
