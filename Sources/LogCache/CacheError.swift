@@ -18,6 +18,8 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidKey(length: Int)
     /// The value is longer than ``Limits/maxValueLength``.
     case valueTooLarge(length: Int, limit: Int)
+    /// The record is larger than the store's whole capacity, so it is not admitted.
+    case exceedsCapacity(length: Int, capacity: Int)
     /// An option is out of range.
     case invalidOption(String)
     /// The store has been closed.
@@ -45,6 +47,8 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
             length == 0 ? "keys must not be empty" : "key of \(length) bytes is longer than the limit of \(Limits.maxKeyLength)"
         case .valueTooLarge(let length, let limit):
             "value of \(length) bytes is larger than the limit of \(limit)"
+        case .exceedsCapacity(let length, let capacity):
+            "a record of \(length) bytes cannot fit in the store's capacity of \(capacity) bytes"
         case .invalidOption(let what):
             "invalid option: \(what)"
         case .closed:

@@ -16,28 +16,34 @@ extension CacheStore {
     func append(_ records: [PendingRecord]) throws(CacheError) {
         try writer.withLock { w throws(CacheError) in
             guard !w.closed else { throw .closed }
-            var i = 0
-            while i < records.count {
-                if w.active.length > SegmentHeader.size,
-                   w.active.length + records[i].bytes.count > settings.segmentSize {
-                    try roll(&w)
-                }
-                // As many records as fit in this segment (always at least one: a record
-                // larger than a segment gets a segment of its own).
-                var end = i + 1
-                var size = records[i].bytes.count
-                while end < records.count, w.active.length + size + records[end].bytes.count <= settings.segmentSize {
-                    size += records[end].bytes.count
-                    end += 1
-                }
-                try write(records[i..<end], totalSize: size, to: &w.active)
-                publish(records[i..<end], segment: w.active.segment.id, endingAt: w.active.length)
-                i = end
+            let evictions = makeRoom(for: records)
+            try appendLocked(evictions.isEmpty ? records : evictions + records, &w)
+        }
+    }
+
+    /// ``append(_:)`` for a caller that holds the writer lock.
+    func appendLocked(_ records: [PendingRecord], _ w: inout WriterState) throws(CacheError) {
+        var i = 0
+        while i < records.count {
+            if w.active.length > SegmentHeader.size,
+               w.active.length + records[i].bytes.count > settings.segmentSize {
+                try roll(&w)
             }
-            if durability == .syncEveryWrite {
-                try w.active.segment.file.sync()
-                w.active.unsynced = false
+            // As many records as fit in this segment (always at least one: a record
+            // larger than a segment gets a segment of its own).
+            var end = i + 1
+            var size = records[i].bytes.count
+            while end < records.count, w.active.length + size + records[end].bytes.count <= settings.segmentSize {
+                size += records[end].bytes.count
+                end += 1
             }
+            try write(records[i..<end], totalSize: size, to: &w.active)
+            publish(records[i..<end], segment: w.active.segment.id, endingAt: w.active.length)
+            i = end
+        }
+        if durability == .syncEveryWrite {
+            try w.active.segment.file.sync()
+            w.active.unsynced = false
         }
     }
 
@@ -72,7 +78,7 @@ extension CacheStore {
                 case .value:
                     let entry = IndexEntry(keyHash: r.keyHash, segment: segment, offset: UInt32(offset),
                                            length: UInt32(length), expiresAt: r.expiresAt)
-                    s.live.put(entry)
+                    s.live.put(entry, expiresAt: r.expiresAt)
                 case .tombstone, .eviction:
                     s.live.remove(hash: r.keyHash)
                 }

@@ -71,6 +71,7 @@ public final class CacheStore: Sendable {
         // shrunk); glibc keeps freed heap memory unless asked to hand it back.
         withExtendedLifetime(opened) {}
         _ = logcache_release_free_memory()
+        try startEviction(manifest: opened.manifest)
     }
 
     deinit { try? close() }
@@ -110,6 +111,7 @@ public final class CacheStore: Sendable {
         let bytes = ValueCodec.encodeRecord(
             key: key, value: value, compression: settings.compression,
             threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt)
+        try checkAdmission(recordLength: bytes.count)
         return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
     }
 
@@ -168,6 +170,7 @@ public final class CacheStore: Sendable {
             guard let v = ValueCodec.decode(RecordCoding.storedValue(of: h, in: bytes), codec: h.codec, rawLength: h.rawLength)
             else { return corrupt(entry) }
             counters.hits.add(1, ordering: .relaxed)
+            recordHit(entry)
             return v
         }
     }
@@ -263,6 +266,7 @@ public final class CacheStore: Sendable {
             guard !w.closed else { return false }
             w.closed = true
             do {
+                try savePolicyState()
                 try w.active.segment.file.sync()
                 try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile())
             } catch let error as CacheError { failure = error } catch {}
@@ -292,6 +296,9 @@ public final class CacheStore: Sendable {
             expirations: counters.expirations.load(ordering: .relaxed),
             tornRecordsDropped: counters.tornRecordsDropped.load(ordering: .relaxed),
             indexMemoryBytes: memory,
+            evictions: counters.evictions.load(ordering: .relaxed),
+            evictedBytes: counters.evictedBytes.load(ordering: .relaxed),
+            policyBytesPerEntry: policyBytesPerEntry,
             corruptRecords: counters.corruptRecords.load(ordering: .relaxed))
     }
 }
@@ -304,6 +311,8 @@ final class Counters: Sendable {
     let deletes = Atomic<Int>(0)
     let expirations = Atomic<Int>(0)
     let tornRecordsDropped = Atomic<Int>(0)
+    let evictions = Atomic<Int>(0)
+    let evictedBytes = Atomic<Int>(0)
     let corruptRecords = Atomic<Int>(0)
 }
 

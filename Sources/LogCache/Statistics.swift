@@ -22,6 +22,12 @@ public struct Statistics: Sendable, Equatable, Codable {
     public var tornRecordsDropped: Int
     /// Bytes of memory held by the in-memory index.
     public var indexMemoryBytes: Int
+    /// Entries evicted to keep the store within its capacity.
+    public var evictions: Int
+    /// Bytes of the records evicted.
+    public var evictedBytes: Int
+    /// Bytes of eviction-policy state per live entry (0 for an unbounded store).
+    public var policyBytesPerEntry: Double
     /// Records that failed their checksum or decompression when read, and were treated as misses.
     public var corruptRecords: Int
 }

@@ -49,7 +49,8 @@ struct Stats: ParsableCommand {
         let rows: [(String, String)] = [
             ("entries", "\(s.entries)"), ("live bytes", "\(s.liveBytes)"), ("disk bytes", "\(s.diskBytes)"),
             ("segments", "\(s.segments)"), ("format version", "\(report.formatVersion)"),
-            ("compression", report.compression), ("torn records dropped", "\(s.tornRecordsDropped)"),
+            ("compression", report.compression), ("evictions", "\(s.evictions) (\(s.evictedBytes) bytes)"),
+            ("expirations", "\(s.expirations)"), ("torn records dropped", "\(s.tornRecordsDropped)"),
             ("corrupt records", "\(s.corruptRecords)"),
         ]
         let width = rows.map(\.0.count).max() ?? 0

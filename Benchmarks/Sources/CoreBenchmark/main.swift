@@ -129,6 +129,26 @@ do {
     }
     report("get (random, \(threads) threads)", String(format: "%.0f ops/s  (%.2f s)", Double(n) / parallelTime, parallelTime))
     try store2.close()
+
+    // Eviction: twice as many distinct keys as the store may hold, so every set past the
+    // first half evicts one entry.
+    let bounded = max(1, n / 10)
+    for policy in PolicyKind.allCases {
+        let path = args.directory + "-\(policy)"
+        try? FileManager.default.removeItem(atPath: path)
+        let store = try CacheStore(directory: path, options: Options(compression: args.compression, maxEntries: bounded, policy: policy))
+        let time = try seconds {
+            for i in 0..<(2 * bounded) {
+                try store.set(values[i % values.count], forKey: keys[i])
+                if i % 4 == 0 { _ = try store.value(forKey: keys[i / 2]) }
+            }
+        }
+        let s = store.statistics
+        report("set with eviction, \(policy)", String(format: "%.0f ops/s, %.1f policy bytes/entry, %d evictions",
+                                                      Double(2 * bounded) / time, s.policyBytesPerEntry, s.evictions))
+        try store.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
     if ProcessInfo.processInfo.environment["KEEP_STORE"] == nil {
         try? FileManager.default.removeItem(atPath: args.directory)
     }

@@ -6,6 +6,8 @@ struct LiveSet: Sendable {
     private(set) var liveBytes = 0
     /// Bytes of live records per segment: what compaction would have to copy.
     private(set) var segmentLiveBytes: [UInt32: Int] = [:]
+    /// The eviction policy, told of every key that enters or leaves; nil for an unbounded store.
+    var tracker: EvictionTracker?
 
     init(index: KeyIndex = KeyIndex()) {
         self.index = index
@@ -14,11 +16,18 @@ struct LiveSet: Sendable {
     var count: Int { index.count }
 
     /// Points the entry's key at it; returns its slot and the entry it replaced.
+    ///
+    /// - Parameter expiresAt: the record's expiry in milliseconds (the entry keeps seconds).
     @discardableResult
-    mutating func put(_ entry: IndexEntry) -> (slot: KeyIndex.Slot, replaced: IndexEntry?) {
+    mutating func put(_ entry: IndexEntry, expiresAt: Int64) -> (slot: KeyIndex.Slot, replaced: IndexEntry?) {
         let result = index.upsert(entry)
-        if let old = result.replaced { account(old, -1) }
+        if let old = result.replaced {
+            account(old, -1)
+            // A rewrite is a new entry to the policy: a use for LRU, a fresh count for LFU.
+            tracker?.removed(result.slot)
+        }
         account(entry, 1)
+        tracker?.inserted(result.slot, keyHash: entry.keyHash, size: Int(entry.length), expiresAt: expiresAt)
         return result
     }
 
@@ -27,6 +36,7 @@ struct LiveSet: Sendable {
     mutating func remove(hash: UInt64) -> (slot: KeyIndex.Slot, entry: IndexEntry)? {
         guard let removed = index.remove(hash) else { return nil }
         account(removed.entry, -1)
+        tracker?.removed(removed.slot)
         return removed
     }
 
@@ -35,7 +45,18 @@ struct LiveSet: Sendable {
     mutating func remove(_ expected: IndexEntry) -> KeyIndex.Slot? {
         guard let slot = index.remove(expected) else { return nil }
         account(expected, -1)
+        tracker?.removed(slot)
         return slot
+    }
+
+    /// Removes the entry the policy gives up next (an expired one first); the policy has
+    /// already forgotten it. Nil when nothing is left to give up.
+    mutating func evictOne(now: Int64) -> (entry: IndexEntry, expired: Bool)? {
+        guard let tracker, let victim = tracker.nextVictim(now: now) else { return nil }
+        let entry = index[victim.slot]
+        guard index.remove(entry.keyHash) != nil else { return nil }
+        account(entry, -1)
+        return (entry, victim.expired)
     }
 
     /// Compacts the index's memory after a bulk load (slots are renumbered).

@@ -185,7 +185,7 @@ enum StoreOpening {
             case .value where e.expiresAt == 0 || e.expiresAt > now:
                 let entry = IndexEntry(keyHash: e.keyHash, segment: segment, offset: e.offset, length: e.length,
                                        expiresAt: e.expiresAt)
-                live.put(entry)
+                live.put(entry, expiresAt: e.expiresAt)
             case .value, .tombstone, .eviction:
                 // A tombstone, or a newer value that has already expired, hides every older value.
                 live.remove(hash: e.keyHash)
