@@ -13,6 +13,7 @@ public struct EntryInfo: Sendable, Equatable {
     /// Milliseconds since 1970 after which the value is gone; nil for never.
     public var expiresAt: Int64?
 
+    /// An entry as its record describes it.
     public init(key: [UInt8], rawLength: Int, storedLength: Int, recordLength: Int, createdAt: Int64, expiresAt: Int64?) {
         self.key = key
         self.rawLength = rawLength

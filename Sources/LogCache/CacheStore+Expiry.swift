@@ -9,6 +9,7 @@ public struct StoreEntry: Sendable, Equatable {
     /// default TTL does not apply: the entry says when it expires).
     public var expiresAt: Int64?
 
+    /// An entry to write; `expiresAt` in milliseconds since 1970, nil for never.
     public init(key: [UInt8], value: [UInt8], expiresAt: Int64?) {
         self.key = key
         self.value = value

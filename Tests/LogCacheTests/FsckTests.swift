@@ -232,6 +232,36 @@ struct FsckTests {
         #expect(repair["segmentsRewritten"] as? Int == 1)
     }
 
+    @Test("A sealed segment shorter than its header stops the store from opening; repair keeps the rest")
+    func segmentShorterThanHeader() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let f = try DamagedStoreFixture(path: dir.path)
+        let name = try #require(f.newest("key-100")?.file)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: f.file(name)))
+        try handle.truncate(atOffset: 5)
+        try handle.close()
+        #expect(throws: CacheError.self) { try CacheStore(directory: f.path) }
+        let lost = Set(f.locations.filter { $0.file == name }.map(\.key))
+        let (found, repair) = try findAndRepair(f, lost: lost)
+        #expect(found["records"] as? Int == total(f) - lost.count)
+        #expect(repair["lostAndFound"] as? [String] == ["lost+found/\(name)@0"])
+        #expect(fileSize(f.file(name)) == SegmentHeader.size)
+    }
+
+    @Test("A missing active segment is created again, empty; the sealed ones keep their keys")
+    func missingActiveSegment() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let f = try DamagedStoreFixture(path: dir.path)
+        let name = try #require(f.segmentFiles.last)
+        try FileManager.default.removeItem(atPath: f.file(name))
+        let lost = Set(f.locations.filter { $0.file == name }.map(\.key))
+        let (found, _) = try findAndRepair(f, lost: lost)
+        #expect(found["missingSegments"] as? Int == 1)
+        #expect(fileSize(f.file(name)) == SegmentHeader.size)
+    }
+
     @Test("Segment files the manifest does not list and leftover temporary files are reported and moved away")
     func unlistedFiles() throws {
         let dir = TemporaryDirectory()

@@ -11,12 +11,14 @@ public struct FsckReport: Sendable, Equatable, Codable {
         /// What is wrong, in words.
         public var what: String
 
+        /// A problem in `file`, at `offset` when it has one.
         public init(file: String, offset: Int? = nil, what: String) {
             self.file = file
             self.offset = offset
             self.what = what
         }
 
+        /// "FILE at offset N: what", for people.
         public var description: String {
             offset.map { "\(file) at offset \($0): \(what)" } ?? "\(file): \(what)"
         }
@@ -54,6 +56,7 @@ public struct FsckReport: Sendable, Equatable, Codable {
     /// What a check after repair still found; nil when no repair was asked for.
     public var remainingProblems: [Problem]?
 
+    /// An empty report: nothing read, nothing found.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
@@ -62,6 +65,7 @@ public struct FsckReport: Sendable, Equatable, Codable {
              remainingProblems
     }
 
+    /// Reads a report a script saved; `ok` is derived from `problems`, as when it was written.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         segments = try c.decode(Int.self, forKey: .segments)
@@ -80,6 +84,7 @@ public struct FsckReport: Sendable, Equatable, Codable {
         remainingProblems = try c.decodeIfPresent([Problem].self, forKey: .remainingProblems)
     }
 
+    /// Writes every field, `ok` included, and `remainingProblems` only when repair ran.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(ok, forKey: .ok)

@@ -90,6 +90,7 @@ struct StoreRepair {
         } else if f.tornBytes > 0 {
             let file = try File.open(dir.path(f.fileName), flags: O_RDWR)
             try quarantine(f, file: file, ranges: [(f.validEnd, f.tornBytes)])
+            try dir.remove(f.indexFileName)
             try file.truncate(to: f.validEnd)
             try file.sync()
             entries = f.records
@@ -216,6 +217,9 @@ struct StoreRepair {
             try? dir.remove(tmpName)
             throw error
         }
+        // The old index file goes first: it lists the old offsets, and a crash must not leave
+        // it beside the new segment.
+        try dir.remove(f.indexFileName)
         guard rename(dir.path(tmpName), dir.path(f.fileName)) == 0 else {
             let e = errno
             try? dir.remove(tmpName)
