@@ -177,39 +177,31 @@ struct StoreRepair {
         var buffer = ByteWriter(capacity: 1 << 20)
         buffer.append(SegmentHeader(segmentID: f.id).encoded())
         var written = 0
+        // Good records and tombstones, each at the place its original lay.
+        enum Piece { case record(IndexFileEntry), tombstone(Tombstone) }
+        let pieces = (kept.map { (Int($0.offset), Piece.record($0)) } + tombstones.map { ($0.offset, Piece.tombstone($0)) })
+            .sorted { $0.0 < $1.0 }
         do throws(CacheError) {
-            var t = 0
-            var position = SegmentHeader.size
             func flush() throws(CacheError) {
                 try out.write(buffer.bytes, at: written)
                 written += buffer.count
                 buffer = ByteWriter(capacity: 1 << 20)
             }
-            for r in kept {
-                while t < tombstones.count, tombstones[t].offset < Int(r.offset) {
-                    let stone = tombstoneRecord(tombstones[t])
-                    entries.append(IndexFileEntry(keyHash: withBytes(tombstones[t].key) { KeyHash.hash($0) },
-                                                  offset: UInt32(position), length: UInt32(stone.count),
-                                                  expiresAt: 0, kind: .tombstone))
+            for (_, piece) in pieces {
+                let position = written + buffer.count
+                switch piece {
+                case .record(let r):
+                    var moved = r
+                    moved.offset = UInt32(position)
+                    entries.append(moved)
+                    buffer.append(UnsafeRawBufferPointer(rebasing: mapped.bytes[Int(r.offset)..<(Int(r.offset) + Int(r.length))]))
+                case .tombstone(let t):
+                    let stone = tombstoneRecord(t)
+                    entries.append(IndexFileEntry(keyHash: withBytes(t.key) { KeyHash.hash($0) }, offset: UInt32(position),
+                                                  length: UInt32(stone.count), expiresAt: 0, kind: .tombstone))
                     buffer.append(stone)
-                    position += stone.count
-                    t += 1
                 }
-                var moved = r
-                moved.offset = UInt32(position)
-                entries.append(moved)
-                buffer.append(UnsafeRawBufferPointer(rebasing: mapped.bytes[Int(r.offset)..<(Int(r.offset) + Int(r.length))]))
-                position += Int(r.length)
                 if buffer.count >= 1 << 20 { try flush() }
-            }
-            while t < tombstones.count {
-                let stone = tombstoneRecord(tombstones[t])
-                entries.append(IndexFileEntry(keyHash: withBytes(tombstones[t].key) { KeyHash.hash($0) },
-                                              offset: UInt32(position), length: UInt32(stone.count),
-                                              expiresAt: 0, kind: .tombstone))
-                buffer.append(stone)
-                position += stone.count
-                t += 1
             }
             try flush()
             try out.sync()
