@@ -8,7 +8,7 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
     case directoryUnavailable(path: String, errno: Int32)
     /// The path exists but is not a directory.
     case notADirectory(path: String)
-    /// The directory is not empty and holds no LogCache manifest.
+    /// The directory holds no LogCache manifest (and, to be opened, is not empty).
     case notAStore(path: String)
     /// The store was written by a format this build does not read.
     case incompatibleFormat(path: String, found: UInt32, supported: UInt32)
@@ -38,7 +38,7 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notADirectory(let path):
             "\(path) is not a directory"
         case .notAStore(let path):
-            "\(path) is not empty and is not a LogCache store (no \(Manifest.fileName) file)"
+            "\(path) is not a LogCache store (it has no \(Manifest.fileName) file)"
         case .incompatibleFormat(let path, let found, let supported):
             "\(path) was written in store format version \(found); this build reads version \(supported)"
         case .corruptStore(let path, let detail):

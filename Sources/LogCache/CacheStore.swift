@@ -103,11 +103,17 @@ public final class CacheStore: Sendable {
     /// Checks the key and value limits and encodes the record that stores them.
     func encodeValueRecord(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, ttl: Duration?,
                            now: Int64) throws(CacheError) -> PendingRecord {
+        try encodeValueRecord(key: key, value: value, expiresAt: try expiry(ttl: ttl, now: now), now: now)
+    }
+
+    /// Checks the key and value limits and encodes the record that stores them with an
+    /// absolute expiry (milliseconds since 1970, 0 for never).
+    func encodeValueRecord(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64,
+                           now: Int64) throws(CacheError) -> PendingRecord {
         try Self.checkKey(key)
         guard value.count <= Limits.maxValueLength else {
             throw .valueTooLarge(length: value.count, limit: Limits.maxValueLength)
         }
-        let expiresAt = try expiry(ttl: ttl, now: now)
         let bytes = ValueCodec.encodeRecord(
             key: key, value: value, compression: settings.compression,
             threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt)

@@ -85,3 +85,25 @@ extension String {
         String(drop(while: { $0 == c }).reversed().drop(while: { $0 == c }).reversed())
     }
 }
+
+/// A size option's value in bytes: as ``ByteSize/parse(_:)``, and also `0` (for options
+/// where zero means "none", such as the compression threshold).
+func parseByteSize(_ text: String) throws -> Int {
+    if text.trimmingCharacters(in: " ") == "0" { return 0 }
+    return try ByteSize.parse(text)
+}
+
+/// A size for people: bytes below 1 KiB, else one decimal in the largest binary unit that fits
+/// (`512 B`, `1.5 KiB`, `64.0 MiB`).
+func formatByteSize(_ bytes: Int) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB"]
+    guard bytes >= 1024 || bytes <= -1024 else { return "\(bytes) B" }
+    var value = Double(bytes) / 1024
+    var unit = 0
+    while abs(value) >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(abs(tenths % 10)) \(units[unit])"
+}

@@ -10,12 +10,18 @@ import Glibc
 struct CacheCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cachectl",
-        abstract: "Inspect, fill and measure LogCache stores.",
+        abstract: "Look into, check, repair, copy and measure LogCache stores.",
         discussion: """
             Exit codes: 0 success or hit; 1 miss, not found or problems found; 2 usage error; \
             3 any other failure (the message on standard error names the file and what is wrong).
+
+            Sizes take plain bytes or KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of \
+            1000). `cachectl help SUBCOMMAND` shows examples.
             """,
-        subcommands: [Put.self, Get.self, Delete.self, Stats.self, Bench.self]
+        subcommands: [
+            Init.self, Put.self, Get.self, Delete.self, List.self, Stats.self, Fsck.self, Export.self,
+            Import.self, Clear.self, Bench.self,
+        ]
     )
 
     static func main() {
@@ -66,9 +72,9 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
     }
 }
 
-/// Writes a line to standard error.
-func printError(_ message: String) {
+/// Writes a line to standard error (without the newline for a question).
+func printError(_ message: String, newline: Bool = true) {
     var line = message
-    if !line.hasSuffix("\n") { line += "\n" }
+    if newline && !line.hasSuffix("\n") { line += "\n" }
     writeAll(2, Array(line.utf8))
 }

@@ -18,26 +18,35 @@ struct Stats: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    /// What `--json` prints: the store's statistics plus its format and compression.
+    /// What `--json` prints: the store's statistics plus its format and kept settings.
     struct Report: Encodable {
         var statistics: Statistics
         var formatVersion: UInt32
-        var compression: String
+        var settings: StoreSettings
 
         func encode(to encoder: any Encoder) throws {
             try statistics.encode(to: encoder)
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(formatVersion, forKey: .formatVersion)
-            try c.encode(compression, forKey: .compression)
+            try c.encode(settings.compression.description, forKey: .compression)
+            try c.encode(settings.compressionThreshold, forKey: .compressionThreshold)
+            try c.encode(settings.segmentSize, forKey: .segmentSize)
+            try c.encode(settings.policy.description, forKey: .policy)
+            // Explicit nulls: "no limit" is a setting a script should see, not a missing key.
+            try c.encode(settings.capacityBytes, forKey: .capacity)
+            try c.encode(settings.capacityEntries, forKey: .maxEntries)
+            try c.encode(settings.defaultTTLMilliseconds.map { Double($0) / 1000 }, forKey: .defaultTTLSeconds)
         }
 
-        enum Key: String, CodingKey { case formatVersion, compression }
+        enum Key: String, CodingKey {
+            case formatVersion, compression, compressionThreshold, segmentSize, policy, capacity, maxEntries,
+                 defaultTTLSeconds
+        }
     }
 
     func run() throws {
         let store = try store.open()
-        let report = Report(statistics: store.statistics, formatVersion: FormatVersion.current,
-                            compression: store.settings.compression.description)
+        let report = Report(statistics: store.statistics, formatVersion: FormatVersion.current, settings: store.settings)
         try store.close()
         if json {
             let encoder = JSONEncoder()
@@ -46,12 +55,19 @@ struct Stats: ParsableCommand {
             return
         }
         let s = report.statistics
+        let settings = report.settings
         let rows: [(String, String)] = [
             ("entries", "\(s.entries)"), ("live bytes", "\(s.liveBytes)"), ("disk bytes", "\(s.diskBytes)"),
             ("segments", "\(s.segments)"), ("format version", "\(report.formatVersion)"),
-            ("compression", report.compression), ("evictions", "\(s.evictions) (\(s.evictedBytes) bytes)"),
-            ("expirations", "\(s.expirations)"), ("torn records dropped", "\(s.tornRecordsDropped)"),
-            ("corrupt records", "\(s.corruptRecords)"),
+            ("compression", settings.compression.description),
+            ("compression threshold", "\(settings.compressionThreshold)"),
+            ("segment size", formatByteSize(settings.segmentSize)),
+            ("policy", settings.policy.description),
+            ("capacity", settings.capacityBytes.map(formatByteSize) ?? "unbounded"),
+            ("max entries", settings.capacityEntries.map { "\($0)" } ?? "unbounded"),
+            ("default TTL", settings.defaultTTLMilliseconds.map { "\(settingSeconds(milliseconds: $0)) s" } ?? "none"),
+            ("evictions", "\(s.evictions) (\(s.evictedBytes) bytes)"), ("expirations", "\(s.expirations)"),
+            ("torn records dropped", "\(s.tornRecordsDropped)"), ("corrupt records", "\(s.corruptRecords)"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }

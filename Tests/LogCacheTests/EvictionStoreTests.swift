@@ -208,3 +208,18 @@ struct EvictionStoreTests {
         }
     }
 }
+
+@Suite("fsck on a store that has evicted")
+struct EvictionFsckTests {
+    @Test("Eviction records and the saved policy order check clean")
+    func evictionRecordsCheckClean() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path, options: Options(maxEntries: 3, policy: .lfu))
+        for i in 0..<10 { try store.set([UInt8(i)], forKey: "k\(i)") }
+        #expect(store.statistics.evictions == 7)
+        try store.close()
+        let report = try StoreCheck.run(directory: dir.path, repair: false)
+        #expect(report.ok, "\(report.problems)")
+    }
+}

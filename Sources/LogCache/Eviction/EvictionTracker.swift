@@ -8,6 +8,7 @@ import Synchronization
 /// index's slots, so the policy needs no map of its own.
 final class EvictionTracker: Sendable {
     let kind: PolicyKind
+    let capacity: Int
     private let state: Mutex<State>
 
     private struct State: @unchecked Sendable {
@@ -30,6 +31,7 @@ final class EvictionTracker: Sendable {
 
     init(kind: PolicyKind, capacity: Int) {
         self.kind = kind
+        self.capacity = capacity
         state = Mutex(State(policy: kind.makeStorePolicy(capacity: capacity)))
     }
 

@@ -59,6 +59,13 @@ struct LiveSet: Sendable {
         return (entry, victim.expired)
     }
 
+    /// Forgets every key, keeping the kind of policy (with an empty order).
+    mutating func removeAll() {
+        var fresh = LiveSet()
+        fresh.tracker = tracker.map { EvictionTracker(kind: $0.kind, capacity: $0.capacity) }
+        self = fresh
+    }
+
     /// Compacts the index's memory after a bulk load (slots are renumbered).
     mutating func shrinkToFit() { index.shrinkToFit() }
 

@@ -1,0 +1,50 @@
+/// A key, its value and an absolute expiry: what a copy of a store (an export) holds of each
+/// entry, so that it can be written back with the same life left.
+public struct StoreEntry: Sendable, Equatable {
+    /// The key bytes.
+    public var key: [UInt8]
+    /// The value bytes.
+    public var value: [UInt8]
+    /// Milliseconds since 1970 after which the value is gone; nil for never (the store's
+    /// default TTL does not apply: the entry says when it expires).
+    public var expiresAt: Int64?
+
+    /// An entry to write; `expiresAt` in milliseconds since 1970, nil for never.
+    public init(key: [UInt8], value: [UInt8], expiresAt: Int64?) {
+        self.key = key
+        self.value = value
+        self.expiresAt = expiresAt
+    }
+}
+
+extension CacheStore {
+    /// Stores `value` under `key` until the given moment (milliseconds since 1970), or for
+    /// ever when `expiresAt` is nil; the store's default TTL does not apply.
+    ///
+    /// For copying entries between stores, where a relative TTL would extend every entry's
+    /// life by the time the copy took. A moment already past stores a value that reads as absent.
+    public func set(_ value: [UInt8], forKey key: [UInt8], expiresAt: Int64?) throws(CacheError) {
+        try setValues([StoreEntry(key: key, value: value, expiresAt: expiresAt)])
+    }
+
+    /// Stores many entries, each with its own absolute expiry, with one lock and one write per
+    /// segment they land in. Entries are written in order, so of two with the same key the
+    /// later one wins.
+    public func setValues(_ entries: [StoreEntry]) throws(CacheError) {
+        let now = clock.now()
+        var records: [PendingRecord] = []
+        records.reserveCapacity(entries.count)
+        for entry in entries {
+            if let e = entry.expiresAt, e <= 0 { throw .invalidOption("expiry \(e) is not after 1970") }
+            let expiresAt = entry.expiresAt ?? 0
+            let record = try withBytes(entry.key) { k throws(CacheError) in
+                try withBytes(entry.value) { v throws(CacheError) in
+                    try encodeValueRecord(key: k, value: v, expiresAt: expiresAt, now: now)
+                }
+            }
+            records.append(record)
+        }
+        try append(records)
+        counters.writes.add(records.count, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CacheStore {
+    /// Removes every entry by starting a fresh, empty segment and publishing a manifest that
+    /// names only it; returns how many live entries there were.
+    ///
+    /// Swapping the segment set costs the same for any store size and frees the disk space at
+    /// once, where a tombstone per key would first have to read every key. The manifest
+    /// rename is the moment of the change: a crash before it leaves the store as it was (the
+    /// new file is unnamed and removed at the next open), a crash after it leaves the old
+    /// files unnamed, and the next open removes them.
+    @discardableResult
+    public func removeAll() throws(CacheError) -> Int {
+        try writer.withLock { w throws(CacheError) -> Int in
+            guard !w.closed else { throw .closed }
+            let id = w.manifest.nextSegmentID
+            guard id < UInt32.max - 1 else {
+                throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
+            }
+            let name = Segment.fileName(id)
+            let file = try File.open(dir.path(name), flags: O_RDWR | O_CREAT | O_TRUNC)
+            var next = w.manifest
+            next.segments = [id]
+            next.nextSegmentID = id + 1
+            next.generation += 1
+            do throws(CacheError) {
+                try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
+                try file.sync()
+                try dir.writeAtomically(Manifest.fileName, next.encoded())
+            } catch {
+                try? dir.remove(name)
+                throw error
+            }
+            let old = w.manifest.segments
+            w.manifest = next
+            let segment = Segment(id: id, file: file)
+            w.active = ActiveSegment(segment: segment, length: SegmentHeader.size)
+            let removed = state.write { s -> Int in
+                let count = s.live.count
+                s.live.removeAll()
+                s.segments = [id: segment]
+                s.diskBytes = SegmentHeader.size
+                return count
+            }
+            // Readers still holding an old segment keep reading it: the descriptor outlives the name.
+            for oldID in old {
+                try dir.remove(Segment.fileName(oldID))
+                try dir.remove(Segment.indexFileName(oldID))
+            }
+            try dir.sync()
+            counters.deletes.add(removed, ordering: .relaxed)
+            return removed
+        }
+    }
+}
