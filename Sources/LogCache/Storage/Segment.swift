@@ -41,11 +41,16 @@ final class Segment: Sendable {
     /// entry of each good one, in log order.
     func scan(from start: Int, length: Int, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
         let mapped = try MappedFile(file, length: length)
-        return SegmentScan.scan(mapped.bytes, from: start) { offset, h, record in
+        // Offsets are 32 bits wide: bytes past 4 GiB (only damage makes a segment that long)
+        // hold no record of this segment and count as a torn tail.
+        let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(mapped.bytes.count, Int(UInt32.max))])
+        var outcome = SegmentScan.scan(usable, from: start) { offset, h, record in
             visit(IndexFileEntry(
                 keyHash: RecordCoding.keyHash(of: h, in: record), offset: UInt32(offset),
                 length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind))
         }
+        outcome.tornBytes += mapped.bytes.count - usable.count
+        return outcome
     }
 
     /// The index file for the segment's first `length` bytes, built by scanning them.
