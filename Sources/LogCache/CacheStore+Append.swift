@@ -90,14 +90,26 @@ extension CacheStore {
 
     /// Seals the active segment and starts the next one.
     ///
-    /// Order matters for crashes: the sealed segment is synced before its index file is
-    /// written, and the new segment exists before the manifest names it; a crash in between
-    /// leaves at most an unnamed file, which the next open removes.
+    /// The sealed segment is synced before its index file is written, so an index file never
+    /// describes bytes that are not on the disk.
     func roll(_ w: inout WriterState) throws(CacheError) {
         let sealed = w.active
         try sealed.segment.file.sync()
         let index = try sealed.indexFile()
         try dir.writeAtomically(Segment.indexFileName(sealed.segment.id), index)
+        let segment = try startSegment(&w) { $0 + [$1] }
+        state.write { s in
+            s.segments[segment.id] = segment
+            s.diskBytes += SegmentHeader.size + index.count
+        }
+    }
+
+    /// Creates the next segment and publishes a manifest whose segment list is
+    /// `segments(current list, new id)`; the new segment becomes the active one.
+    ///
+    /// The file exists, with its header synced, before the manifest names it: a crash in
+    /// between leaves an unnamed file, which the next open removes.
+    func startSegment(_ w: inout WriterState, segments: ([UInt32], UInt32) -> [UInt32]) throws(CacheError) -> Segment {
         let id = w.manifest.nextSegmentID
         guard id < UInt32.max - 1 else {
             throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
@@ -105,10 +117,10 @@ extension CacheStore {
         let name = Segment.fileName(id)
         let file = try File.open(dir.path(name), flags: O_RDWR | O_CREAT | O_TRUNC)
         var next = w.manifest
-        next.segments.append(id)
+        next.segments = segments(next.segments, id)
         next.nextSegmentID = id + 1
         next.generation += 1
-        do {
+        do throws(CacheError) {
             try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
             try file.sync()
             try dir.writeAtomically(Manifest.fileName, next.encoded())
@@ -118,10 +130,7 @@ extension CacheStore {
         }
         w.manifest = next
         let segment = Segment(id: id, file: file)
-        state.write { s in
-            s.segments[id] = segment
-            s.diskBytes += SegmentHeader.size + index.count
-        }
         w.active = ActiveSegment(segment: segment, length: SegmentHeader.size)
+        return segment
     }
 }

@@ -29,13 +29,13 @@ extension CacheStore {
             }
         }
         var results = [[UInt8]?](repeating: nil, count: keys.count)
-        let order = found.indices.filter { found[$0] != nil }.sorted { a, b in
-            let (x, y) = (found[a]!.0, found[b]!.0)
-            return (x.segment, x.offset) < (y.segment, y.offset)
-        }
-        for i in order {
-            guard let (entry, segment) = found[i] else { continue }
-            results[i] = try withBytes(keys[i]) { k throws(CacheError) in try readValue(entry: entry, segment: segment, key: k) }
+        let order = found.enumerated()
+            .compactMap { i, hit in hit.map { (index: i, entry: $0.0, segment: $0.1) } }
+            .sorted { ($0.entry.segment, $0.entry.offset) < ($1.entry.segment, $1.entry.offset) }
+        for hit in order {
+            results[hit.index] = try withBytes(keys[hit.index]) { k throws(CacheError) in
+                try readValue(entry: hit.entry, segment: hit.segment, key: k)
+            }
         }
         counters.misses.add(keys.count - order.count, ordering: .relaxed)
         return results

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension CacheStore {
     /// Removes every entry by starting a fresh, empty segment and publishing a manifest that
     /// names only it; returns how many live entries there were.
@@ -15,32 +11,12 @@ extension CacheStore {
     public func removeAll() throws(CacheError) -> Int {
         try writer.withLock { w throws(CacheError) -> Int in
             guard !w.closed else { throw .closed }
-            let id = w.manifest.nextSegmentID
-            guard id < UInt32.max - 1 else {
-                throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
-            }
-            let name = Segment.fileName(id)
-            let file = try File.open(dir.path(name), flags: O_RDWR | O_CREAT | O_TRUNC)
-            var next = w.manifest
-            next.segments = [id]
-            next.nextSegmentID = id + 1
-            next.generation += 1
-            do throws(CacheError) {
-                try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
-                try file.sync()
-                try dir.writeAtomically(Manifest.fileName, next.encoded())
-            } catch {
-                try? dir.remove(name)
-                throw error
-            }
             let old = w.manifest.segments
-            w.manifest = next
-            let segment = Segment(id: id, file: file)
-            w.active = ActiveSegment(segment: segment, length: SegmentHeader.size)
+            let segment = try startSegment(&w) { _, id in [id] }
             let removed = state.write { s -> Int in
                 let count = s.live.count
                 s.live.removeAll()
-                s.segments = [id: segment]
+                s.segments = [segment.id: segment]
                 s.diskBytes = SegmentHeader.size
                 return count
             }
