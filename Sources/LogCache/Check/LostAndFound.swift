@@ -24,6 +24,12 @@ struct LostAndFound {
     private func create() throws(CacheError) {
         let path = directory.path
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw .io(operation: "create", path: path, errno: errno) }
+        // Repair writes into it: it must be a directory of the store, not a link to one elsewhere.
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw .io(operation: "stat", path: path, errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw .corruptStore(path: path, detail: "not a directory (a symbolic link?); repair does not write through it")
+        }
     }
 
     /// A name not taken yet: `base`, else `base.1`, `base.2`, …

@@ -53,9 +53,8 @@ struct StoreInspection {
     var temporaryFiles: [String] = []
     var problems: [FsckReport.Problem] = []
 
-    /// Bytes of the largest manifest worth reading: far above any real one (a million segments
-    /// take 4 MiB), far below what would hurt to allocate.
-    static let maxManifestLength = 64 << 20
+    /// Bytes of the largest manifest worth reading.
+    static let maxManifestLength = Manifest.maxFileLength
     /// How often a scan reports progress.
     private static let progressStep = 4 << 20
 

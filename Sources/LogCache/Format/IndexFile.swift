@@ -116,6 +116,7 @@ public struct IndexFile: Sendable, Equatable {
             guard let hash = r.u64(), let offset = r.u32(), let length = r.u32(), let expires = r.i64(),
                   let kindByte = r.u8(), let kind = RecordKind(rawValue: kindByte),
                   UInt64(offset) >= UInt64(SegmentHeader.size), length >= RecordHeader.size,
+                  Int(length) <= Limits.maxRecordLength,
                   UInt64(offset) + UInt64(length) <= covered, expires >= 0
             else { return .failure(.invalidEntry(i)) }
             body(IndexFileEntry(keyHash: hash, offset: offset, length: length, expiresAt: expires, kind: kind))

@@ -36,6 +36,9 @@ public struct Manifest: Sendable, Equatable {
     static let fixedBodySize = 60
     /// The file name inside the store directory.
     public static let fileName = "MANIFEST"
+    /// Bytes of the largest manifest worth reading: far above any real one (a million
+    /// segments take 4 MiB), far below what would hurt to allocate.
+    public static let maxFileLength = 64 << 20
 
     /// Incremented by every rewrite, so a process can tell the segment set changed.
     public var generation: UInt64

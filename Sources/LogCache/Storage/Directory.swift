@@ -53,7 +53,10 @@ struct Directory: Sendable {
     /// a mix: write a temporary file, fsync it, rename it over, fsync the directory.
     func writeAtomically(_ name: String, _ bytes: [UInt8]) throws(CacheError) {
         let tmp = path(name + ".tmp")
-        let file = try File.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        // A leftover temporary file (or anything planted under its name) is removed, and the
+        // new one must be created here: O_EXCL never follows a link to a file elsewhere.
+        guard unlink(tmp) == 0 || errno == ENOENT else { throw .io(operation: "remove", path: tmp, errno: errno) }
+        let file = try File.open(tmp, flags: O_WRONLY | O_CREAT | O_EXCL)
         do {
             try file.write(bytes, at: 0)
             try file.sync()

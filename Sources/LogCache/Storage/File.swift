@@ -19,9 +19,28 @@ final class File: @unchecked Sendable {
     deinit { _ = Glibc.close(fd) }
 
     /// Opens `path` with `flags`; new files get `mode` (0600: the store is private to its owner).
+    ///
+    /// Every file of a store is a regular file in the store directory. A symbolic link in a
+    /// file's place is never followed (so a hostile directory cannot have the store write,
+    /// truncate or create a file elsewhere), and a FIFO or device is refused instead of
+    /// blocking or being read.
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(CacheError) -> File {
-        let fd = retryingEINTR { Glibc.open(path, flags | O_CLOEXEC, mode) }
-        guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+        let fd = retryingEINTR { Glibc.open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode) }
+        guard fd >= 0 else {
+            let e = errno
+            if e == ELOOP { throw .corruptStore(path: path, detail: "a symbolic link stands in place of a store file (links are never followed)") }
+            throw .io(operation: "open", path: path, errno: e)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            _ = Glibc.close(fd)
+            throw .io(operation: "stat", path: path, errno: e)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            _ = Glibc.close(fd)
+            throw .corruptStore(path: path, detail: "not a regular file")
+        }
         return File(fd: fd, path: path)
     }
 

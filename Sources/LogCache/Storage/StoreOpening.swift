@@ -56,7 +56,14 @@ enum StoreOpening {
 
     static func readManifest(_ dir: Directory) throws(CacheError) -> Manifest {
         let path = dir.path(Manifest.fileName)
-        let bytes = try File.open(path, flags: O_RDONLY).readAll()
+        let file = try File.open(path, flags: O_RDONLY)
+        // The length is checked before anything is allocated for it: a hostile or damaged
+        // manifest may claim (or, sparse, be) any size.
+        let size = try file.size()
+        guard size <= Manifest.maxFileLength else {
+            throw .corruptStore(path: path, detail: "the manifest is \(size) bytes long, more than any manifest can be")
+        }
+        let bytes = try file.read(count: size, at: 0)
         switch bytes.withUnsafeBytes({ Manifest.decode($0) }) {
         case .success(let m):
             return m
