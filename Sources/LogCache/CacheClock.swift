@@ -23,11 +23,11 @@ public struct SystemClock: CacheClock {
 
 /// A clock that moves only when told to.
 public final class ManualClock: CacheClock {
-    private let millis: Mutex<Int64>
+    private let millis: Lock<Int64>
 
     /// A clock showing `milliseconds` since 1970.
     public init(milliseconds: Int64 = 1_700_000_000_000) {
-        millis = Mutex(milliseconds)
+        millis = Lock(milliseconds)
     }
 
     public func now() -> Int64 { millis.withLock { $0 } }

@@ -25,10 +25,10 @@ public final class CacheStore: Sendable {
     let clock: any CacheClock
     let durability: Durability
     private let lock: FileLock
-    let writer: Mutex<WriterState>
+    let writer: Lock<WriterState>
     let state: ReadWriteLock<IndexState>
     let counters = Counters()
-    private let syncTimer = Mutex<SyncTimer?>(nil)
+    private let syncTimer = Lock<SyncTimer?>(nil)
 
     /// What only the writer touches: the active segment and the manifest.
     struct WriterState {
@@ -59,7 +59,7 @@ public final class CacheStore: Sendable {
         clock = options.clock
         durability = options.durability
         lock = opened.lock
-        writer = Mutex(WriterState(active: opened.active, manifest: opened.manifest))
+        writer = Lock(WriterState(active: opened.active, manifest: opened.manifest))
         state = ReadWriteLock(IndexState(
             live: opened.live, segments: opened.segments, diskBytes: opened.diskBytes))
         counters.tornRecordsDropped.store(opened.tornRecords, ordering: .relaxed)

@@ -97,7 +97,7 @@ enum ValueCodec {
 private final class ContextPool: Sendable {
     private let free: @Sendable (OpaquePointer) -> Void
     private let create: @Sendable () -> OpaquePointer?
-    private let idle = Mutex<[UnsafeSendable]>([])
+    private let idle = Lock<[UnsafeSendable]>([])
 
     private struct UnsafeSendable: @unchecked Sendable { let pointer: OpaquePointer }
 

@@ -9,7 +9,7 @@ import Synchronization
 final class EvictionTracker: Sendable {
     let kind: PolicyKind
     let capacity: Int
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     private struct State: @unchecked Sendable {
         var policy: any PersistablePolicy
@@ -32,7 +32,7 @@ final class EvictionTracker: Sendable {
     init(kind: PolicyKind, capacity: Int) {
         self.kind = kind
         self.capacity = capacity
-        state = Mutex(State(policy: kind.makeStorePolicy(capacity: capacity)))
+        state = Lock(State(policy: kind.makeStorePolicy(capacity: capacity)))
     }
 
     /// A new key entered the index at `slot`.
