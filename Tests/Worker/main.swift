@@ -4,6 +4,14 @@
 //     returns, so a parent can kill it mid-stream and know which writes were acknowledged.
 //   logcache-worker hold DIR
 //     opens the store, prints "open", and waits to be killed.
+//   logcache-worker fill-limit DIR LIMIT SEED
+//     caps the size of any file it writes at LIMIT bytes (RLIMIT_FSIZE, SIGXFSZ ignored, so a
+//     write past it fails with EFBIG), writes key-<i> until three writes fail, lifts the cap
+//     and writes 20 more; then checks the store itself (see fillAndCheck).
+//   logcache-worker fill-disk MOUNT SEED
+//     the same on a small file system mounted at MOUNT (a tmpfs the caller made): a ballast
+//     file takes part of the space, writes run until ENOSPC, and removing the ballast gives
+//     the space back.
 import LogCache
 
 #if canImport(Glibc)
@@ -20,6 +28,9 @@ func say(_ line: String) {
     var text = line + "\n"
     text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
 }
+
+/// RLIMIT_FSIZE as the resource number getrlimit and setrlimit take.
+let fileSizeLimit = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
@@ -38,6 +49,28 @@ do {
             say("acked \(i)")
         }
         try store.close()
+    case "fill-limit":
+        guard args.count >= 5, let limit = UInt64(args[3]), let seed = UInt64(args[4]) else { exit(2) }
+        signal(SIGXFSZ, SIG_IGN)
+        var cap = rlimit()
+        getrlimit(fileSizeLimit, &cap)
+        let unlimited = cap
+        cap.rlim_cur = rlim_t(limit)
+        guard setrlimit(fileSizeLimit, &cap) == 0 else { say("error setrlimit"); exit(3) }
+        try fillAndCheck(directory: args[2], seed: seed, segmentSize: 64 << 10) {
+            var restored = unlimited
+            guard setrlimit(fileSizeLimit, &restored) == 0 else { say("error setrlimit"); exit(3) }
+        }
+    case "fill-disk":
+        guard args.count >= 4, let seed = UInt64(args[3]) else { exit(2) }
+        let ballast = args[2] + "/ballast"
+        let fd = open(ballast, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let chunk = [UInt8](repeating: 0xBA, count: 64 << 10)
+        for _ in 0..<(4 + Int(seed % 5)) { guard fd >= 0, write(fd, chunk, chunk.count) == chunk.count else { say("error ballast"); exit(3) } }
+        close(fd)
+        try fillAndCheck(directory: args[2] + "/store", seed: seed, segmentSize: 16 << 10) {
+            guard unlink(ballast) == 0 else { say("error unlink ballast"); exit(3) }
+        }
     case "hold":
         let store = try CacheStore(directory: args[2])
         say("open")
@@ -48,4 +81,55 @@ do {
 } catch {
     say("error \(error)")
     exit(3)
+}
+
+/// Writes key-<i> until three writes fail for want of space, reads the acknowledged keys
+/// back while the disk is still full, calls `spaceBack`, writes 20 more keys, closes, and then
+/// checks the store as a fresh open and fsck see it. Prints "acked I", "failed I: ERROR",
+/// "space back", "closed", then "verified A acked, F failed absent" and "fsck clean" (or
+/// "wrong ..." lines for anything that does not hold).
+func fillAndCheck(directory: String, seed: UInt64, segmentSize: Int, spaceBack: () -> Void) throws(CacheError) {
+    let store = try CacheStore(directory: directory, options: Options(compression: .none, segmentSize: segmentSize))
+    var acked: [Int] = []
+    var failed: [Int] = []
+    var i = 0
+    while failed.count < 3 && i < 1_000_000 {
+        do {
+            try store.set(workerValue(seed: seed, index: i), forKey: "key-\(i)")
+            acked.append(i)
+            say("acked \(i)")
+        } catch {
+            failed.append(i)
+            say("failed \(i): \(error)")
+        }
+        i += 1
+    }
+    // A full disk does not stop reads.
+    for k in acked where try store.value(forKey: "key-\(k)") != workerValue(seed: seed, index: k) {
+        say("wrong read of key-\(k) while full")
+    }
+    spaceBack()
+    say("space back")
+    for _ in 0..<20 {
+        try store.set(workerValue(seed: seed, index: i), forKey: "key-\(i)")
+        acked.append(i)
+        say("acked \(i)")
+        i += 1
+    }
+    try store.close()
+    say("closed")
+    let reopened = try CacheStore(directory: directory)
+    var wrong = 0
+    for k in acked where try reopened.value(forKey: "key-\(k)") != workerValue(seed: seed, index: k) {
+        say("wrong: acked key-\(k) does not read back")
+        wrong += 1
+    }
+    for k in failed where try reopened.value(forKey: "key-\(k)") != nil {
+        say("wrong: failed key-\(k) reads back")
+        wrong += 1
+    }
+    try reopened.close()
+    if wrong == 0 { say("verified \(acked.count) acked, \(failed.count) failed absent") }
+    let report = try StoreCheck.run(directory: directory)
+    say(report.ok ? "fsck clean" : "wrong: fsck found \(report.problems.map(\.description))")
 }
