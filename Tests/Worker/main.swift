@@ -2,6 +2,11 @@
 //   logcache-worker write DIR COUNT SEED [sync]
 //     sets key-<i> to WorkerValues.value(seed, i) for i in 0..<COUNT, printing "acked <i>" after each
 //     returns, so a parent can kill it mid-stream and know which writes were acknowledged.
+//   logcache-worker crashtest STORE [--kills N] [--writers W] [--keys K] [--durability sync|none|interval]
+//                              [--capacity BYTES] [--seed S] [--max-delay-ms MS] [--compaction]
+//     the crash loop's driver (CrashDriver.swift); tools/crashtest runs it.
+//   logcache-worker crash-writer STORE W WRITERS KEYS VERSION SEED DURABILITY CAPACITY COMPACTION
+//     one writer of the crash loop (CrashWriter.swift), started and killed by the driver.
 //   logcache-worker hold DIR
 //     opens the store, prints "open", and waits to be killed.
 //   logcache-worker fill-limit DIR LIMIT SEED
@@ -71,6 +76,19 @@ do {
         try fillAndCheck(directory: args[2] + "/store", seed: seed, segmentSize: 16 << 10) {
             guard unlink(ballast) == 0 else { say("error unlink ballast"); exit(3) }
         }
+    case "crash-writer":
+        guard args.count >= 11, let w = Int(args[3]), let writers = Int(args[4]), let keys = Int(args[5]), keys > 0,
+              let version = Int64(args[6]), let seed = UInt64(args[7]), let capacity = Int(args[9])
+        else { say("error: bad crash-writer arguments"); exit(2) }
+        let settings = CrashSettings(durability: args[8], capacity: capacity > 0 ? capacity : nil,
+                                     compaction: args[10] == "compaction")
+        let store = try CacheStore(directory: args[2], options: settings.options())
+        say("open")
+        var writer = CrashWriter(store: store, writer: w, keys: keys, version: version, random: CrashRandom(seed: seed),
+                                 allowClear: writers == 1)
+        try writer.run()
+    case "crashtest":
+        runCrashTest(Array(args.dropFirst(2)))
     case "hold":
         let store = try CacheStore(directory: args[2])
         say("open")
@@ -81,6 +99,57 @@ do {
 } catch {
     say("error \(error)")
     exit(3)
+}
+
+/// Parses the crashtest options and runs the driver; exits 0 when nothing was wrong.
+func runCrashTest(_ arguments: [String]) -> Never {
+    var store: String?
+    var options: [String: String] = [:]
+    var compaction = false
+    var i = 0
+    while i < arguments.count {
+        let a = arguments[i]
+        if a == "--compaction" {
+            compaction = true
+        } else if a.hasPrefix("--"), i + 1 < arguments.count {
+            options[String(a.dropFirst(2))] = arguments[i + 1]
+            i += 1
+        } else if store == nil, !a.hasPrefix("--") {
+            store = a
+        } else {
+            say("crashtest: unexpected argument \(a)")
+            exit(2)
+        }
+        i += 1
+    }
+    let known: Set<String> = ["kills", "writers", "keys", "durability", "capacity", "seed", "max-delay-ms"]
+    guard let store, options.keys.allSatisfy(known.contains),
+          let kills = Int(options["kills"] ?? "20"), let writers = Int(options["writers"] ?? "1"), writers >= 1,
+          let keys = Int(options["keys"] ?? "300"), keys >= 1, let seed = UInt64(options["seed"] ?? "1"),
+          let capacity = Int(options["capacity"] ?? "0"), let maxDelay = Int(options["max-delay-ms"] ?? "300"), maxDelay >= 10
+    else {
+        say("usage: logcache-worker crashtest STORE [--kills N] [--writers W] [--keys K] [--durability sync|none|interval] [--capacity BYTES] [--seed S] [--max-delay-ms MS] [--compaction]")
+        exit(2)
+    }
+    if compaction {
+        // The hook is CrashSettings.options(): turn compaction on there once it exists.
+        say("crashtest: background compaction is not built yet (issue 5); run without --compaction")
+        exit(2)
+    }
+    let settings = CrashSettings(durability: options["durability"] ?? "sync", capacity: capacity > 0 ? capacity : nil,
+                                 compaction: compaction)
+    var exe = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &exe, exe.count - 1)
+    let workerPath = n > 0 ? String(decoding: exe[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    var driver = CrashDriver(store: store, kills: kills, writers: writers, keys: keys, seed: seed, settings: settings,
+                             workerPath: workerPath)
+    driver.maxDelayMs = maxDelay
+    do {
+        exit(try driver.run() ? 0 : 1)
+    } catch {
+        say("crashtest: \(error)")
+        exit(3)
+    }
 }
 
 /// Writes key-<i> until three writes fail for want of space, reads the acknowledged keys
