@@ -1,0 +1,39 @@
+// libFuzzer target: the manifest decoder and the POLICY snapshot decoder.
+//
+// Each input is decoded as it is and again with its trailing checksum made right, so that
+// mutations reach the field checks. A manifest that decodes must satisfy every rule the
+// format states, and encoding it must give a file that decodes to the same manifest.
+import FuzzSupport
+@testable import LogCache
+
+func fuzzManifest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let input = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)
+    check(input)
+    if input.count >= 4 {
+        var fixed = [UInt8](input)
+        let crc = fixed.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<($0.count - 4)])) }
+        withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { fixed[fixed.count - 4 + i] = $0[i] } }
+        fixed.withUnsafeBytes { check($0) }
+    }
+    return 0
+}
+
+func check(_ bytes: UnsafeRawBufferPointer) {
+    if case .success(let m) = Manifest.decode(bytes) {
+        guard !m.segments.isEmpty, zip(m.segments, m.segments.dropFirst()).allSatisfy({ $0 < $1 }),
+              m.segments.allSatisfy({ $0 < m.nextSegmentID }),
+              m.settings.segmentSize >= 4096, m.settings.segmentSize <= StoreSettings.maxSegmentSize
+        else { fatalError("a manifest breaking the format's rules was accepted: \(m)") }
+        let again = m.encoded().withUnsafeBytes { Manifest.decode($0) }
+        guard case .success(let m2) = again, m2 == m else { fatalError("manifest does not survive encoding: \(m)") }
+    }
+    if let p = PolicySnapshot.decode(bytes) {
+        guard PolicySnapshot.headerSize + p.entries.count * PolicySnapshot.entrySize + 4 == bytes.count else {
+            fatalError("snapshot entry count does not match its length")
+        }
+        let again = p.encoded().withUnsafeBytes { PolicySnapshot.decode($0) }
+        guard again == p else { fatalError("snapshot does not survive encoding") }
+    }
+}
+
+runFuzzer { data, size in fuzzManifest(data, size) }
