@@ -199,6 +199,26 @@ struct SecurityTests {
         #expect(manifest.withUnsafeBytes { Manifest.decode($0) } == .failure(.invalidField("segment count 2147483647")))
     }
 
+    @Test("A manifest whose generation would overflow at the next rewrite is refused, and repair rebuilds it without trapping")
+    func generationAtTheTop() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = dir.file("store")
+        let expected = try makeStore(store)
+        var manifest = try contents(store + "/MANIFEST").withUnsafeBytes { try Manifest.decode($0).get() }
+        manifest.generation = .max
+        try Data(manifest.encoded()).write(to: URL(fileURLWithPath: store + "/MANIFEST"))
+        #expect { try CacheStore(directory: store) } throws: { error in
+            guard case .corruptStore(_, let detail) = error as? CacheError else { return false }
+            return detail.contains("generation")
+        }
+        let repaired = try StoreCheck.run(directory: store, repair: true)
+        #expect(repaired.manifestRebuilt && repaired.remainingProblems == [])
+        let opened = try CacheStore(directory: store)
+        for (k, v) in expected { #expect(try opened.value(forKey: k) == v) }
+        try opened.close()
+    }
+
     @Test("Every directory and file a store and its repair create is private: 0700 and 0600")
     func privateFiles() throws {
         let dir = TemporaryDirectory()

@@ -119,6 +119,9 @@ public struct Manifest: Sendable, Equatable {
         guard Int(bodyLength) == fixedBodySize + 4 * Int(count) else {
             return .failure(.invalidField("segment count \(count)"))
         }
+        // Every rewrite adds one; no store rewrites its manifest 2^63 times, and a value that
+        // high would overflow the next rewrite.
+        guard generation < UInt64(1) << 63 else { return .failure(.invalidField("generation \(generation)")) }
         guard let codec = RecordCodec(rawValue: codecByte) else { return .failure(.invalidField("codec \(codecByte)")) }
         guard let policy = PolicyKind(rawValue: policyByte) else { return .failure(.invalidField("policy \(policyByte)")) }
         guard segmentSize >= 4096, segmentSize <= UInt64(StoreSettings.maxSegmentSize) else {
