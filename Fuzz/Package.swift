@@ -22,6 +22,9 @@ let package = Package(
         // The manifest and the POLICY snapshot.
         .executableTarget(name: "fuzz-manifest", dependencies: ["FuzzSupport", .product(name: "LogCache", package: "LogCache")],
                           path: "Sources/FuzzManifest"),
+        // A whole store built from the input: opened, written, reopened and repaired.
+        .executableTarget(name: "fuzz-store", dependencies: ["FuzzSupport", .product(name: "LogCache", package: "LogCache")],
+                          path: "Sources/FuzzStore"),
         // The trace readers of `cachectl bench`: oracleGeneral, csv, txt, vscsi, lis, and zstd streams.
         .executableTarget(name: "fuzz-trace", dependencies: ["FuzzSupport", .product(name: "LogCache", package: "LogCache")],
                           path: "Sources/FuzzTrace"),
