@@ -6,13 +6,17 @@ import Glibc
 
 /// The workload of one writer process in the crash loop (`crash-writer`): random sets,
 /// removes and batches (and, with a single writer, an occasional removeAll) over its own key
-/// space, forever, until the driver kills it.
+/// space, forever, until the driver kills it. Now and then it closes the store and opens it
+/// again, so that kills also land in close (index and POLICY files being written) and in
+/// recovery.
 ///
 /// Before each operation it prints "begin OP ..." and after it returns "ack", each line with
 /// one write(2), so the lines reach the driver's log file even when the process is killed
 /// between them: a begun but unacknowledged operation may or may not have taken effect.
 struct CrashWriter {
     var store: CacheStore
+    var directory: String
+    var options: Options
     var writer: Int
     var keys: Int
     var version: Int64
@@ -22,7 +26,11 @@ struct CrashWriter {
     mutating func run() throws(CacheError) -> Never {
         while true {
             let roll = random.next() % 1000
-            if roll < 700 {
+            if roll < 3 {
+                say("begin reopen")
+                try store.close()
+                store = try CacheStore(directory: directory, options: options)
+            } else if roll < 700 {
                 let key = crashKey(writer: writer, index: Int(random.next() % UInt64(keys)))
                 version += 1
                 say("begin set \(key) \(version)")

@@ -82,9 +82,10 @@ do {
         else { say("error: bad crash-writer arguments"); exit(2) }
         let settings = CrashSettings(durability: args[8], capacity: capacity > 0 ? capacity : nil,
                                      compaction: args[10] == "compaction")
-        let store = try CacheStore(directory: args[2], options: settings.options())
+        let options = try settings.options()
+        let store = try CacheStore(directory: args[2], options: options)
         say("open")
-        var writer = CrashWriter(store: store, writer: w, keys: keys, version: version, random: CrashRandom(seed: seed),
+        var writer = CrashWriter(store: store, directory: args[2], options: options, writer: w, keys: keys, version: version, random: CrashRandom(seed: seed),
                                  allowClear: writers == 1)
         try writer.run()
     case "crashtest":
