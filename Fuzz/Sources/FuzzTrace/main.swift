@@ -21,8 +21,10 @@ final class MemorySource: ByteSource {
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(TraceError) -> Int {
         let n = min(buffer.count, step, bytes.count - offset)
-        guard n > 0, let base = buffer.baseAddress else { return 0 }
-        bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { all in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]).copyMemory(from: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]))
+        }
         offset += n
         return n
     }
