@@ -102,6 +102,21 @@ extension CacheStore {
             s.segments[segment.id] = segment
             s.diskBytes += SegmentHeader.size + index.count
         }
+        scheduleCompaction()
+    }
+
+    /// Hands out the next segment number without writing a manifest: the manifest that
+    /// first names the segment records the new next number too.
+    func allocateSegmentID() throws(CacheError) -> UInt32 {
+        try writer.withLock { w throws(CacheError) -> UInt32 in
+            guard !w.closed else { throw .closed }
+            let id = w.manifest.nextSegmentID
+            guard id < UInt32.max - 1 else {
+                throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
+            }
+            w.manifest.nextSegmentID = id + 1
+            return id
+        }
     }
 
     /// Creates the next segment and publishes a manifest whose segment list is

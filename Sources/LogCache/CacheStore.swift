@@ -28,6 +28,7 @@ public final class CacheStore: Sendable {
     let writer: Mutex<WriterState>
     let state: ReadWriteLock<IndexState>
     let counters = Counters()
+    let compactor: Compactor
     private let syncTimer = Mutex<SyncTimer?>(nil)
 
     /// What only the writer touches: the active segment and the manifest.
@@ -52,7 +53,9 @@ public final class CacheStore: Sendable {
     /// created with. Only one `CacheStore` may have a store open at a time, across processes
     /// too: a second one fails with ``CacheError/locked(path:)``.
     public init(directory: String, options: Options = Options()) throws(CacheError) {
+        let compaction = try options.compaction.validated()
         let opened = try StoreOpening.open(directory: directory, options: options)
+        compactor = Compactor(options: compaction)
         self.directory = directory
         dir = opened.directory
         settings = opened.manifest.settings
@@ -72,6 +75,7 @@ public final class CacheStore: Sendable {
         withExtendedLifetime(opened) {}
         _ = logcache_release_free_memory()
         try startEviction(manifest: opened.manifest)
+        scheduleCompaction()
     }
 
     deinit { try? close() }
@@ -267,6 +271,7 @@ public final class CacheStore: Sendable {
     /// fails with ``CacheError/closed``.
     public func close() throws(CacheError) {
         syncTimer.withLock { $0?.cancel(); $0 = nil }
+        stopCompaction()
         var failure: CacheError?
         let wasOpen = writer.withLock { w -> Bool in
             guard !w.closed else { return false }
@@ -305,7 +310,11 @@ public final class CacheStore: Sendable {
             evictions: counters.evictions.load(ordering: .relaxed),
             evictedBytes: counters.evictedBytes.load(ordering: .relaxed),
             policyBytesPerEntry: policyBytesPerEntry,
-            corruptRecords: counters.corruptRecords.load(ordering: .relaxed))
+            corruptRecords: counters.corruptRecords.load(ordering: .relaxed),
+            compactions: compactor.passes.load(ordering: .relaxed),
+            compactionBytesWritten: compactor.bytesWritten.load(ordering: .relaxed),
+            compactionBytesFreed: compactor.bytesFreed.load(ordering: .relaxed),
+            compactionFailures: compactor.failures.load(ordering: .relaxed))
     }
 }
 

@@ -14,7 +14,7 @@ public enum Durability: Sendable, Equatable {
 ///
 /// The store settings (compression, threshold, segment size, default TTL, capacity, policy)
 /// are written into a new store and kept: opening an existing store uses the kept ones and
-/// ignores these. The rest (durability, clock) belong to this process's handle only.
+/// ignores these. The rest (durability, clock, compaction) belong to this process's handle only.
 public struct Options: Sendable {
     /// How new values are compressed.
     public var compression: Compression
@@ -34,6 +34,8 @@ public struct Options: Sendable {
     public var durability: Durability
     /// The time source for expiry.
     public var clock: any CacheClock
+    /// When dead space is reclaimed in the background.
+    public var compaction: CompactionOptions
 
     public init(
         compression: Compression = .zstd(level: 3),
@@ -44,7 +46,8 @@ public struct Options: Sendable {
         maxEntries: Int? = nil,
         policy: PolicyKind = .lru,
         durability: Durability = .none,
-        clock: any CacheClock = SystemClock()
+        clock: any CacheClock = SystemClock(),
+        compaction: CompactionOptions = CompactionOptions()
     ) {
         self.compression = compression
         self.compressionThreshold = compressionThreshold
@@ -55,6 +58,7 @@ public struct Options: Sendable {
         self.policy = policy
         self.durability = durability
         self.clock = clock
+        self.compaction = compaction
     }
 
     /// The settings a new store is created with, after checking their ranges.

@@ -4,6 +4,10 @@
 //     returns, so a parent can kill it mid-stream and know which writes were acknowledged.
 //   logcache-worker hold DIR
 //     opens the store, prints "open", and waits to be killed.
+//   logcache-worker compact DIR PHASE N
+//     runs one compaction pass and kills itself with SIGKILL at the Nth progress report of
+//     PHASE (copying, publishing or removing), printing "killing" first; prints "done" if
+//     the pass ends before that.
 import LogCache
 
 #if canImport(Glibc)
@@ -37,6 +41,20 @@ do {
             try store.set(workerValue(seed: seed, index: i), forKey: "key-\(i)")
             say("acked \(i)")
         }
+        try store.close()
+    case "compact":
+        guard args.count >= 5, let n = Int(args[4]) else { exit(2) }
+        let store = try CacheStore(directory: args[2], options: Options(compaction: .manual))
+        var seen = 0
+        try store.compact { p in
+            guard "\(p.phase)" == args[3] else { return }
+            seen += 1
+            if seen == n {
+                say("killing")
+                kill(getpid(), SIGKILL)
+            }
+        }
+        say("done")
         try store.close()
     case "hold":
         let store = try CacheStore(directory: args[2])
