@@ -11,6 +11,7 @@ public enum MemoError: Error, Sendable, Equatable, CustomStringConvertible {
     /// (``ErrorCaching``); `message` is what that error said.
     case cachedFailure(namespace: String, message: String)
 
+    /// What went wrong, in one sentence that names the namespace, version or field.
     public var description: String {
         switch self {
         case .invalidNamespace(let name, let reason):

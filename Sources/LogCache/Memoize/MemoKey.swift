@@ -52,6 +52,7 @@ public struct MemoKey: Sendable, Hashable, CustomStringConvertible {
     /// The string the result is stored under: `memo/NAMESPACE/VERSION/HASH`.
     public var storeKey: String { Self.storePrefix + namespace + "/" + version + "/" + hash }
 
+    /// The store key.
     public var description: String { storeKey }
 
     /// The prefix of every key of `namespace`, or of one version of it.
