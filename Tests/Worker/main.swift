@@ -4,6 +4,9 @@
 //     returns, so a parent can kill it mid-stream and know which writes were acknowledged.
 //   logcache-worker hold DIR
 //     opens the store, prints "open", and waits to be killed.
+//   logcache-worker open DIR
+//     opens the store and closes it again, printing "opened", or "store-locked" (exit 4) when
+//     another process has it open and the store does not allow that.
 //   logcache-worker keylock DIR REQUEST HOLD_MS|forever
 //     prints "waiting", takes the memo lock of REQUEST (namespace "lock", version "1") in the
 //     store directory DIR, prints "locked", holds it HOLD_MS milliseconds (or until killed),
@@ -53,7 +56,7 @@ func openSharing(_ path: String) throws -> CacheStore {
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    say("usage: logcache-worker write DIR COUNT SEED [sync] | hold DIR | keylock DIR REQUEST HOLD_MS | count DIR ROUNDS | key NAMESPACE VERSION chat|set | memoize DIR REQUEST SLEEP_MS LOG")
+    say("usage: logcache-worker write DIR COUNT SEED [sync] | hold DIR | open DIR | keylock DIR REQUEST HOLD_MS | count DIR ROUNDS | key NAMESPACE VERSION chat|set | memoize DIR REQUEST SLEEP_MS LOG")
     exit(2)
 }
 do {
@@ -72,6 +75,9 @@ do {
         let store = try CacheStore(directory: args[2])
         say("open")
         withExtendedLifetime(store) { while true { sleep(60) } }
+    case "open":
+        try openSharing(args[2]).close()
+        say("opened")
     case "keylock":
         guard args.count >= 5 else { exit(2) }
         let key = try MemoKey(namespace: "lock", version: "1", request: args[3])

@@ -16,7 +16,7 @@ extension CacheStore {
     /// threads or tasks, wait for the computing one and get its result (or its error);
     /// callers in other processes wait on the key's ``MemoLock`` and then read the stored
     /// result. If the computing process dies, the lock passes to the next waiter, which
-    /// computes.
+    /// computes. Waiting blocks the calling thread: in `async` code use the `async` form.
     ///
     /// - Parameters:
     ///   - namespace: the kind of call; listed and cleared as a whole by `cachectl`.
