@@ -29,6 +29,8 @@ public final class CacheStore: Sendable {
     let state: ReadWriteLock<IndexState>
     let counters = Counters()
     let compactor: Compactor
+    /// Memoization's computations in flight and statistics (Memoize/).
+    let memo = MemoState()
     private let syncTimer = Mutex<SyncTimer?>(nil)
 
     /// What only the writer touches: the active segment and the manifest.
