@@ -15,6 +15,12 @@ let package = Package(
             dependencies: [.product(name: "LogCache", package: "LogCache")],
             path: "Sources/CoreBenchmark"
         ),
+        // Compaction throughput, write amplification and get latency during a pass.
+        .executableTarget(
+            name: "CompactionBenchmark",
+            dependencies: [.product(name: "LogCache", package: "LogCache")],
+            path: "Sources/CompactionBenchmark"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

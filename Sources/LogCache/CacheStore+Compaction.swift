@@ -47,6 +47,16 @@ extension CacheStore {
         try compactor.pass.withLock { pinned throws(CacheError) -> CompactionSummary in
             let started = ContinuousClock.now
             guard !compactor.stopping.load(ordering: .acquiring) else { throw .closed }
+            // One process compacts at a time; a background pass gives way to a running one.
+            if onDemand {
+                try locks.compact.lockExclusive()
+            } else if try !locks.compact.tryLockExclusive() {
+                let now = footprint()
+                return .nothing(segments: now.segments, bytes: now.bytes, seconds: seconds(since: started))
+            }
+            defer { locks.compact.unlock() }
+            // Liveness is judged by this handle's index: it must know every record written so far.
+            try catchUpIfNeeded()
             let before = footprint()
             let (order, sealed) = try compactionCandidates(onDemand: onDemand, pinned: pinned)
             let runs = CompactionPlan.runs(
@@ -86,8 +96,7 @@ extension CacheStore {
         let now = clock.now()
         // Expired entries still in the index are dead space too.
         let expired = state.read { $0.live.expiredBytes(at: now) }
-        let order = try writer.withLock { w throws(CacheError) -> [UInt32] in
-            guard !w.closed else { throw .closed }
+        let order = try exclusively { w throws(CacheError) -> [UInt32] in
             if onDemand, w.active.length > SegmentHeader.size {
                 let id = w.active.segment.id
                 let live = state.read { $0.live.segmentLiveBytes[id] ?? 0 } - (expired[id] ?? 0)

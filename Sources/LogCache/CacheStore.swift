@@ -24,7 +24,12 @@ public final class CacheStore: Sendable {
     let dir: Directory
     let clock: any CacheClock
     let durability: Durability
-    private let lock: FileLock
+    let locks: StoreLocks
+    /// The counters shared with other processes through the `SHARED` file.
+    let shared: SharedCounters
+    /// The shared change counter as of this handle's last look at the files: when the
+    /// counter differs, another process has written and reads catch up first.
+    let seenSequence: Atomic<UInt64>
     let writer: Mutex<WriterState>
     let state: ReadWriteLock<IndexState>
     let counters = Counters()
@@ -37,6 +42,8 @@ public final class CacheStore: Sendable {
     struct WriterState {
         var active: ActiveSegment
         var manifest: Manifest
+        /// The shared generation hint as of the last look at the manifest file.
+        var generationHint: UInt64
         var closed = false
     }
 
@@ -52,8 +59,9 @@ public final class CacheStore: Sendable {
     /// missing or empty.
     ///
     /// A new store takes its settings from `options`; an existing one keeps those it was
-    /// created with. Only one `CacheStore` may have a store open at a time, across processes
-    /// too: a second one fails with ``CacheError/locked(path:)``.
+    /// created with. Any number of handles, in this process and others, may have the store
+    /// open at once (docs/multiprocess.md); it fails with ``CacheError/locked(path:)`` only
+    /// while fsck or repair holds it.
     public init(directory: String, options: Options = Options()) throws(CacheError) {
         let compaction = try options.compaction.validated()
         let opened = try StoreOpening.open(directory: directory, options: options)
@@ -63,8 +71,11 @@ public final class CacheStore: Sendable {
         settings = opened.manifest.settings
         clock = options.clock
         durability = options.durability
-        lock = opened.lock
-        writer = Mutex(WriterState(active: opened.active, manifest: opened.manifest))
+        locks = opened.locks
+        shared = opened.counters
+        seenSequence = Atomic(opened.sequence)
+        writer = Mutex(WriterState(active: opened.active, manifest: opened.manifest,
+                                   generationHint: opened.manifest.generation))
         state = ReadWriteLock(IndexState(
             live: opened.live, segments: opened.segments, diskBytes: opened.diskBytes))
         counters.tornRecordsDropped.store(opened.tornRecords, ordering: .relaxed)
@@ -160,7 +171,8 @@ public final class CacheStore: Sendable {
 
     /// The live entry for `hash` and the segment that holds it.
     func lookup(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
-        try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
+        try catchUpIfNeeded()
+        return try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
             guard !s.closed else { throw .closed }
             guard let e = s.live.index.entry(for: hash), let seg = s.segments[e.segment] else { return nil }
             return (e, seg)
@@ -277,12 +289,17 @@ public final class CacheStore: Sendable {
         var failure: CacheError?
         let wasOpen = writer.withLock { w -> Bool in
             guard !w.closed else { return false }
-            w.closed = true
-            do {
-                try savePolicyState()
+            do throws(CacheError) {
                 try w.active.segment.file.sync()
+                // Under the append lock: other processes write these files too, and the active
+                // segment may have moved on since this handle last looked.
+                try locks.append.lockExclusive()
+                defer { locks.append.unlock() }
+                try catchUp(&w, holdingAppendLock: true)
+                try savePolicyState()
                 try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile())
-            } catch let error as CacheError { failure = error } catch {}
+            } catch { failure = error }
+            w.closed = true
             return true
         }
         guard wasOpen else { return }
@@ -291,7 +308,7 @@ public final class CacheStore: Sendable {
             s.segments = [:]
             s.live = LiveSet()
         }
-        lock.unlock()
+        locks.open.unlock()
         if let failure { throw failure }
     }
 
@@ -299,6 +316,7 @@ public final class CacheStore: Sendable {
 
     /// Current size of the store and this handle's counters since it was opened.
     public var statistics: Statistics {
+        try? catchUpIfNeeded()
         let (entries, live, disk, segments, memory) = state.read { s in
             (s.live.count, s.live.liveBytes, s.diskBytes, s.segments.count, s.live.index.memoryBytes)
         }

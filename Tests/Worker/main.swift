@@ -4,6 +4,8 @@
 //     returns, so a parent can kill it mid-stream and know which writes were acknowledged.
 //   logcache-worker hold DIR
 //     opens the store, prints "open", and waits to be killed.
+//   logcache-worker mixed | compactloop | tornappend | bench ...
+//     workloads for several processes on one store (SharedWorkload.swift).
 //   logcache-worker compact DIR PHASE N
 //     runs one compaction pass and kills itself with SIGKILL at the Nth progress report of
 //     PHASE (copying, publishing or removing), printing "killing" first; prints "done" if
@@ -75,6 +77,14 @@ do {
             say("acked \(i)")
         }
         try store.close()
+    case "mixed":
+        try runMixed(args)
+    case "compactloop":
+        try runCompactLoop(args)
+    case "tornappend":
+        try runTornAppend(args)
+    case "bench":
+        try runBench(args)
     case "compact":
         guard args.count >= 5, let n = Int(args[4]) else { exit(2) }
         let store = try CacheStore(directory: args[2], options: Options(compaction: .manual))

@@ -126,8 +126,7 @@ struct CompactionPass {
         let runs = self.runs
         let store = self.store
         let written = outputs.reduce(0) { $0 + $1.bytesWritten }
-        return try store.writer.withLock { w throws(CacheError) -> Bool in
-            guard !w.closed else { throw .closed }
+        return try store.exclusively { w throws(CacheError) -> Bool in
             var list = w.manifest.segments
             for (run, out) in zip(runs, outputs) {
                 // The run must still be in place and sealed (the last entry is the active segment).
@@ -140,8 +139,7 @@ struct CompactionPass {
             next.segments = list
             next.generation += 1
             published = true
-            try store.dir.writeAtomically(Manifest.fileName, next.encoded())
-            w.manifest = next
+            try store.publishManifest(next, &w)
             store.state.write { s in
                 for out in outputs { for seg in out.written { s.segments[seg.segment.id] = seg.segment } }
                 s.diskBytes += written
