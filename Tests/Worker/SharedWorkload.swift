@@ -111,19 +111,35 @@ func runTornAppend(_ args: [String]) throws {
     while true { sleep(60) }
 }
 
+/// `load DIR KEYS`: stores KEYS entries of 1 KiB ("key-0" …) for `bench`.
+func runLoad(_ args: [String]) throws {
+    guard args.count >= 4, let keys = Int(args[3]) else { exit(2) }
+    let store = try CacheStore(directory: args[2])
+    var batch: [String: [UInt8]] = [:]
+    for i in 0..<keys {
+        batch["key-\(i)"] = benchValue
+        if batch.count == 1000 { try store.setValues(batch); batch = [:] }
+    }
+    try store.setValues(batch)
+    try store.close()
+    say("loaded \(keys)")
+}
+
+/// A 1 KiB value that compresses about as much as typical cached text.
+let benchValue = [UInt8]((0..<1024).map { UInt8(truncatingIfNeeded: ($0 &* 7 ^ $0 >> 3) % 61 + 32) })
+
 /// `bench DIR SECONDS KEYS WORKER`: 90% gets and 10% sets of 1 KiB values, uniform over KEYS
 /// keys already loaded; prints "ops N".
 func runBench(_ args: [String]) throws {
     guard args.count >= 6, let seconds = Double(args[3]), let keys = Int(args[4]), let worker = Int(args[5]) else { exit(2) }
     let store = try CacheStore(directory: args[2])
     var random = WorkerRandom(seed: UInt64(worker + 11))
-    let value = [UInt8]((0..<1024).map { UInt8(truncatingIfNeeded: $0 &* 7 % 61 + 32) })
     let end = monotonicNanoseconds() + UInt64(seconds * 1e9)
     var ops = 0
     while true {
         for _ in 0..<64 {
             let key = "key-\(random.next(keys))"
-            if random.next(10) == 0 { try store.set(value, forKey: key) } else { _ = try store.value(forKey: key) }
+            if random.next(10) == 0 { try store.set(benchValue, forKey: key) } else { _ = try store.value(forKey: key) }
         }
         ops += 64
         if monotonicNanoseconds() >= end { break }

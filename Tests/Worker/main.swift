@@ -85,6 +85,8 @@ do {
         try runTornAppend(args)
     case "bench":
         try runBench(args)
+    case "load":
+        try runLoad(args)
     case "compact":
         guard args.count >= 5, let n = Int(args[4]) else { exit(2) }
         let store = try CacheStore(directory: args[2], options: Options(compaction: .manual))

@@ -4,8 +4,9 @@
 //    measures get latency on one thread with the store idle, and again while one
 //    compaction pass runs on another thread; prints p50/p99/p99.9 of both and the pass's
 //    summary (MB/s of live data copied, write amplification).
-// 2. Steady overwrites with background compaction on: bytes written by compaction per
-//    byte written by the application, and disk bytes per live byte at the end.
+// 2. Steady overwrites of keys picked at random, with background compaction on: bytes
+//    written by compaction per byte written by the application, and disk bytes per live
+//    byte at the end.
 import Dispatch
 import Foundation
 import LogCache
@@ -125,8 +126,12 @@ let steady = try CacheStore(directory: args.directory, options: Options(
 let rounds = 6
 let start = nanoseconds()
 var batch: [String: [UInt8]] = [:]
+var pick = UInt64(42)
 for v in 0..<rounds {
-    for i in 0..<args.entries {
+    for n in 0..<args.entries {
+        // The first round loads every key; later ones overwrite keys at random.
+        pick ^= pick << 13; pick ^= pick >> 7; pick ^= pick << 17
+        let i = v == 0 ? n : Int(pick % UInt64(args.entries))
         batch["key-\(i)"] = value(i, v, size: args.valueSize)
         if batch.count == 1000 { try steady.setValues(batch); batch = [:] }
     }

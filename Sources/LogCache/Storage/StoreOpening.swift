@@ -245,7 +245,7 @@ enum StoreOpening {
         /// Applies the records of the active segment in `start ..< end` (appended by other
         /// processes since this one last looked); returns the end of the last good record.
         mutating func loadTail(of segment: Segment, from start: Int, to end: Int) throws(CacheError) -> Int {
-            let outcome = try segment.scan(from: start, length: end) { e in apply(e, segment: segment.id) }
+            let outcome = try segment.scanTail(from: start, to: end) { e in apply(e, segment: segment.id) }
             corruptRecords += outcome.damaged.count
             diskBytes += outcome.validEnd - start
             return outcome.validEnd
