@@ -24,8 +24,12 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidOption(String)
     /// The store has been closed.
     case closed
-    /// Another handle, in this process or another, has the store open.
+    /// The store is held exclusively: by fsck or repair, which need every handle closed, or
+    /// (for fsck) by a handle that has it open.
     case locked(path: String)
+    /// The store is on a network file system, where its locks and shared counters cannot be
+    /// trusted; ``Options/allowNetworkFileSystem`` waives the check.
+    case networkFileSystem(path: String, fileSystem: String)
     /// A value could not be encoded or decoded with Codable.
     case coding(String)
     /// A system call failed.
@@ -54,7 +58,9 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
         case .closed:
             "the store is closed"
         case .locked(let path):
-            "the store \(path) is open in another process or handle"
+            "the store \(path) is locked: fsck or repair needs it to itself, and no handle may have it open meanwhile"
+        case .networkFileSystem(let path, let fs):
+            "the store \(path) is on a network file system (\(fs)), where file locks and shared memory maps do not work across machines; set allowNetworkFileSystem to accept the risk"
         case .coding(let detail):
             "cannot encode or decode the value: \(detail)"
         case .io(let operation, let path, let e):

@@ -14,8 +14,7 @@ extension CacheStore {
     /// Appends `records` in order and points the index at them: one lock, and one write per
     /// segment they land in.
     func append(_ records: [PendingRecord]) throws(CacheError) {
-        try writer.withLock { w throws(CacheError) in
-            guard !w.closed else { throw .closed }
+        try exclusively { w throws(CacheError) in
             let evictions = makeRoom(for: records)
             try appendLocked(evictions.isEmpty ? records : evictions + records, &w)
         }
@@ -102,6 +101,24 @@ extension CacheStore {
             s.segments[segment.id] = segment
             s.diskBytes += SegmentHeader.size + index.count
         }
+        scheduleCompaction()
+    }
+
+    /// Hands out a segment number for a file that a manifest will name later (a compaction's
+    /// output), by publishing a manifest whose next number is past it: no other process can
+    /// then create a segment with that number.
+    func allocateSegmentID() throws(CacheError) -> UInt32 {
+        try exclusively { w throws(CacheError) -> UInt32 in
+            let id = w.manifest.nextSegmentID
+            guard id < UInt32.max - 1 else {
+                throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
+            }
+            var next = w.manifest
+            next.nextSegmentID = id + 1
+            next.generation += 1
+            try publishManifest(next, &w)
+            return id
+        }
     }
 
     /// Creates the next segment and publishes a manifest whose segment list is
@@ -123,12 +140,11 @@ extension CacheStore {
         do throws(CacheError) {
             try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
             try file.sync()
-            try dir.writeAtomically(Manifest.fileName, next.encoded())
+            try publishManifest(next, &w)
         } catch {
             try? dir.remove(name)
             throw error
         }
-        w.manifest = next
         let segment = Segment(id: id, file: file)
         w.active = ActiveSegment(segment: segment, length: SegmentHeader.size)
         return segment

@@ -21,6 +21,7 @@ extension CacheStore {
     /// neighbouring records come off the disk together.
     public func values(forKeys keys: [String]) throws(CacheError) -> [[UInt8]?] {
         let hashes = keys.map { k in withBytes(k) { KeyHash.hash($0) } }
+        try catchUpIfNeeded()
         let found = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)?] in
             guard !s.closed else { throw .closed }
             return hashes.map { h in

@@ -83,6 +83,7 @@ extension CacheStore {
     /// A snapshot of the index, sorted by segment and offset so that records are read in the
     /// order they lie on the disk.
     private func liveEntriesInLogOrder() throws(CacheError) -> [(IndexEntry, Segment)] {
+        try catchUpIfNeeded()
         let snapshot = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)] in
             guard !s.closed else { throw .closed }
             var list: [(IndexEntry, Segment)] = []

@@ -10,21 +10,27 @@ extension CacheStore {
     /// evicts what a crash may have left over the capacity.
     func startEviction(manifest: Manifest) throws(CacheError) {
         guard isBounded else { return }
-        let tracker = EvictionTracker(kind: settings.policy, capacity: settings.capacityBytes ?? Int.max)
         let snapshot: PolicySnapshot? = {
             guard let mapped = try? MappedFile(path: dir.path(PolicySnapshot.fileName)) else { return nil }
             return PolicySnapshot.decode(mapped.bytes)
         }()
-        let position = Dictionary(uniqueKeysWithValues: manifest.segments.enumerated().map { ($1, $0) })
         state.write { s in
-            var live: [(slot: UInt32, position: Int, offset: UInt32)] = []
-            live.reserveCapacity(s.live.count)
-            s.live.index.forEach { slot, e in live.append((slot, position[e.segment] ?? 0, e.offset)) }
-            live.sort { ($0.position, $0.offset) < ($1.position, $1.offset) }
-            tracker.load(index: s.live.index, snapshot: snapshot, logOrder: live.map(\.slot))
-            s.live.tracker = tracker
+            s.live.tracker = makeTracker(for: s.live.index, manifest: manifest, snapshot: snapshot)
         }
-        try writer.withLock { w throws(CacheError) in try enforceCapacity(&w) }
+        try exclusively { w throws(CacheError) in try enforceCapacity(&w) }
+    }
+
+    /// A policy loaded for `index`: entries in the saved order first, then the others in log
+    /// order (oldest first), which is the best guess of recency without one.
+    func makeTracker(for index: KeyIndex, manifest: Manifest, snapshot: PolicySnapshot?) -> EvictionTracker {
+        let tracker = EvictionTracker(kind: settings.policy, capacity: settings.capacityBytes ?? Int.max)
+        let position = Dictionary(uniqueKeysWithValues: manifest.segments.enumerated().map { ($1, $0) })
+        var live: [(slot: UInt32, position: Int, offset: UInt32)] = []
+        live.reserveCapacity(index.count)
+        index.forEach { slot, e in live.append((slot, position[e.segment] ?? 0, e.offset)) }
+        live.sort { ($0.position, $0.offset) < ($1.position, $1.offset) }
+        tracker.load(index: index, snapshot: snapshot, logOrder: live.map(\.slot))
+        return tracker
     }
 
     /// Refuses a record that could never fit, before anything is evicted for it.

@@ -9,8 +9,7 @@ extension CacheStore {
     /// files unnamed, and the next open removes them.
     @discardableResult
     public func removeAll() throws(CacheError) -> Int {
-        try writer.withLock { w throws(CacheError) -> Int in
-            guard !w.closed else { throw .closed }
+        try exclusively { w throws(CacheError) -> Int in
             let old = w.manifest.segments
             let segment = try startSegment(&w) { _, id in [id] }
             let removed = state.write { s -> Int in

@@ -24,16 +24,26 @@ public final class CacheStore: Sendable {
     let dir: Directory
     let clock: any CacheClock
     let durability: Durability
-    private let lock: FileLock
+    let locks: StoreLocks
+    /// The counters shared with other processes through the `SHARED` file.
+    let shared: SharedCounters
+    /// The shared change counter as of this handle's last look at the files: when the
+    /// counter differs, another process has written and reads catch up first.
+    let seenSequence: Atomic<UInt64>
     let writer: Lock<WriterState>
     let state: ReadWriteLock<IndexState>
     let counters = Counters()
+    let compactor: Compactor
+    /// Memoization's computations in flight and statistics (Memoize/).
+    let memo = MemoState()
     private let syncTimer = Lock<SyncTimer?>(nil)
 
     /// What only the writer touches: the active segment and the manifest.
     struct WriterState {
         var active: ActiveSegment
         var manifest: Manifest
+        /// The shared generation hint as of the last look at the manifest file.
+        var generationHint: UInt64
         var closed = false
     }
 
@@ -49,17 +59,23 @@ public final class CacheStore: Sendable {
     /// missing or empty.
     ///
     /// A new store takes its settings from `options`; an existing one keeps those it was
-    /// created with. Only one `CacheStore` may have a store open at a time, across processes
-    /// too: a second one fails with ``CacheError/locked(path:)``.
+    /// created with. Any number of handles, in this process and others, may have the store
+    /// open at once (docs/multiprocess.md); it fails with ``CacheError/locked(path:)`` only
+    /// while fsck or repair holds it.
     public init(directory: String, options: Options = Options()) throws(CacheError) {
+        let compaction = try options.compaction.validated()
         let opened = try StoreOpening.open(directory: directory, options: options)
+        compactor = Compactor(options: compaction)
         self.directory = directory
         dir = opened.directory
         settings = opened.manifest.settings
         clock = options.clock
         durability = options.durability
-        lock = opened.lock
-        writer = Lock(WriterState(active: opened.active, manifest: opened.manifest))
+        locks = opened.locks
+        shared = opened.counters
+        seenSequence = Atomic(opened.sequence)
+        writer = Lock(WriterState(active: opened.active, manifest: opened.manifest,
+                                   generationHint: opened.manifest.generation))
         state = ReadWriteLock(IndexState(
             live: opened.live, segments: opened.segments, diskBytes: opened.diskBytes))
         counters.tornRecordsDropped.store(opened.tornRecords, ordering: .relaxed)
@@ -72,6 +88,7 @@ public final class CacheStore: Sendable {
         withExtendedLifetime(opened) {}
         _ = logcache_release_free_memory()
         try startEviction(manifest: opened.manifest)
+        scheduleCompaction()
     }
 
     deinit { try? close() }
@@ -154,7 +171,8 @@ public final class CacheStore: Sendable {
 
     /// The live entry for `hash` and the segment that holds it.
     func lookup(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
-        try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
+        try catchUpIfNeeded()
+        return try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
             guard !s.closed else { throw .closed }
             guard let e = s.live.index.entry(for: hash), let seg = s.segments[e.segment] else { return nil }
             return (e, seg)
@@ -267,15 +285,21 @@ public final class CacheStore: Sendable {
     /// fails with ``CacheError/closed``.
     public func close() throws(CacheError) {
         syncTimer.withLock { $0?.cancel(); $0 = nil }
+        stopCompaction()
         var failure: CacheError?
         let wasOpen = writer.withLock { w -> Bool in
             guard !w.closed else { return false }
-            w.closed = true
-            do {
-                try savePolicyState()
+            do throws(CacheError) {
                 try w.active.segment.file.sync()
+                // Under the append lock: other processes write these files too, and the active
+                // segment may have moved on since this handle last looked.
+                try locks.append.lockExclusive()
+                defer { locks.append.unlock() }
+                try catchUp(&w, holdingAppendLock: true)
+                try savePolicyState()
                 try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile())
-            } catch let error as CacheError { failure = error } catch {}
+            } catch { failure = error }
+            w.closed = true
             return true
         }
         guard wasOpen else { return }
@@ -284,7 +308,7 @@ public final class CacheStore: Sendable {
             s.segments = [:]
             s.live = LiveSet()
         }
-        lock.unlock()
+        locks.open.unlock()
         if let failure { throw failure }
     }
 
@@ -292,6 +316,7 @@ public final class CacheStore: Sendable {
 
     /// Current size of the store and this handle's counters since it was opened.
     public var statistics: Statistics {
+        try? catchUpIfNeeded()
         let (entries, live, disk, segments, memory) = state.read { s in
             (s.live.count, s.live.liveBytes, s.diskBytes, s.segments.count, s.live.index.memoryBytes)
         }
@@ -305,7 +330,11 @@ public final class CacheStore: Sendable {
             evictions: counters.evictions.load(ordering: .relaxed),
             evictedBytes: counters.evictedBytes.load(ordering: .relaxed),
             policyBytesPerEntry: policyBytesPerEntry,
-            corruptRecords: counters.corruptRecords.load(ordering: .relaxed))
+            corruptRecords: counters.corruptRecords.load(ordering: .relaxed),
+            compactions: compactor.passes.load(ordering: .relaxed),
+            compactionBytesWritten: compactor.bytesWritten.load(ordering: .relaxed),
+            compactionBytesFreed: compactor.bytesFreed.load(ordering: .relaxed),
+            compactionFailures: compactor.failures.load(ordering: .relaxed))
     }
 }
 

@@ -14,7 +14,7 @@ public enum Durability: Sendable, Equatable {
 ///
 /// The store settings (compression, threshold, segment size, default TTL, capacity, policy)
 /// are written into a new store and kept: opening an existing store uses the kept ones and
-/// ignores these. The rest (durability, clock) belong to this process's handle only.
+/// ignores these. The rest (durability, clock, compaction, file-system check) belong to this process's handle only.
 public struct Options: Sendable {
     /// How new values are compressed.
     public var compression: Compression
@@ -34,6 +34,12 @@ public struct Options: Sendable {
     public var durability: Durability
     /// The time source for expiry.
     public var clock: any CacheClock
+    /// When dead space is reclaimed in the background.
+    public var compaction: CompactionOptions
+    /// Open a store on a network file system (NFS, SMB, FUSE and the like) instead of
+    /// refusing with ``CacheError/networkFileSystem(path:fileSystem:)``. Safe only when
+    /// every process that opens the store runs on one machine (docs/multiprocess.md).
+    public var allowNetworkFileSystem: Bool
 
     public init(
         compression: Compression = .zstd(level: 3),
@@ -44,7 +50,9 @@ public struct Options: Sendable {
         maxEntries: Int? = nil,
         policy: PolicyKind = .lru,
         durability: Durability = .none,
-        clock: any CacheClock = SystemClock()
+        clock: any CacheClock = SystemClock(),
+        compaction: CompactionOptions = CompactionOptions(),
+        allowNetworkFileSystem: Bool = false
     ) {
         self.compression = compression
         self.compressionThreshold = compressionThreshold
@@ -55,6 +63,8 @@ public struct Options: Sendable {
         self.policy = policy
         self.durability = durability
         self.clock = clock
+        self.compaction = compaction
+        self.allowNetworkFileSystem = allowNetworkFileSystem
     }
 
     /// The settings a new store is created with, after checking their ranges.

@@ -30,4 +30,12 @@ public struct Statistics: Sendable, Equatable, Codable {
     public var policyBytesPerEntry: Double
     /// Records that failed their checksum or decompression when read, and were treated as misses.
     public var corruptRecords: Int
+    /// Compaction passes that rewrote segments.
+    public var compactions: Int
+    /// Bytes compaction wrote (copied records, kept tombstones, index files).
+    public var compactionBytesWritten: Int
+    /// Bytes of old segment and index files compaction removed.
+    public var compactionBytesFreed: Int
+    /// Background compaction passes that failed (the store stays as it was before each).
+    public var compactionFailures: Int
 }

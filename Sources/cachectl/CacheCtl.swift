@@ -20,7 +20,7 @@ struct CacheCtl: ParsableCommand {
             """,
         subcommands: [
             Init.self, Put.self, Get.self, Delete.self, List.self, Stats.self, Fsck.self, Export.self,
-            Import.self, Clear.self, Bench.self,
+            Import.self, Clear.self, Compact.self, Namespaces.self, Bench.self,
         ]
     )
 

@@ -12,10 +12,15 @@ struct List: ParsableCommand {
             age, expiry, key. A key that is not UTF-8 is shown in base64 after "base64:" \
             (with --json: "keyEncoding": "base64").
 
+            --namespace lists the memoized results of one namespace (keys \
+            memo/NAMESPACE/VERSION/HASH), of one version of it with --version as well; \
+            `cachectl namespaces` shows which namespaces there are.
+
             Examples:
               cachectl list /var/cache/app
               cachectl list /var/cache/app --prefix user/ --limit 20
               cachectl list /var/cache/app --json | jq -r '.[].key'
+              cachectl list /var/cache/llm --namespace chat --version 2
             """
     )
 
@@ -27,11 +32,16 @@ struct List: ParsableCommand {
     @Option(help: "At most this many entries.")
     var limit: Int?
 
+    @OptionGroup var memo: NamespaceArguments
+
     @Flag(help: "Print a JSON array of objects: key, keyEncoding (for base64 keys), rawLength, storedLength, recordLength, createdAt and expiresAt (seconds since 1970, null for never).")
     var json = false
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative.") }
+        if memo.namespace != nil && !prefix.isEmpty {
+            throw ValidationError("--prefix and --namespace cannot be combined: a namespace is a prefix already.")
+        }
     }
 
     func run() throws {
@@ -45,7 +55,7 @@ struct List: ParsableCommand {
         } else {
             try out.write(pad("SIZE", 10) + " " + pad("STORED", 10) + " " + pad("AGE", 6) + " " + pad("EXPIRES", 8) + "  KEY\n")
         }
-        try store.forEachEntry(prefix: Array(prefix.utf8), limit: limit) { entry in
+        try store.forEachEntry(prefix: Array((memo.prefix ?? prefix).utf8), limit: limit) { entry in
             do {
                 try out.write(json ? (first ? "\n" : ",\n") + jsonLine(entry) : textLine(entry, now: now))
                 first = false

@@ -78,13 +78,17 @@ struct ErrorTests {
         #expect(throws: CacheError.closed) { try store.flush() }
     }
 
-    @Test("A store open elsewhere is refused; the lock of a killed holder is released by the kernel")
+    @Test("Handles share a store; fsck is refused while one is open, also in a killed process's place once the kernel frees it")
     func locking() throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
         let first = try CacheStore(directory: dir.path)
-        #expect(throws: CacheError.locked(path: dir.path)) { try CacheStore(directory: dir.path) }
+        let second = try CacheStore(directory: dir.path)
+        try first.set([1, 2], forKey: "k")
+        #expect(try second.value(forKey: "k") == [1, 2])
+        #expect(throws: CacheError.locked(path: dir.path)) { try StoreCheck.run(directory: dir.path) }
         try first.close()
+        try second.close()
 
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: productPath("logcache-worker"))
@@ -93,11 +97,26 @@ struct ErrorTests {
         holder.standardOutput = out
         try holder.run()
         _ = out.fileHandleForReading.availableData  // "open"
-        #expect(throws: CacheError.locked(path: dir.path)) { try CacheStore(directory: dir.path) }
+        #expect(throws: CacheError.locked(path: dir.path)) { try StoreCheck.run(directory: dir.path) }
+        let beside = try CacheStore(directory: dir.path)
+        #expect(try beside.value(forKey: "k") == [1, 2])
+        try beside.close()
         kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
-        let after = try CacheStore(directory: dir.path)
-        try after.close()
+        #expect(try StoreCheck.run(directory: dir.path).ok)
+    }
+
+    @Test("Network file systems are named and refused; local ones pass")
+    func networkFileSystems() throws {
+        #expect(FileSystemCheck.networkName(ofType: 0x6969) == "nfs")
+        #expect(FileSystemCheck.networkName(ofType: 0xFF53_4D42) == "cifs")
+        #expect(FileSystemCheck.networkName(ofType: 0xEF53) == nil)  // ext4
+        #expect(FileSystemCheck.networkName(ofType: 0x0102_1994) == nil)  // tmpfs
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        // The real check on the real temporary directory, which is local here.
+        #expect(throws: Never.self) { try FileSystemCheck.requireLocal(dir.path) }
+        #expect(CacheError.networkFileSystem(path: "/mnt/x", fileSystem: "nfs").description.contains("allowNetworkFileSystem"))
     }
 
     @Test("A directory that cannot be created, or a path that is a file, is refused")

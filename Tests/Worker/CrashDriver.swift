@@ -70,7 +70,7 @@ struct CrashDriver {
         }
         let seconds = Int(Date().timeIntervalSince(started))
         print("crashtest: \(totals.kills) kills survived (\(writers) writer\(writers == 1 ? "" : "s"), durability \(settings.durability)"
-              + "\(settings.capacity.map { ", capacity \($0)" } ?? "")) in \(seconds) s; \(totals.ackedOps) acknowledged operations; "
+              + "\(settings.capacity.map { ", capacity \($0)" } ?? ""), compaction \(settings.compaction ? "on" : "off")) in \(seconds) s; \(totals.ackedOps) acknowledged operations; "
               + "\(totals.checkedKeys) key checks; \(totals.inFlight) operations in flight at a kill (in \(totals.inFlightApplied) checks one had taken effect); "
               + "\(totals.evictedOrMissing) keys missing (allowed only with a capacity); \(totals.fscks) fsck runs clean; \(totals.wrong) wrong")
         return totals.wrong == 0

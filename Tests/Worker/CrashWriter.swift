@@ -110,10 +110,12 @@ struct CrashSettings {
         case "interval": mode = .syncInterval(.milliseconds(20))
         default: throw .invalidOption("durability must be sync, none or interval, not \(durability)")
         }
-        // Compaction: when background compaction exists (issue 5), turn it on here from
-        // `compaction`, so that every writer compacts while it is killed. Until then the
-        // driver refuses --compaction rather than pretend to test it.
+        // Background compaction with triggers low enough that short runs compact often: every
+        // writer may be killed in the middle of a pass.
+        let compacting = compaction
+            ? CompactionOptions(automatic: true, triggerDeadFraction: 0.3, triggerDeadBytes: 256 << 10, selectDeadFraction: 0.2)
+            : CompactionOptions.manual
         return Options(compression: .zstd(level: 1), segmentSize: 256 << 10, capacity: capacity, policy: .lru,
-                       durability: mode)
+                       durability: mode, compaction: compacting)
     }
 }

@@ -3,7 +3,7 @@
 //     sets key-<i> to WorkerValues.value(seed, i) for i in 0..<COUNT, printing "acked <i>" after each
 //     returns, so a parent can kill it mid-stream and know which writes were acknowledged.
 //   logcache-worker crashtest STORE [--kills N] [--writers W] [--keys K] [--durability sync|none|interval]
-//                              [--capacity BYTES] [--seed S] [--max-delay-ms MS] [--compaction]
+//                              [--capacity BYTES] [--compaction on|off] [--seed S] [--max-delay-ms MS]
 //     the crash loop's driver (CrashDriver.swift); tools/crashtest runs it.
 //   logcache-worker crash-writer STORE W WRITERS KEYS VERSION SEED DURABILITY CAPACITY COMPACTION
 //     one writer of the crash loop (CrashWriter.swift), started and killed by the driver.
@@ -17,6 +17,31 @@
 //     the same on a small file system mounted at MOUNT (a tmpfs the caller made): a ballast
 //     file takes part of the space, writes run until ENOSPC, and removing the ballast gives
 //     the space back.
+//   logcache-worker mixed | compactloop | tornappend | bench ...
+//     workloads for several processes on one store (SharedWorkload.swift).
+//   logcache-worker compact DIR PHASE N
+//     runs one compaction pass and kills itself with SIGKILL at the Nth progress report of
+//     PHASE (copying, publishing or removing), printing "killing" first; prints "done" if
+//     the pass ends before that.
+//   logcache-worker open DIR
+//     opens the store and closes it again, printing "opened", or "store-locked" (exit 4) when
+//     another process has it open and the store does not allow that.
+//   logcache-worker keylock DIR REQUEST HOLD_MS|forever
+//     prints "waiting", takes the memo lock of REQUEST (namespace "lock", version "1") in the
+//     store directory DIR, prints "locked", holds it HOLD_MS milliseconds (or until killed),
+//     releases it and prints "released".
+//   logcache-worker count DIR ROUNDS
+//     ROUNDS times: takes the memo lock of "counter", adds one to the number in DIR/count
+//     (read, pause, write: lost updates if the lock ever lets two holders in), releases it.
+//   logcache-worker key NAMESPACE VERSION chat|set
+//     reads JSON from standard input (a chat request body, or an array of strings taken as a
+//     set) and prints the memo key this process computes for it.
+//   logcache-worker memoize DIR REQUEST SLEEP_MS LOG
+//     opens the store and memoizes REQUEST (namespace "shared", version "1"); the computation
+//     appends "computed PID" to LOG, prints "computing", sleeps SLEEP_MS and returns
+//     "result of REQUEST". Prints "result TEXT" at the end, or "store-locked" (exit 4) when the
+//     store refuses a second process.
+import Foundation
 import LogCache
 
 #if canImport(Glibc)
@@ -36,10 +61,23 @@ func say(_ line: String) {
 
 /// RLIMIT_FSIZE as the resource number getrlimit and setrlimit take.
 let fileSizeLimit = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
+/// Opens the store; when another process has it open and the store does not allow that,
+/// prints "store-locked" and exits 4, so a test can tell this apart from a failure.
+func openSharing(_ path: String) throws -> CacheStore {
+    do {
+        return try CacheStore(directory: path)
+    } catch {
+        if case .locked = error {
+            say("store-locked")
+            exit(4)
+        }
+        throw error
+    }
+}
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    say("usage: logcache-worker write DIR COUNT SEED [sync] | hold DIR")
+    say("usage: logcache-worker write DIR COUNT SEED [sync] | hold DIR | open DIR | keylock DIR REQUEST HOLD_MS | count DIR ROUNDS | key NAMESPACE VERSION chat|set | memoize DIR REQUEST SLEEP_MS LOG")
     exit(2)
 }
 do {
@@ -90,10 +128,82 @@ do {
         try writer.run()
     case "crashtest":
         runCrashTest(Array(args.dropFirst(2)))
+    case "mixed":
+        try runMixed(args)
+    case "compactloop":
+        try runCompactLoop(args)
+    case "tornappend":
+        try runTornAppend(args)
+    case "bench":
+        try runBench(args)
+    case "load":
+        try runLoad(args)
+    case "compact":
+        guard args.count >= 5, let n = Int(args[4]) else { exit(2) }
+        let store = try CacheStore(directory: args[2], options: Options(compaction: .manual))
+        var seen = 0
+        try store.compact { p in
+            guard "\(p.phase)" == args[3] else { return }
+            seen += 1
+            if seen == n {
+                say("killing")
+                kill(getpid(), SIGKILL)
+            }
+        }
+        say("done")
+        try store.close()
     case "hold":
         let store = try CacheStore(directory: args[2])
         say("open")
         withExtendedLifetime(store) { while true { sleep(60) } }
+    case "open":
+        try openSharing(args[2]).close()
+        say("opened")
+    case "keylock":
+        guard args.count >= 5 else { exit(2) }
+        let key = try MemoKey(namespace: "lock", version: "1", request: args[3])
+        say("waiting")
+        let lock = try MemoLock.acquire(storeDirectory: args[2], key: key)
+        say("locked")
+        if args[4] == "forever" { while true { sleep(60) } }
+        usleep(useconds_t((Int(args[4]) ?? 0) * 1000))
+        lock.release()
+        say("released")
+    case "count":
+        guard args.count >= 4, let rounds = Int(args[3]) else { exit(2) }
+        let key = try MemoKey(namespace: "lock", version: "1", request: "counter")
+        let path = args[2] + "/count"
+        for _ in 0..<rounds {
+            let lock = try MemoLock.acquire(storeDirectory: args[2], key: key)
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "0"
+            let n = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            usleep(200)
+            try String(n + 1).write(toFile: path, atomically: true, encoding: .utf8)
+            lock.release()
+        }
+        say("done")
+    case "key":
+        guard args.count >= 5 else { exit(2) }
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let key = args[4] == "set"
+            ? try MemoKey(namespace: args[2], version: args[3], request: Set(try JSONDecoder().decode([String].self, from: input)))
+            : try MemoKey(namespace: args[2], version: args[3], request: try JSONDecoder().decode(ChatRequest.self, from: input))
+        say(key.storeKey)
+    case "memoize":
+        guard args.count >= 6, let sleepMS = Int(args[4]) else { exit(2) }
+        let store = try openSharing(args[2])
+        let request = args[3]
+        let result = try store.memoize(namespace: "shared", version: "1", key: request) { () throws -> String in
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: args[5]))
+            try log.seekToEnd()
+            try log.write(contentsOf: Data("computed \(getpid())\n".utf8))
+            try log.close()
+            say("computing")
+            usleep(useconds_t(sleepMS * 1000))
+            return "result of \(request)"
+        }
+        say("result \(result)")
+        try store.close()
     default:
         exit(2)
     }
@@ -106,13 +216,10 @@ do {
 func runCrashTest(_ arguments: [String]) -> Never {
     var store: String?
     var options: [String: String] = [:]
-    var compaction = false
     var i = 0
     while i < arguments.count {
         let a = arguments[i]
-        if a == "--compaction" {
-            compaction = true
-        } else if a.hasPrefix("--"), i + 1 < arguments.count {
+        if a.hasPrefix("--"), i + 1 < arguments.count {
             options[String(a.dropFirst(2))] = arguments[i + 1]
             i += 1
         } else if store == nil, !a.hasPrefix("--") {
@@ -123,20 +230,17 @@ func runCrashTest(_ arguments: [String]) -> Never {
         }
         i += 1
     }
-    let known: Set<String> = ["kills", "writers", "keys", "durability", "capacity", "seed", "max-delay-ms"]
+    let known: Set<String> = ["kills", "writers", "keys", "durability", "capacity", "compaction", "seed", "max-delay-ms"]
     guard let store, options.keys.allSatisfy(known.contains),
           let kills = Int(options["kills"] ?? "20"), let writers = Int(options["writers"] ?? "1"), writers >= 1,
           let keys = Int(options["keys"] ?? "300"), keys >= 1, let seed = UInt64(options["seed"] ?? "1"),
-          let capacity = Int(options["capacity"] ?? "0"), let maxDelay = Int(options["max-delay-ms"] ?? "300"), maxDelay >= 10
+          let capacity = Int(options["capacity"] ?? "0"), let maxDelay = Int(options["max-delay-ms"] ?? "300"), maxDelay >= 10,
+          ["on", "off"].contains(options["compaction"] ?? "on")
     else {
-        say("usage: logcache-worker crashtest STORE [--kills N] [--writers W] [--keys K] [--durability sync|none|interval] [--capacity BYTES] [--seed S] [--max-delay-ms MS] [--compaction]")
+        say("usage: logcache-worker crashtest STORE [--kills N] [--writers W] [--keys K] [--durability sync|none|interval] [--capacity BYTES] [--compaction on|off] [--seed S] [--max-delay-ms MS]")
         exit(2)
     }
-    if compaction {
-        // The hook is CrashSettings.options(): turn compaction on there once it exists.
-        say("crashtest: background compaction is not built yet (issue 5); run without --compaction")
-        exit(2)
-    }
+    let compaction = (options["compaction"] ?? "on") == "on"
     let settings = CrashSettings(durability: options["durability"] ?? "sync", capacity: capacity > 0 ? capacity : nil,
                                  compaction: compaction)
     var exe = [CChar](repeating: 0, count: 4096)

@@ -20,7 +20,7 @@ func fuzzManifest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 
 func check(_ bytes: UnsafeRawBufferPointer) {
     if case .success(let m) = Manifest.decode(bytes) {
-        guard !m.segments.isEmpty, zip(m.segments, m.segments.dropFirst()).allSatisfy({ $0 < $1 }),
+        guard !m.segments.isEmpty, Set(m.segments).count == m.segments.count,
               m.segments.allSatisfy({ $0 < m.nextSegmentID }),
               m.settings.segmentSize >= 4096, m.settings.segmentSize <= StoreSettings.maxSegmentSize
         else { fatalError("a manifest breaking the format's rules was accepted: \(m)") }

@@ -75,8 +75,10 @@ func fuzzStore(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let value: [UInt8] = Array("a value written after opening".utf8)
     var wrote = false
     var bounded = false
+    var opened: CacheStore?
     do {
         let store = try CacheStore(directory: dir)
+        opened = store
         // With a capacity, the records repair brings back into view can make the next open
         // evict the written value: that is eviction doing its work, not a lost record.
         bounded = store.settings.capacityBytes != nil || store.settings.capacityEntries != nil
@@ -91,6 +93,9 @@ func fuzzStore(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         try again.close()
     } catch {
         if wrote { fatalError("a store that opened and closed cannot be opened again: \(error)") }
+        // A write the store refused (a record over its capacity, say): close it here rather
+        // than leave its lock to whenever the handle is freed (a background pass may hold it).
+        try? opened?.close()
     }
     do {
         let report = try StoreCheck.run(directory: dir, repair: true)

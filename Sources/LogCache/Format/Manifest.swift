@@ -45,7 +45,10 @@ public struct Manifest: Sendable, Equatable {
     /// The number the next new segment gets.
     public var nextSegmentID: UInt32
     public var settings: StoreSettings
-    /// Live segments, oldest first; the last one is the active segment.
+    /// Live segments in log order, oldest first; the last one is the active segment.
+    ///
+    /// Log order is not number order: compaction writes the live records of a run of
+    /// segments into new, higher-numbered segments that take the run's place in the list.
     public var segments: [UInt32]
 
     public init(generation: UInt64, nextSegmentID: UInt32, settings: StoreSettings, segments: [UInt32]) {
@@ -132,11 +135,11 @@ public struct Manifest: Sendable, Equatable {
         }
         var segments: [UInt32] = []
         segments.reserveCapacity(Int(count))
+        var seen = Set<UInt32>(minimumCapacity: Int(count))
         for _ in 0..<Int(count) {
             guard let s = r.u32() else { return .failure(.notAManifest) }
-            guard s < next, segments.last.map({ $0 < s }) ?? true else {
-                return .failure(.invalidField("segment list out of order at \(s)"))
-            }
+            guard s < next else { return .failure(.invalidField("segment \(s) is not below the next number \(next)")) }
+            guard seen.insert(s).inserted else { return .failure(.invalidField("segment \(s) is listed twice")) }
             segments.append(s)
         }
         guard !segments.isEmpty else { return .failure(.invalidField("no segments")) }

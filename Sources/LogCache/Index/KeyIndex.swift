@@ -116,6 +116,13 @@ struct KeyIndex: Sendable {
         return (s, removed)
     }
 
+    /// Replaces the entry at a live slot with one for the same key, in place: the slot, and
+    /// so any per-slot state kept beside the index, stays.
+    mutating func replace(at slot: Slot, with entry: IndexEntry) {
+        precondition(entries[Int(slot)].keyHash == entry.keyHash, "replace must keep the key")
+        entries[Int(slot)] = entry
+    }
+
     /// Removes the entry at `slot` if it is still `expected` (it may have been replaced meanwhile).
     @discardableResult
     mutating func remove(_ expected: IndexEntry) -> Slot? {

@@ -49,6 +49,46 @@ struct LiveSet: Sendable {
         return slot
     }
 
+    /// Points the key of `old` at a copy of its record, if the index still holds exactly
+    /// `old` (the key may have been rewritten or removed since the copy was made). The key
+    /// keeps its slot, so the policy's recency and frequency for it are kept too.
+    @discardableResult
+    mutating func relocate(_ old: IndexEntry, segment: UInt32, offset: UInt32) -> Bool {
+        guard let slot = index.slot(of: old.keyHash), index[slot] == old else { return false }
+        var moved = old
+        moved.segment = segment
+        moved.offset = offset
+        index.replace(at: slot, with: moved)
+        account(old, -1)
+        account(moved, 1)
+        return true
+    }
+
+    /// Removes every entry that points into `segment`; for a segment about to be dropped
+    /// whose records could not all be copied (damaged ones).
+    mutating func removeAll(inSegment segment: UInt32) -> Int {
+        guard segmentLiveBytes[segment, default: 0] != 0 else { return 0 }
+        var stale: [IndexEntry] = []
+        index.forEach { _, e in if e.segment == segment { stale.append(e) } }
+        for e in stale { remove(e) }
+        return stale.count
+    }
+
+    /// Bytes of entries certainly expired at `now`, per segment: dead space the index has
+    /// not dropped yet (an expired entry goes when it is read or evicted).
+    func expiredBytes(at now: Int64) -> [UInt32: Int] {
+        var bytes: [UInt32: Int] = [:]
+        index.forEach { _, e in
+            if e.certainlyExpired(at: now) { bytes[e.segment, default: 0] += Int(e.length) }
+        }
+        return bytes
+    }
+
+    /// Forgets the byte count of a segment that is gone.
+    mutating func forget(segment: UInt32) {
+        segmentLiveBytes[segment] = nil
+    }
+
     /// Removes the entry the policy gives up next (an expired one first); the policy has
     /// already forgotten it. Nil when nothing is left to give up.
     mutating func evictOne(now: Int64) -> (entry: IndexEntry, expired: Bool)? {

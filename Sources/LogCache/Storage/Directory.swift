@@ -41,6 +41,12 @@ struct Directory: Sendable {
         return lstat(path(name), &st) == 0
     }
 
+    /// The size of `name` in bytes, or nil when it does not exist.
+    func fileSize(_ name: String) -> Int? {
+        var st = stat()
+        return lstat(path(name), &st) == 0 ? Int(st.st_size) : nil
+    }
+
     /// Flushes the directory itself, so that creations, renames and removals survive a power loss.
     func sync() throws(CacheError) {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -19,6 +19,21 @@ final class FileLock: Sendable {
         throw .io(operation: "lock", path: file.path, errno: errno)
     }
 
+    /// Takes the lock shared (any number of shared holders, no exclusive one) without
+    /// waiting; false when an exclusive holder has it.
+    func tryLockShared() throws(CacheError) -> Bool {
+        if retryingEINTR({ flock(file.fd, LOCK_SH | LOCK_NB) }) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw .io(operation: "lock", path: file.path, errno: errno)
+    }
+
+    /// Takes the lock exclusively, waiting for other holders to release it (or die).
+    func lockExclusive() throws(CacheError) {
+        guard retryingEINTR({ flock(file.fd, LOCK_EX) }) == 0 else {
+            throw .io(operation: "lock", path: file.path, errno: errno)
+        }
+    }
+
     /// Releases the lock.
     func unlock() {
         _ = flock(file.fd, LOCK_UN)

@@ -53,6 +53,24 @@ final class Segment: Sendable {
         return outcome
     }
 
+    /// Scans the records in bytes `start ..< end` read with one `pread`: for the few records
+    /// other processes appended since this one last looked, where mapping the whole file
+    /// would cost more than reading them.
+    func scanTail(from start: Int, to end: Int, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
+        guard end > start else { return SegmentScan.Outcome(validEnd: start, damaged: [], tornBytes: 0, records: 0) }
+        let bytes = try file.read(count: min(end, Int(UInt32.max)) - start, at: start)
+        var outcome = bytes.withUnsafeBytes { buffer in
+            SegmentScan.scan(buffer, from: 0) { offset, h, record in
+                visit(IndexFileEntry(
+                    keyHash: RecordCoding.keyHash(of: h, in: record), offset: UInt32(start + offset),
+                    length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind))
+            }
+        }
+        outcome.validEnd += start
+        outcome.damaged = outcome.damaged.map { SegmentScan.DamagedRange(offset: $0.offset + start, length: $0.length) }
+        return outcome
+    }
+
     /// The index file for the segment's first `length` bytes, built by scanning them.
     ///
     /// Built from the file rather than kept in memory as records are appended: that would

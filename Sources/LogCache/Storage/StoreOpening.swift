@@ -6,13 +6,20 @@ import Glibc
 /// index files (scanning segments whose index file is missing, stale or damaged), cutting
 /// a torn tail off the active segment and removing files a crash left behind.
 enum StoreOpening {
-    /// The name of the lock file inside the store directory.
+    /// The name of the lock file every open handle holds shared (fsck and repair take it
+    /// exclusively, so they never run beside an open store).
     static let lockFileName = "LOCK"
+    /// Files of the store that are neither segments, index files nor the manifest.
+    static let controlFiles: Set<String> = [
+        lockFileName, StoreLocks.appendFileName, StoreLocks.compactFileName, SharedCounters.fileName,
+        PolicySnapshot.fileName, "memo-locks",
+    ]
 
     /// Everything a `CacheStore` starts from.
     struct Opened {
         var directory: Directory
-        var lock: FileLock
+        var locks: StoreLocks
+        var counters: SharedCounters
         var manifest: Manifest
         var active: ActiveSegment
         var live: LiveSet
@@ -20,38 +27,61 @@ enum StoreOpening {
         var diskBytes: Int
         var tornRecords: Int
         var corruptRecords: Int
+        /// The shared change counter as it was when loading ended.
+        var sequence: UInt64
     }
 
     static func open(directory path: String, options: Options) throws(CacheError) -> Opened {
         let settings = try options.storeSettings()
         let dir = try Directory.openOrCreate(path)
-        let names = try dir.names()
-        let isStore = names.contains(Manifest.fileName)
-        if !isStore, names.contains(where: { $0 != lockFileName && !$0.hasSuffix(".tmp") }) {
+        if !options.allowNetworkFileSystem { try FileSystemCheck.requireLocal(path) }
+        // Refuse a directory of other files before creating any file of ours in it.
+        if !(try dir.names()).contains(Manifest.fileName),
+           try dir.names().contains(where: { !controlFiles.contains($0) && !$0.hasSuffix(".tmp") }) {
             throw .notAStore(path: path)
         }
-        let lock = try FileLock(path: dir.path(lockFileName))
-        guard try lock.tryLockExclusive() else { throw .locked(path: path) }
-        let manifest: Manifest
-        if isStore {
-            manifest = try readManifest(dir)
-        } else {
-            manifest = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1])
-            try dir.writeAtomically(Manifest.fileName, manifest.encoded())
+        let locks = try StoreLocks(dir)
+        guard try locks.open.tryLockShared() else { throw .locked(path: path) }
+        do throws(CacheError) {
+            // Loading holds the append lock: no process appends or publishes a manifest
+            // meanwhile, so a torn tail found now is a dead writer's and can be cut.
+            try locks.append.lockExclusive()
+            defer { locks.append.unlock() }
+            let counters = try SharedCounters(directory: dir)
+            let manifest: Manifest
+            if try dir.names().contains(Manifest.fileName) {
+                manifest = try readManifest(dir)
+            } else {
+                manifest = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1])
+                counters.intend(generation: manifest.generation)
+                try dir.writeAtomically(Manifest.fileName, manifest.encoded())
+            }
+            // A process killed between announcing a manifest and writing it leaves the hint
+            // ahead of the file; set it right while nobody can publish.
+            counters.intend(generation: manifest.generation)
+            var loader = Loader(dir: dir, now: options.clock.now(), repair: true)
+            for (i, id) in manifest.segments.enumerated() {
+                try loader.load(segment: id, active: i == manifest.segments.count - 1)
+            }
+            // Files no manifest names are leftovers of a crash, unless a compaction in another
+            // process is writing them right now: only remove them when none runs.
+            if try locks.compact.tryLockExclusive() {
+                defer { locks.compact.unlock() }
+                try removeLeftovers(dir, names: try dir.names(), manifest: manifest)
+            }
+            loader.live.shrinkToFit()
+            guard let active = loader.active else {
+                throw .corruptStore(path: path, detail: "the manifest names no active segment")
+            }
+            return Opened(
+                directory: dir, locks: locks, counters: counters, manifest: manifest, active: active,
+                live: loader.live, segments: loader.segments, diskBytes: loader.diskBytes,
+                tornRecords: loader.tornRecords, corruptRecords: loader.corruptRecords,
+                sequence: counters.announce())
+        } catch {
+            locks.open.unlock()
+            throw error
         }
-        var loader = Loader(dir: dir, now: options.clock.now())
-        for (i, id) in manifest.segments.enumerated() {
-            try loader.load(segment: id, active: i == manifest.segments.count - 1)
-        }
-        try removeLeftovers(dir, names: try dir.names(), manifest: manifest)
-        loader.live.shrinkToFit()
-        guard let active = loader.active else {
-            throw .corruptStore(path: path, detail: "the manifest names no active segment")
-        }
-        return Opened(
-            directory: dir, lock: lock, manifest: manifest, active: active, live: loader.live,
-            segments: loader.segments, diskBytes: loader.diskBytes,
-            tornRecords: loader.tornRecords, corruptRecords: loader.corruptRecords)
     }
 
     static func readManifest(_ dir: Directory) throws(CacheError) -> Manifest {
@@ -87,9 +117,15 @@ enum StoreOpening {
     }
 
     /// Builds the index segment by segment, oldest first, so later records override earlier ones.
-    private struct Loader {
+    ///
+    /// With `repair` (at open, under the append lock) it also cuts a torn tail off the active
+    /// segment and rewrites missing or stale index files. Without it (catching up with other
+    /// processes) it changes no file: a "torn" tail may be another process's append in
+    /// progress, and a missing file one that a compaction has just replaced.
+    struct Loader {
         let dir: Directory
         let now: Int64
+        let repair: Bool
         var live = LiveSet()
         var segments: [UInt32: Segment] = [:]
         var active: ActiveSegment?
@@ -97,26 +133,46 @@ enum StoreOpening {
         var tornRecords = 0
         var corruptRecords = 0
 
-        init(dir: Directory, now: Int64) {
+        init(dir: Directory, now: Int64, repair: Bool) {
             self.dir = dir
             self.now = now
+            self.repair = repair
+        }
+
+        /// Opens a segment file; nil (and counted as damage) when a sealed one is missing at open.
+        func openFile(_ id: UInt32, active isActive: Bool) throws(CacheError) -> File? {
+            do {
+                return try File.open(dir.path(Segment.fileName(id)), flags: isActive ? O_RDWR | O_CREAT : O_RDONLY)
+            } catch .io(let op, let path, ENOENT) {
+                // Catching up: the file was replaced by a compaction since the manifest was read.
+                guard repair else { throw .io(operation: op, path: path, errno: ENOENT) }
+                // At open, a sealed segment gone missing: its records are lost, the rest are not.
+                return nil
+            }
         }
 
         mutating func load(segment id: UInt32, active isActive: Bool) throws(CacheError) {
-            let path = dir.path(Segment.fileName(id))
-            let file: File
-            do {
-                file = try File.open(path, flags: isActive ? O_RDWR | O_CREAT : O_RDONLY)
-            } catch .io(_, _, ENOENT) {
-                // A sealed segment gone missing: its records are lost, the rest of the store is not.
+            guard let file = try openFile(id, active: isActive) else {
                 corruptRecords += 1
                 return
             }
+            try load(segment: id, file: file, active: isActive)
+        }
+
+        /// Loads a segment from an open file, from its start.
+        mutating func load(segment id: UInt32, file: File, active isActive: Bool) throws(CacheError) {
+            let path = dir.path(Segment.fileName(id))
             var length = try file.size()
             if length < SegmentHeader.size {
                 // Only the active segment can be this short: created, and cut off before its
                 // header reached the disk. Nothing was written to it yet.
                 guard isActive else { throw .corruptStore(path: path, detail: "segment is shorter than its header") }
+                guard repair else {
+                    // Another process is creating it; it holds nothing yet.
+                    segments[id] = Segment(id: id, file: file)
+                    active = ActiveSegment(segment: Segment(id: id, file: file), length: SegmentHeader.size)
+                    return
+                }
                 try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
                 try file.truncate(to: SegmentHeader.size)
                 length = SegmentHeader.size
@@ -134,6 +190,13 @@ enum StoreOpening {
             }
             let segment = Segment(id: id, file: file)
             segments[id] = segment
+            try loadRecords(segment, length: length, active: isActive)
+        }
+
+        /// Applies the records of a segment whose header has been checked.
+        private mutating func loadRecords(_ segment: Segment, length: Int, active isActive: Bool) throws(CacheError) {
+            let id = segment.id
+            let file = segment.file
 
             var scanFrom = SegmentHeader.size
             // Entries already listed by a good index file that covers only part of the segment:
@@ -168,9 +231,9 @@ enum StoreOpening {
                 if outcome.tornBytes > 0 {
                     tornRecords += 1
                     // Only the active segment is cut: sealed segments never change.
-                    if isActive { try file.truncate(to: validEnd) }
+                    if isActive && repair { try file.truncate(to: validEnd) }
                 }
-                if !isActive {
+                if !isActive && repair {
                     // Rebuild the missing or stale index file so the next open need not scan.
                     indexed.append(scanned.bytes)
                     let rebuilt = IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: indexed.bytes)
@@ -184,6 +247,15 @@ enum StoreOpening {
             } else {
                 diskBytes += length
             }
+        }
+
+        /// Applies the records of the active segment in `start ..< end` (appended by other
+        /// processes since this one last looked); returns the end of the last good record.
+        mutating func loadTail(of segment: Segment, from start: Int, to end: Int) throws(CacheError) -> Int {
+            let outcome = try segment.scanTail(from: start, to: end) { e in apply(e, segment: segment.id) }
+            corruptRecords += outcome.damaged.count
+            diskBytes += outcome.validEnd - start
+            return outcome.validEnd
         }
 
         /// Applies one record, in log order, to the index.

@@ -1,0 +1,189 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sharing a store with other processes: each keeps its own index and brings it up to date
+/// from the files when the shared change counter says someone else has written.
+///
+/// Writers append under the `APPEND` lock after catching up, so every process appends at the
+/// true end of the log, makes room for its records knowing every live entry, and publishes
+/// manifests that build on the latest one. Readers compare one shared counter with the value
+/// they last saw; only when it moved do they read the new tail of the log (and the manifest,
+/// when its generation moved).
+extension CacheStore {
+    /// Runs `body` holding the writer lock and the append lock, after catching up with
+    /// other processes; announces the change to them afterwards if the log or the manifest
+    /// changed, even when `body` failed part-way.
+    func exclusively<R>(_ body: (inout WriterState) throws(CacheError) -> R) throws(CacheError) -> R {
+        try writer.withLock { w throws(CacheError) -> R in
+            guard !w.closed else { throw .closed }
+            try locks.append.lockExclusive()
+            defer { locks.append.unlock() }
+            try catchUp(&w, holdingAppendLock: true)
+            let before = (w.active.segment.id, w.active.length, w.manifest.generation)
+            defer {
+                if (w.active.segment.id, w.active.length, w.manifest.generation) != before {
+                    seenSequence.store(shared.announce(), ordering: .releasing)
+                }
+            }
+            return try body(&w)
+        }
+    }
+
+    /// Catches up when another process has changed the store since this handle last looked.
+    func catchUpIfNeeded() throws(CacheError) {
+        guard shared.sequence != seenSequence.load(ordering: .acquiring) else { return }
+        try writer.withLock { w throws(CacheError) in
+            guard !w.closed else { throw .closed }
+            try catchUp(&w, holdingAppendLock: false)
+        }
+    }
+
+    /// Replaces the manifest with `next`: the shared hint first, then the file.
+    func publishManifest(_ next: Manifest, _ w: inout WriterState) throws(CacheError) {
+        shared.intend(generation: next.generation)
+        w.generationHint = next.generation
+        try dir.writeAtomically(Manifest.fileName, next.encoded())
+        w.manifest = next
+    }
+
+    /// Brings the index up to what the files hold: a newer manifest, then records appended
+    /// to the active segment beyond what this handle has seen.
+    ///
+    /// With the append lock held nobody else is writing, so the active segment's length is
+    /// final: it is read even when the counter did not move (a writer killed before its
+    /// announcement), and bytes after the last good record, a killed writer's torn append,
+    /// are cut so the next record follows a good one.
+    func catchUp(_ w: inout WriterState, holdingAppendLock locked: Bool) throws(CacheError) {
+        let sequence = shared.sequence
+        let moved = sequence != seenSequence.load(ordering: .acquiring)
+        guard moved || locked else { return }
+        let hint = shared.generation
+        if hint != w.generationHint {
+            let manifest = try StoreOpening.readManifest(dir)
+            if manifest.generation != w.manifest.generation { try adopt(manifest, &w) }
+            if manifest.generation >= hint {
+                w.generationHint = hint
+            } else if locked {
+                // The hint is ahead of the file and nobody can be publishing: its writer died
+                // between the two. Set it back so that nobody keeps rereading the manifest.
+                shared.intend(generation: manifest.generation)
+                w.generationHint = manifest.generation
+            }
+            // Otherwise a manifest is being published right now: look again next time.
+        }
+        let end = try w.active.segment.file.size()
+        if end > w.active.length {
+            let validEnd = try loadTail(of: w.active.segment, from: w.active.length, to: end)
+            w.active.length = validEnd
+            if locked && validEnd < end { try w.active.segment.file.truncate(to: validEnd) }
+        }
+        seenSequence.store(sequence, ordering: .releasing)
+    }
+
+    /// Applies the active segment's records in `start ..< end` to the index.
+    private func loadTail(of segment: Segment, from start: Int, to end: Int) throws(CacheError) -> Int {
+        try state.write { s throws(CacheError) -> Int in
+            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false)
+            swap(&loader.live, &s.live)
+            defer {
+                swap(&loader.live, &s.live)
+                s.diskBytes += loader.diskBytes
+            }
+            return try loader.loadTail(of: segment, from: start, to: end)
+        }
+    }
+
+    /// Moves to a manifest another process published.
+    ///
+    /// When it only adds segments after the ones this handle knows (the active segment was
+    /// sealed and new ones begun), the rest of the old active segment and the new segments
+    /// are read in log order. When it removed segments (a compaction or `removeAll`), the
+    /// index is rebuilt from the new set, keeping the policy's order by key.
+    private func adopt(_ manifest: Manifest, _ w: inout WriterState) throws(CacheError) {
+        let known = w.manifest.segments
+        if manifest.segments.count >= known.count, manifest.segments.starts(with: known) {
+            let sealedEnd = try w.active.segment.file.size()
+            if sealedEnd > w.active.length {
+                w.active.length = try loadTail(of: w.active.segment, from: w.active.length, to: sealedEnd)
+            }
+            let added = Array(manifest.segments.dropFirst(known.count))
+            if !added.isEmpty {
+                do throws(CacheError) {
+                    try appendSegments(added, &w)
+                } catch .io(_, _, ENOENT) {
+                    // A new segment was already replaced by a compaction: start from its manifest.
+                    return try reload(&w)
+                }
+            }
+            w.manifest = manifest
+        } else {
+            try reload(&w)
+        }
+    }
+
+    /// Loads segments that follow the known ones; the last becomes the active segment.
+    private func appendSegments(_ ids: [UInt32], _ w: inout WriterState) throws(CacheError) {
+        let newActive = try state.write { s throws(CacheError) -> ActiveSegment? in
+            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false)
+            swap(&loader.live, &s.live)
+            defer {
+                swap(&loader.live, &s.live)
+                s.diskBytes += loader.diskBytes
+                for (id, segment) in loader.segments { s.segments[id] = segment }
+            }
+            for (i, id) in ids.enumerated() { try loader.load(segment: id, active: i == ids.count - 1) }
+            return loader.active
+        }
+        if let newActive { w.active = newActive }
+    }
+
+    /// Rebuilds the index from the current manifest, retrying while compactions in other
+    /// processes replace files under it. Readers keep using the old index and segments
+    /// (whose open files stay readable) until the new ones are swapped in.
+    private func reload(_ w: inout WriterState) throws(CacheError) {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let manifest = try StoreOpening.readManifest(dir)
+            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false)
+            do throws(CacheError) {
+                // Reuse the files already open, so that a segment removed meanwhile still reads.
+                let open = state.read { $0.segments }
+                for (i, id) in manifest.segments.enumerated() {
+                    let isActive = i == manifest.segments.count - 1
+                    if let segment = open[id] {
+                        try loader.load(segment: id, file: segment.file, active: isActive)
+                    } else {
+                        try loader.load(segment: id, active: isActive)
+                    }
+                }
+            } catch .io(let op, let path, ENOENT) {
+                guard attempts < 100 else { throw .io(operation: op, path: path, errno: ENOENT) }
+                continue
+            }
+            guard let active = loader.active else {
+                throw .corruptStore(path: directory, detail: "the manifest names no active segment")
+            }
+            var live = loader.live
+            live.shrinkToFit()
+            try adoptPolicy(into: &live, manifest: manifest)
+            state.write { s in
+                s.live = live
+                s.segments = loader.segments
+                s.diskBytes = loader.diskBytes
+            }
+            w.active = active
+            w.manifest = manifest
+            return
+        }
+    }
+
+    /// Gives a rebuilt index the eviction policy of the current one: its order by key hash,
+    /// then log order for keys it did not know.
+    private func adoptPolicy(into live: inout LiveSet, manifest: Manifest) throws(CacheError) {
+        guard isBounded else { return }
+        let snapshot = state.read { s in s.live.tracker?.snapshot(index: s.live.index) }
+        live.tracker = makeTracker(for: live.index, manifest: manifest, snapshot: snapshot)
+    }
+}

@@ -1,0 +1,204 @@
+/// One compaction pass over chosen runs of sealed segments: copy, finish, publish, retire.
+///
+/// What is copied, and why nothing comes back that was gone:
+/// - a value record is copied when the index points at exactly it and it has not expired;
+///   every other value record is dead (overwritten, removed, evicted) and dropped;
+/// - a value record that has expired and is its key's latest hides the key's older values
+///   from an open (an expired value reads as removed), so unless the run starts at the
+///   oldest segment, where nothing older exists, it is replaced by a small tombstone;
+/// - a tombstone or eviction record is dropped when the run starts at the oldest segment
+///   or its key has a live value (which is newer than it); otherwise an older segment may
+///   still hold a value it hides, and it is kept (once per key and run).
+/// Records are copied in log order and the new segments take the run's place in the log,
+/// so every record keeps its order relative to the records outside the run.
+struct CompactionPass {
+    let store: CacheStore
+    /// The first segment of the log: a run that starts there has nothing older than it.
+    let oldest: UInt32?
+    let progress: ((CompactionProgress) -> Void)?
+    /// Bytes of the segments the pass reads.
+    let total: Int
+    let now: Int64
+    private var done = 0
+    private var lastReport = 0
+    private(set) var runs: [[UInt32]] = []
+    private(set) var outputs: [CompactionOutput] = []
+    private var relocations: [(old: IndexEntry, segment: UInt32, offset: UInt32)] = []
+    private var expired: [IndexEntry] = []
+    private(set) var liveBytesCopied = 0
+    /// Set just before the manifest naming the new segments is written: from then on the
+    /// new files must not be removed, whatever happens.
+    private(set) var published = false
+
+    init(store: CacheStore, oldest: UInt32?, progress: ((CompactionProgress) -> Void)?, total: Int) {
+        self.store = store
+        self.oldest = oldest
+        self.progress = progress
+        self.total = total
+        self.now = store.clock.now()
+    }
+
+    /// Copies what must survive of `run` into new segments.
+    mutating func copy(run: [UInt32]) throws(CacheError) {
+        runs.append(run)
+        var output = CompactionOutput(dir: store.dir, segmentSize: store.settings.segmentSize)
+        defer { outputs.append(output) }
+        let startsLog = run.first == oldest
+        var hidden = Set<UInt64>()
+        for id in run {
+            guard let segment = store.state.read({ $0.segments[id] }) else {
+                // Gone from the store (everything was removed): publishing will find the
+                // run missing and give up; nothing here needs copying.
+                continue
+            }
+            let length = try segment.file.size()
+            let mapped = try MappedFile(segment.file, length: length)
+            let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(length, Int(UInt32.max))])
+            var failure: CacheError?
+            _ = SegmentScan.scan(usable, from: SegmentHeader.size) { offset, header, record in
+                guard failure == nil else { return }
+                if store.compactor.stopping.load(ordering: .relaxed) {
+                    failure = .closed
+                    return
+                }
+                do throws(CacheError) {
+                    try copyRecord(record, header: header, segment: id, offset: offset, startsLog: startsLog,
+                                   hidden: &hidden, into: &output)
+                } catch {
+                    failure = error
+                }
+                done += record.count
+                if done - lastReport >= 4 << 20 { report(.copying, done: done, total: total) }
+            }
+            if let failure { throw failure }
+            done += length - usable.count
+            // Written out at each segment's end, so a progress report is a point where the
+            // copy is really part-way on the disk.
+            try output.flushPending()
+            report(.copying, done: done, total: total)
+        }
+    }
+
+    private mutating func copyRecord(
+        _ record: UnsafeRawBufferPointer, header h: RecordHeader, segment: UInt32, offset: Int, startsLog: Bool,
+        hidden: inout Set<UInt64>, into output: inout CompactionOutput
+    ) throws(CacheError) {
+        let hash = RecordCoding.keyHash(of: h, in: record)
+        let current = store.state.read { $0.live.index.entry(for: hash) }
+        let store = self.store
+        let newID = { () throws(CacheError) -> UInt32 in try store.allocateSegmentID() }
+        switch h.kind {
+        case .value:
+            let live = current.flatMap { $0.segment == segment && Int($0.offset) == offset ? $0 : nil }
+            let hasExpired = h.expiresAt != 0 && h.expiresAt <= now
+            if let live, !hasExpired {
+                let at = try output.append(record, keyHash: hash, expiresAt: h.expiresAt, kind: .value, pinned: false,
+                                           newSegmentID: newID)
+                relocations.append((live, at.segment, at.offset))
+                liveBytesCopied += record.count
+                return
+            }
+            if let live { expired.append(live) }
+            // Latest record of its key (the index holds it, or holds nothing for the key)
+            // and expired: it hides older values.
+            if hasExpired, current == nil || live != nil, !startsLog, hidden.insert(hash).inserted {
+                let tombstone = RecordCoding.eviction(keyHash: hash, at: now)
+                try withBytes(tombstone) { t throws(CacheError) in
+                    _ = try output.append(t, keyHash: hash, expiresAt: 0, kind: .eviction, pinned: true, newSegmentID: newID)
+                }
+            }
+        case .tombstone, .eviction:
+            guard !startsLog, current == nil, hidden.insert(hash).inserted else { return }
+            _ = try output.append(record, keyHash: hash, expiresAt: 0, kind: h.kind, pinned: true, newSegmentID: newID)
+        }
+    }
+
+    /// Makes the new segments durable: data synced, index files written.
+    mutating func finish() throws(CacheError) {
+        for i in outputs.indices { try outputs[i].finish() }
+    }
+
+    /// Replaces each run with its new segments in the manifest, atomically; false when a
+    /// run is no longer in the log as it was (everything was removed meanwhile).
+    mutating func publish() throws(CacheError) -> Bool {
+        report(.publishing, done: 0, total: runs.count)
+        let outputs = self.outputs
+        let runs = self.runs
+        let store = self.store
+        let written = outputs.reduce(0) { $0 + $1.bytesWritten }
+        return try store.exclusively { w throws(CacheError) -> Bool in
+            var list = w.manifest.segments
+            for (run, out) in zip(runs, outputs) {
+                // The run must still be in place and sealed (the last entry is the active segment).
+                guard let i = list.firstIndex(of: run[0]), i + run.count < list.count,
+                      list[i..<(i + run.count)].elementsEqual(run)
+                else { return false }
+                list.replaceSubrange(i..<(i + run.count), with: out.ids)
+            }
+            var next = w.manifest
+            next.segments = list
+            next.generation += 1
+            published = true
+            try store.publishManifest(next, &w)
+            store.state.write { s in
+                for out in outputs { for seg in out.written { s.segments[seg.segment.id] = seg.segment } }
+                s.diskBytes += written
+            }
+            return true
+        }
+    }
+
+    /// Points the index at the copies, drops what pointed into the old segments, and
+    /// removes their files; returns the bytes freed.
+    mutating func retire() throws(CacheError) -> Int {
+        // Small batches, so a reader never waits behind more than a few thousand updates.
+        var i = 0
+        while i < relocations.count {
+            let batch = relocations[i..<min(i + 4096, relocations.count)]
+            store.state.write { s in
+                for r in batch { s.live.relocate(r.old, segment: r.segment, offset: r.offset) }
+            }
+            i += batch.count
+        }
+        let victims = runs.flatMap { $0 }
+        let sizes = victims.map { id in
+            (store.dir.fileSize(Segment.fileName(id)) ?? 0) + (store.dir.fileSize(Segment.indexFileName(id)) ?? 0)
+        }
+        let expired = self.expired
+        let (freed, expiredCount, stale) = store.state.write { s -> (Int, Int, Int) in
+            var expiredCount = 0
+            for e in expired where s.live.remove(e) != nil { expiredCount += 1 }
+            var freed = 0
+            var stale = 0
+            for (id, size) in zip(victims, sizes) {
+                // Entries still pointing here are records the scan found damaged.
+                stale += s.live.removeAll(inSegment: id)
+                s.live.forget(segment: id)
+                if s.segments.removeValue(forKey: id) != nil {
+                    s.diskBytes -= size
+                    freed += size
+                }
+            }
+            return (freed, expiredCount, stale)
+        }
+        store.counters.expirations.add(expiredCount, ordering: .relaxed)
+        store.counters.corruptRecords.add(stale, ordering: .relaxed)
+        for (n, id) in victims.enumerated() {
+            report(.removing, done: n, total: victims.count)
+            try store.dir.remove(Segment.fileName(id))
+            try store.dir.remove(Segment.indexFileName(id))
+        }
+        try store.dir.sync()
+        return freed
+    }
+
+    /// Removes the new files of a pass that did not publish.
+    func discard() {
+        for out in outputs { out.discard() }
+    }
+
+    private mutating func report(_ phase: CompactionProgress.Phase, done: Int, total: Int) {
+        lastReport = done
+        progress?(CompactionProgress(phase: phase, done: done, total: total))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// What a memo entry's value holds: JSON with the result (or, when failures are cached, the
+/// failure's message) and the time the computation took.
+///
+/// ```json
+/// {"computeMicroseconds":1523004,"kind":"value","memo":1,"value":{"answer":"…"}}
+/// {"computeMicroseconds":80211,"kind":"failure","memo":1,"failure":"rate limited"}
+/// ```
+///
+/// The result is written with `JSONEncoder`: plain data, never executable serialization,
+/// so reading a store from elsewhere cannot run code.
+enum MemoEntry {
+    /// The version of this layout, in the `memo` field.
+    static let layoutVersion = 1
+
+    enum Kind: String, Codable {
+        case value
+        case failure
+    }
+
+    /// The fields every entry has, whatever the type of its result.
+    struct Header: Decodable {
+        var memo: Int
+        var kind: Kind
+        var computeMicroseconds: Int64
+        var failure: String?
+
+        var computeTime: Duration { .microseconds(computeMicroseconds) }
+    }
+
+    private enum Field: String, CodingKey {
+        case memo, kind, computeMicroseconds, value, failure
+    }
+
+    private struct Writing<Value: Encodable>: Encodable {
+        var kind: Kind
+        var computeMicroseconds: Int64
+        var value: Value?
+        var failure: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Field.self)
+            try c.encode(MemoEntry.layoutVersion, forKey: .memo)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(computeMicroseconds, forKey: .computeMicroseconds)
+            // `encode`, not `encodeIfPresent`: an optional result that is nil must be written
+            // as null, not left out.
+            if let value { try c.encode(value, forKey: .value) }
+            if let failure { try c.encode(failure, forKey: .failure) }
+        }
+    }
+
+    private struct Reading<Value: Decodable>: Decodable {
+        var value: Value
+
+        init(from decoder: any Decoder) throws {
+            value = try decoder.container(keyedBy: Field.self).decode(Value.self, forKey: .value)
+        }
+    }
+
+    /// The bytes of an entry holding `value`.
+    static func encode<Value: Encodable>(value: Value, computeTime: Duration) throws(CacheError) -> [UInt8] {
+        try encode(Writing(kind: .value, computeMicroseconds: computeTime.microseconds, value: value, failure: nil))
+    }
+
+    /// The bytes of an entry holding a failure.
+    static func encode(failure message: String, computeTime: Duration) throws(CacheError) -> [UInt8] {
+        try encode(Writing<Int>(kind: .failure, computeMicroseconds: computeTime.microseconds, value: nil, failure: message))
+    }
+
+    private static func encode<Value: Encodable>(_ entry: Writing<Value>) throws(CacheError) -> [UInt8] {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return [UInt8](try encoder.encode(entry))
+        } catch {
+            throw .coding("the result of type \(Value.self) cannot be encoded as JSON: \(error)")
+        }
+    }
+
+    /// The header of an entry; nil when the bytes are not a memo entry of a known layout.
+    static func header(_ bytes: [UInt8]) -> Header? {
+        guard let h = try? JSONDecoder().decode(Header.self, from: Data(bytes)), h.memo == layoutVersion
+        else { return nil }
+        return h
+    }
+
+    /// The result an entry holds, decoded as `Value`; nil when it holds none or another type.
+    static func value<Value: Decodable>(_ type: Value.Type, _ bytes: [UInt8]) -> Value? {
+        try? JSONDecoder().decode(Reading<Value>.self, from: Data(bytes)).value
+    }
+}
+
+extension Duration {
+    /// Whole microseconds, rounded down.
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}
