@@ -439,7 +439,7 @@ struct CompactionPlanTests {
 /// What the threads of a concurrency test share.
 private final class SharedProgress: Sendable {
     /// The newest version written per key; readers accept it or any later one.
-    let versions: Mutex<[Int]>
+    let versions: Lock<[Int]>
     let stop = Atomic<Bool>(false)
     let wrong = Atomic<Int>(0)
     let reads = Atomic<Int>(0)
@@ -447,7 +447,7 @@ private final class SharedProgress: Sendable {
     let finished = Atomic<Int>(0)
 
     init(keys: Int, newest: Int) {
-        versions = Mutex([Int](repeating: newest, count: keys))
+        versions = Lock([Int](repeating: newest, count: keys))
     }
 }
 

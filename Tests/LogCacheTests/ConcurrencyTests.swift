@@ -53,7 +53,7 @@ struct ConcurrencyTests {
 
 /// Failures collected from many threads.
 final class Failures: Sendable {
-    private let list = Mutex<[String]>([])
+    private let list = Lock<[String]>([])
     func add(_ s: String) { list.withLock { $0.append(s) } }
     var all: [String] { list.withLock { $0 } }
 }

@@ -12,7 +12,7 @@ struct SingleFlightTests {
         defer { dir.cleanup() }
         let store = try CacheStore(directory: dir.path)
         let calls = CallCounter()
-        let results = Mutex<[String]>([])
+        let results = Lock<[String]>([])
         let failures = Failures()
         onThreads(32) { _ in
             do {
@@ -120,7 +120,7 @@ struct SingleFlightTests {
         defer { dir.cleanup() }
         let store = try CacheStore(directory: dir.path)
         let calls = CallCounter()
-        let errors = Mutex<[String]>([])
+        let errors = Lock<[String]>([])
         onThreads(8) { _ in
             do {
                 _ = try store.memoize(namespace: "err", version: "1", key: 1) { () throws -> Int in

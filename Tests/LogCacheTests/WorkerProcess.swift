@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+@testable import LogCache
 
 /// A running `logcache-worker` whose output lines are collected as they come, so a test can
 /// wait for a line, act, and wait for the next one. (`Process` is not marked `Sendable`; it is
@@ -90,5 +91,5 @@ final class LineCollector: Sendable {
         var closed = false
     }
 
-    let state = Mutex(State())
+    let state = Lock(State())
 }
