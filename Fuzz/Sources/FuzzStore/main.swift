@@ -113,4 +113,9 @@ func fuzzStore(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
+// The scratch store goes when the fuzzer exits (at the end of its time, or on a failure).
+atexit {
+    clear()
+    rmdir(root)
+}
 runFuzzer { data, size in fuzzStore(data, size) }
