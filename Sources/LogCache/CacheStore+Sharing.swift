@@ -72,25 +72,35 @@ extension CacheStore {
             }
             // Otherwise a manifest is being published right now: look again next time.
         }
-        let end = try w.active.segment.file.size()
-        if end > w.active.length {
-            let validEnd = try loadTail(of: w.active.segment, from: w.active.length, to: end)
-            w.active.length = validEnd
-            if locked && validEnd < end { try w.active.segment.file.truncate(to: validEnd) }
-        }
+        try readActiveTail(&w, cutTornBytes: locked)
         seenSequence.store(sequence, ordering: .releasing)
     }
 
-    /// Applies the active segment's records in `start ..< end` to the index.
-    private func loadTail(of segment: Segment, from start: Int, to end: Int) throws(CacheError) -> Int {
-        try state.write { s throws(CacheError) -> Int in
+    /// Applies the records past what this handle has read of its active segment, up to the
+    /// file's end; with `cutTornBytes` (only under the append lock) bytes after the last good
+    /// record are cut.
+    private func readActiveTail(_ w: inout WriterState, cutTornBytes: Bool) throws(CacheError) {
+        let end = try w.active.segment.file.size()
+        guard end > w.active.length else { return }
+        let segment = w.active.segment
+        let start = w.active.length
+        let validEnd = try withLoader { loader throws(CacheError) in try loader.loadTail(of: segment, from: start, to: end) }
+        w.active.length = validEnd
+        if cutTornBytes && validEnd < end { try segment.file.truncate(to: validEnd) }
+    }
+
+    /// Runs `body` with a loader that applies records to this handle's index in place (under
+    /// the index's write lock), then keeps the segments it opened and the bytes it counted.
+    private func withLoader<R>(_ body: (inout StoreOpening.Loader) throws(CacheError) -> R) throws(CacheError) -> R {
+        try state.write { s throws(CacheError) -> R in
             var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false)
             swap(&loader.live, &s.live)
             defer {
                 swap(&loader.live, &s.live)
                 s.diskBytes += loader.diskBytes
+                for (id, segment) in loader.segments { s.segments[id] = segment }
             }
-            return try loader.loadTail(of: segment, from: start, to: end)
+            return try body(&loader)
         }
     }
 
@@ -103,10 +113,8 @@ extension CacheStore {
     private func adopt(_ manifest: Manifest, _ w: inout WriterState) throws(CacheError) {
         let known = w.manifest.segments
         if manifest.segments.count >= known.count, manifest.segments.starts(with: known) {
-            let sealedEnd = try w.active.segment.file.size()
-            if sealedEnd > w.active.length {
-                w.active.length = try loadTail(of: w.active.segment, from: w.active.length, to: sealedEnd)
-            }
+            // The old active segment is sealed now: its length is final.
+            try readActiveTail(&w, cutTornBytes: false)
             let added = Array(manifest.segments.dropFirst(known.count))
             if !added.isEmpty {
                 do throws(CacheError) {
@@ -124,14 +132,7 @@ extension CacheStore {
 
     /// Loads segments that follow the known ones; the last becomes the active segment.
     private func appendSegments(_ ids: [UInt32], _ w: inout WriterState) throws(CacheError) {
-        let newActive = try state.write { s throws(CacheError) -> ActiveSegment? in
-            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false)
-            swap(&loader.live, &s.live)
-            defer {
-                swap(&loader.live, &s.live)
-                s.diskBytes += loader.diskBytes
-                for (id, segment) in loader.segments { s.segments[id] = segment }
-            }
+        let newActive = try withLoader { loader throws(CacheError) -> ActiveSegment? in
             for (i, id) in ids.enumerated() { try loader.load(segment: id, active: i == ids.count - 1) }
             return loader.active
         }

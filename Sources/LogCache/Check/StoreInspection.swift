@@ -170,8 +170,7 @@ struct StoreInspection {
         let scanned = UnsafeRawBufferPointer(rebasing: bytes[0..<min(bytes.count, Int(UInt32.max))])
         let outcome = SegmentScan.scan(scanned, from: SegmentHeader.size) { offset, h, record in
             let key = RecordCoding.key(of: h, in: record)
-            records.append(IndexFileEntry(keyHash: RecordCoding.keyHash(of: h, in: record), offset: UInt32(offset),
-                                          length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind))
+            records.append(IndexFileEntry(header: h, record: record, offset: offset))
             if h.kind == .value, h.codec != .none,
                ValueCodec.decode(RecordCoding.storedValue(of: h, in: record), codec: h.codec, rawLength: h.rawLength) == nil {
                 undecodable.append((offset, h.totalLength, [UInt8](key), h.createdAt))

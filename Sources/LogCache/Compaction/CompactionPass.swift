@@ -45,6 +45,8 @@ struct CompactionPass {
         defer { outputs.append(output) }
         let startsLog = run.first == oldest
         var hidden = Set<UInt64>()
+        let store = self.store
+        let newID = { () throws(CacheError) -> UInt32 in try store.allocateSegmentID() }
         for id in run {
             guard let segment = store.state.read({ $0.segments[id] }) else {
                 // Gone from the store (everything was removed): publishing will find the
@@ -63,7 +65,7 @@ struct CompactionPass {
                 }
                 do throws(CacheError) {
                     try copyRecord(record, header: header, segment: id, offset: offset, startsLog: startsLog,
-                                   hidden: &hidden, into: &output)
+                                   hidden: &hidden, into: &output, newSegmentID: newID)
                 } catch {
                     failure = error
                 }
@@ -81,12 +83,11 @@ struct CompactionPass {
 
     private mutating func copyRecord(
         _ record: UnsafeRawBufferPointer, header h: RecordHeader, segment: UInt32, offset: Int, startsLog: Bool,
-        hidden: inout Set<UInt64>, into output: inout CompactionOutput
+        hidden: inout Set<UInt64>, into output: inout CompactionOutput,
+        newSegmentID newID: () throws(CacheError) -> UInt32
     ) throws(CacheError) {
         let hash = RecordCoding.keyHash(of: h, in: record)
         let current = store.state.read { $0.live.index.entry(for: hash) }
-        let store = self.store
-        let newID = { () throws(CacheError) -> UInt32 in try store.allocateSegmentID() }
         switch h.kind {
         case .value:
             let live = current.flatMap { $0.segment == segment && Int($0.offset) == offset ? $0 : nil }

@@ -19,6 +19,12 @@ public struct IndexFileEntry: Sendable, Equatable {
         self.kind = kind
     }
 
+    /// The entry of a good record found at `offset` of its segment.
+    init(header h: RecordHeader, record: UnsafeRawBufferPointer, offset: Int) {
+        self.init(keyHash: RecordCoding.keyHash(of: h, in: record), offset: UInt32(offset),
+                  length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind)
+    }
+
     func encode(into w: inout ByteWriter) {
         w.u64(keyHash)
         w.u32(offset)

@@ -45,9 +45,7 @@ final class Segment: Sendable {
         // hold no record of this segment and count as a torn tail.
         let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(mapped.bytes.count, Int(UInt32.max))])
         var outcome = SegmentScan.scan(usable, from: start) { offset, h, record in
-            visit(IndexFileEntry(
-                keyHash: RecordCoding.keyHash(of: h, in: record), offset: UInt32(offset),
-                length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind))
+            visit(IndexFileEntry(header: h, record: record, offset: offset))
         }
         outcome.tornBytes += mapped.bytes.count - usable.count
         return outcome
@@ -61,9 +59,7 @@ final class Segment: Sendable {
         let bytes = try file.read(count: min(end, Int(UInt32.max)) - start, at: start)
         var outcome = bytes.withUnsafeBytes { buffer in
             SegmentScan.scan(buffer, from: 0) { offset, h, record in
-                visit(IndexFileEntry(
-                    keyHash: RecordCoding.keyHash(of: h, in: record), offset: UInt32(start + offset),
-                    length: UInt32(h.totalLength), expiresAt: h.expiresAt, kind: h.kind))
+                visit(IndexFileEntry(header: h, record: record, offset: start + offset))
             }
         }
         outcome.validEnd += start

@@ -36,8 +36,9 @@ enum StoreOpening {
         let dir = try Directory.openOrCreate(path)
         if !options.allowNetworkFileSystem { try FileSystemCheck.requireLocal(path) }
         // Refuse a directory of other files before creating any file of ours in it.
-        if !(try dir.names()).contains(Manifest.fileName),
-           try dir.names().contains(where: { !controlFiles.contains($0) && !$0.hasSuffix(".tmp") }) {
+        let present = try dir.names()
+        if !present.contains(Manifest.fileName),
+           present.contains(where: { !controlFiles.contains($0) && !$0.hasSuffix(".tmp") }) {
             throw .notAStore(path: path)
         }
         let locks = try StoreLocks(dir)
