@@ -3,7 +3,7 @@
 
     diskcache_replay.py WORKLOAD FILE DIRECTORY
 
-WORKLOAD is llm, cache, large or reopen; FILE is the workload file the runner wrote (its
+WORKLOAD is llm, cache, large, reopen or processes; FILE is the workload file the runner wrote (its
 layout is described in Sources/PeerBenchmark/WorkloadFile.swift). Prints one JSON object
 mapping the runner's row ids to figures, in the runner's units.
 
@@ -12,6 +12,7 @@ diskcache runs with its defaults (SQLite in WAL mode with synchronous=NORMAL, va
 for size_limit, raised so that it never evicts: the other stores keep everything too.
 """
 import json
+import multiprocessing
 import os
 import random
 import struct
@@ -258,6 +259,73 @@ def open_child(directory, probe):
     cache.close()
 
 
+def mix_child(directory, ops, share, barrier, results):
+    """One of several processes on one cache: its own handle, opened after the fork as
+    diskcache asks, then its share of the mix once every process is ready."""
+    pool, keys = mix_child.data
+    cache = open_cache(directory)
+    barrier.wait()
+    start = time.monotonic_ns()
+    misses = wrong = 0
+    for j in share:
+        i, p = ops[2 * j], ops[2 * j + 1]
+        if p == 0xFFFFFFFF:
+            v = cache.get(keys[i])
+            if v is None:
+                misses += 1
+            elif j % 64 == 0 and (len(v) != 1024 or v[8:24] != b"%016x" % i):
+                wrong += 1
+        else:
+            cache.set(keys[i], value(pool, p, i))
+    end = time.monotonic_ns()
+    cache.close()
+    results.put((start, end, len(share), misses, wrong))
+
+
+def run_processes(pool, prefix, phases, directory):
+    """Workload 7: the cache mix from 1, 2, 4 and 8 processes at once (CLOCK_MONOTONIC, shared
+    by all processes, from the first start to the last end)."""
+    load = phases["load"]
+    ops = phases["mix"]
+    batch = phases["params"][0]
+    counts = list(phases["params"][1:])
+    n = len(load) // 2
+    keys = [key(prefix, i) for i in range(n)]
+    npool = len(pool)
+    cache = open_cache(directory)
+    for s in range(0, n, batch):
+        with cache.transact():
+            for i in range(s, min(n, s + batch)):
+                cache.set(keys[i], value(pool, i % npool, i))
+    cache.close()
+    # Children inherit the pool and keys through fork rather than rebuilding them.
+    mix_child.data = (pool, keys)
+    forked = multiprocessing.get_context("fork")
+    total = len(ops) // 2
+    out = {}
+    for count in counts:
+        barrier = forked.Barrier(count)
+        results = forked.Queue()
+        children = [forked.Process(target=mix_child, args=(
+            directory, ops, range(total * k // count, total * (k + 1) // count), barrier, results))
+            for k in range(count)]
+        for c in children:
+            c.start()
+        reports = [results.get() for _ in children]
+        for c in children:
+            c.join()
+            if c.exitcode != 0:
+                sys.exit("processes: a child exited with %d" % c.exitcode)
+        if sum(r[3] for r in reports) or sum(r[4] for r in reports):
+            sys.exit("processes: gets missed or values were wrong")
+        operations = sum(r[2] for r in reports)
+        if operations != total:
+            sys.exit("processes: %d of %d operations ran" % (operations, total))
+        span = max(r[1] for r in reports) - min(r[0] for r in reports)
+        out["7.mix.%d" % count] = operations / (span / 1e9)
+    return out
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "open-child":
         open_child(sys.argv[2], sys.argv[3])
@@ -265,7 +333,8 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     workload, path, directory = sys.argv[1:]
-    runs = {"llm": run_llm, "cache": run_cache, "large": run_large, "reopen": run_reopen}
+    runs = {"llm": run_llm, "cache": run_cache, "large": run_large, "reopen": run_reopen,
+            "processes": run_processes}
     if workload not in runs:
         sys.exit("unknown workload " + workload)
     pool, prefix, phases = read_workload(path)

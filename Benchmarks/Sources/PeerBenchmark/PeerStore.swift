@@ -59,6 +59,10 @@ enum PeerKind: String, CaseIterable {
         }
     }
 
+    /// Whether several processes may open one store at once (RocksDB and LevelDB take a
+    /// lock that keeps a store to one process).
+    var sharesAcrossProcesses: Bool { self != .rocksdb && self != .leveldb }
+
     /// Opens (creating when missing) a store of this kind in `directory`.
     func open(_ directory: String) throws -> any PeerStore {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

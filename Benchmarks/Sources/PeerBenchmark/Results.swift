@@ -10,6 +10,8 @@ struct Row {
     var values: [String: Double] = [:]
     /// A reference figure that is not a store (the decompression floor, the disk's speed).
     var reference: (label: String, value: Double)?
+    /// Words for the reference column where there is no reference figure.
+    var note: String?
 }
 
 /// Every figure of a run, in the order the rows were declared.
@@ -35,6 +37,11 @@ final class Results {
         rows[i].reference = (label, value)
     }
 
+    func note(_ id: String, _ text: String) {
+        guard let i = rows.firstIndex(where: { $0.id == id }) else { fatalError("undeclared row \(id)") }
+        rows[i].note = text
+    }
+
     /// The table as Markdown: each store's figure and, beside each peer's, the ratio
     /// LogCache / peer (above 1 where higher is better means LogCache is ahead, below 1
     /// where lower is better). Variants of LogCache get no ratio: they are not peers.
@@ -55,7 +62,7 @@ final class Results {
                 }
                 cells.append(cell)
             }
-            cells.append(row.reference.map { "\($0.label): \(format($0.value))" } ?? "")
+            cells.append(row.reference.map { "\($0.label): \(format($0.value))" } ?? row.note ?? "")
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }
         return lines.joined(separator: "\n")
@@ -67,6 +74,7 @@ final class Results {
             var o: [String: Any] = ["id": row.id, "label": row.label, "unit": row.unit,
                                     "higherIsBetter": row.higherIsBetter, "values": row.values]
             if let r = row.reference { o["reference"] = [r.label: r.value] }
+            if let n = row.note { o["note"] = n }
             return o
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

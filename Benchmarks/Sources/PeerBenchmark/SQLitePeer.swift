@@ -3,7 +3,7 @@ import CSQLite
 /// SQLite the way a careful cache uses it: WAL journal, `synchronous=NORMAL` (no fsync per
 /// commit; the WAL is synced at checkpoints), one table with the key as primary key and the
 /// value as a zstd-compressed blob, prepared statements, a 64 MiB page cache, and batched
-/// lookups with `IN (…)`.
+/// lookups with `IN (…)`; a busy timeout, so that processes sharing the file wait for each other.
 final class SQLitePeer: PeerStore {
     private var db: OpaquePointer?
     private var upsert: OpaquePointer?
@@ -20,6 +20,9 @@ final class SQLitePeer: PeerStore {
         path = directory + "/cache.sqlite"
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK
         else { throw PeerError("sqlite: cannot open \(path)") }
+        // Several processes share one store in workload 7: a writer waits for another's
+        // transaction instead of failing at once with SQLITE_BUSY.
+        guard sqlite3_busy_timeout(db, 30_000) == SQLITE_OK else { throw failure("busy_timeout") }
         try exec("PRAGMA journal_mode=WAL")
         try exec("PRAGMA synchronous=NORMAL")
         try exec("PRAGMA cache_size=-65536")

@@ -30,9 +30,8 @@ struct Context {
 }
 
 /// One workload of the comparison. A workload declares its rows and generates its data once
-/// (`prepare`), then runs on each store in turn. A future row with several processes (the
-/// issue's workload 7) is one more conforming type whose `run` starts child processes of this
-/// program, as `ReopenWorkload` already does for its measurements.
+/// (`prepare`), then runs on each store in turn; workloads 6 and 7 start child processes of
+/// this program for their measurements.
 protocol Workload: AnyObject {
     /// Its name for the diskcache replay script.
     var name: String { get }

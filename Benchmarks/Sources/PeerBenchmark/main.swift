@@ -3,8 +3,9 @@
 // files this program writes), printed as one table of figures and ratios LogCache / peer.
 //
 //   PeerBenchmark [--full] [--dir PATH] [--stores logcache,sqlite,lmdb,rocksdb,leveldb,diskcache]
-//                 [--workloads 1,2,3,4,5,6] [--python PATH] [--script PATH] [--json PATH]
-//                 [--keys N] [--large-mib N] [--reopen N,N]    (override the sizes of 2–4, 5 and 6)
+//                 [--workloads 1,2,3,4,5,6,7] [--python PATH] [--script PATH] [--json PATH]
+//                 [--keys N] [--large-mib N] [--reopen N,N] [--processes 1,2,4,8]
+//                 (override the sizes of 2–4, 5, 6 and the process counts of 7)
 import Foundation
 
 if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "--open-child" {
@@ -17,13 +18,25 @@ if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "--open-child" 
         exit(3)
     }
 }
+if CommandLine.arguments.count == 8, CommandLine.arguments[1] == "--mix-child" {
+    let a = CommandLine.arguments
+    do {
+        guard let kind = PeerKind(rawValue: a[2]), let keys = Int(a[5]), let index = Int(a[6]), let count = Int(a[7])
+        else { exit(2) }
+        try ProcessesWorkload.child(kind: kind, directory: a[3], opsFile: a[4], keyCount: keys, index: index, count: count)
+        exit(0)
+    } catch {
+        print("error: \(error)")
+        exit(3)
+    }
+}
 
 struct Arguments {
     var sizes = Sizes.standard
     var full = false
     var directory = "/var/tmp/logcache-bench-peers"
     var stores = PeerKind.allCases.map(\.rawValue) + ["diskcache"]
-    var workloads: Set<Int> = [1, 2, 3, 4, 5, 6]
+    var workloads: Set<Int> = [1, 2, 3, 4, 5, 6, 7]
     var python = "/usr/bin/env"
     var script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Scripts/diskcache_replay.py").standardized.path
@@ -53,6 +66,8 @@ struct Arguments {
             case "--large-mib":
                 guard let n = Int(value(flag)), n > 0 else { fail("--large-mib needs a positive number") }
                 sizes.largeTotal = n << 20
+            case "--processes":
+                ProcessesWorkload.processCounts = value(flag).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             case "--reopen":
                 sizes.reopenCounts = value(flag).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             default: fail("unknown option \(flag)")
@@ -85,6 +100,7 @@ if args.workloads.contains(1) { workloads.append(LLMWorkload()) }
 if !args.workloads.isDisjoint(with: [2, 3, 4]) { workloads.append(CacheWorkload()) }
 if args.workloads.contains(5) { workloads.append(LargeValueWorkload()) }
 if args.workloads.contains(6) { workloads.append(ReopenWorkload()) }
+if args.workloads.contains(7) { workloads.append(ProcessesWorkload()) }
 
 var failures: [String] = []
 for workload in workloads {
