@@ -3,13 +3,11 @@ extension CacheStore {
     /// cheaper than as many `set` calls. All get the same TTL.
     public func setValues(_ values: [String: [UInt8]], ttl: Duration? = nil) throws(CacheError) {
         let now = clock.now()
-        var records: [PendingRecord] = []
-        records.reserveCapacity(values.count)
-        for (key, value) in values {
-            let record = try withBytes(key) { k throws(CacheError) in
-                try withBytes(value) { v throws(CacheError) in try encodeValueRecord(key: k, value: v, ttl: ttl, now: now) }
+        let pairs = Array(values)
+        let records = try encodeRecords(count: pairs.count) { i throws(CacheError) in
+            try withBytes(pairs[i].key) { k throws(CacheError) in
+                try withBytes(pairs[i].value) { v throws(CacheError) in try encodeValueRecord(key: k, value: v, ttl: ttl, now: now) }
             }
-            records.append(record)
         }
         try append(records)
         counters.writes.add(records.count, ordering: .relaxed)
@@ -18,8 +16,21 @@ extension CacheStore {
     /// The values of many keys, in the order of `keys`; nil where a key has no value.
     ///
     /// The index is consulted once for all keys, and records are read in log order, so that
-    /// neighbouring records come off the disk together.
+    /// neighbouring records come off the disk together. Every value is held at once: for
+    /// large values, ``forEachValue(forKeys:_:)`` needs memory for one at a time.
     public func values(forKeys keys: [String]) throws(CacheError) -> [[UInt8]?] {
+        var results = [[UInt8]?](repeating: nil, count: keys.count)
+        try forEachValue(forKeys: keys) { i, value in results[i] = value }
+        return results
+    }
+
+    /// Reads the values of many keys and hands each to `body` as soon as it is read and
+    /// verified, with the key's position in `keys`; returns how many keys had a value.
+    ///
+    /// Values come in log order, not in the order of `keys`, and none is kept once `body`
+    /// returns, so a batch of large values costs the memory of one.
+    @discardableResult
+    public func forEachValue(forKeys keys: [String], _ body: (Int, [UInt8]) -> Void) throws(CacheError) -> Int {
         let hashes = keys.map { k in withBytes(k) { KeyHash.hash($0) } }
         try catchUpIfNeeded()
         let found = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)?] in
@@ -29,16 +40,19 @@ extension CacheStore {
                 return (e, seg)
             }
         }
-        var results = [[UInt8]?](repeating: nil, count: keys.count)
         let order = found.enumerated()
             .compactMap { i, hit in hit.map { (index: i, entry: $0.0, segment: $0.1) } }
             .sorted { ($0.entry.segment, $0.entry.offset) < ($1.entry.segment, $1.entry.offset) }
+        counters.misses.add(keys.count - order.count, ordering: .relaxed)
+        var count = 0
         for hit in order {
-            results[hit.index] = try withBytes(keys[hit.index]) { k throws(CacheError) in
+            let value = try withBytes(keys[hit.index]) { k throws(CacheError) in
                 try readValue(entry: hit.entry, segment: hit.segment, key: k)
             }
+            guard let value else { continue }
+            count += 1
+            body(hit.index, value)
         }
-        counters.misses.add(keys.count - order.count, ordering: .relaxed)
-        return results
+        return count
     }
 }

@@ -32,17 +32,16 @@ extension CacheStore {
     /// later one wins.
     public func setValues(_ entries: [StoreEntry]) throws(CacheError) {
         let now = clock.now()
-        var records: [PendingRecord] = []
-        records.reserveCapacity(entries.count)
         for entry in entries {
             if let e = entry.expiresAt, e <= 0 { throw .invalidOption("expiry \(e) is not after 1970") }
-            let expiresAt = entry.expiresAt ?? 0
-            let record = try withBytes(entry.key) { k throws(CacheError) in
+        }
+        let records = try encodeRecords(count: entries.count) { i throws(CacheError) in
+            let entry = entries[i]
+            return try withBytes(entry.key) { k throws(CacheError) in
                 try withBytes(entry.value) { v throws(CacheError) in
-                    try encodeValueRecord(key: k, value: v, expiresAt: expiresAt, now: now)
+                    try encodeValueRecord(key: k, value: v, expiresAt: entry.expiresAt ?? 0, now: now)
                 }
             }
-            records.append(record)
         }
         try append(records)
         counters.writes.add(records.count, ordering: .relaxed)

@@ -166,6 +166,58 @@ struct StoreTests {
         let values = try store.values(forKeys: keys)
         for (k, v) in zip(keys, values) { #expect(v == entries[k]) }
         #expect(store.statistics.segments > 1)
+
+        var seen = [Int](repeating: 0, count: keys.count)
+        let found = try store.forEachValue(forKeys: keys) { i, value in
+            seen[i] += 1
+            #expect(value == entries[keys[i]])
+        }
+        #expect(found == entries.count)
+        #expect(seen == keys.map { entries[$0] == nil ? 0 : 1 })
+        try store.close()
+    }
+
+    @Test("Values of a megabyte and more, compressed by zstd's worker threads, read back whole")
+    func largeValuesCompressedInParallel() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        var g = SeededGenerator(seed: 13)
+        let values: [[UInt8]] = [
+            g.bytes(ValueCodec.parallelZstdMinimum, compressible: true),
+            g.bytes(5 * ValueCodec.parallelZstdMinimum / 2 + 7, compressible: true),
+            g.bytes(ValueCodec.parallelZstdMinimum + 1),   // random: stored raw
+        ]
+        var store = try CacheStore(directory: dir.path, options: Options(compression: .zstd(level: 3)))
+        for (i, v) in values.enumerated() { try store.set(v, forKey: "big\(i)") }
+        #expect(store.statistics.diskBytes < values.reduce(0) { $0 + $1.count } - values[0].count / 2)
+        try store.close()
+        store = try CacheStore(directory: dir.path)
+        for (i, v) in values.enumerated() { #expect(try store.value(forKey: "big\(i)") == v) }
+        try store.close()
+    }
+
+    @Test("A batch encoded on several threads keeps its order and fails whole on a bad entry")
+    func parallelBatchEncoding() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path)
+        var g = SeededGenerator(seed: 12)
+        // Large enough to be split among threads; key 7 appears twice, and the later one wins.
+        var batch = (0..<300).map { i in
+            StoreEntry(key: Array("k\(i)".utf8), value: g.bytes(2_000, compressible: true), expiresAt: nil)
+        }
+        batch[250].key = Array("k7".utf8)
+        try store.setValues(batch)
+        #expect(try store.value(forKey: "k7") == batch[250].value)
+        for i in [0, 63, 64, 299] { #expect(try store.value(forKey: "k\(i)") == batch[i].value) }
+
+        // A key over the limit deep in the batch: the error names it and nothing is written.
+        let before = store.statistics.writes
+        var bad = (0..<300).map { i in StoreEntry(key: Array("b\(i)".utf8), value: g.bytes(500), expiresAt: nil) }
+        bad[200].key = [UInt8](repeating: 0x61, count: Limits.maxKeyLength + 1)
+        #expect(throws: CacheError.invalidKey(length: Limits.maxKeyLength + 1)) { try store.setValues(bad) }
+        #expect(try store.value(forKey: "b0") == nil)
+        #expect(store.statistics.writes == before)
         try store.close()
     }
 

@@ -84,7 +84,7 @@ struct CrashDriver {
         var processes: [(Process, String)] = []
         for w in 0..<writers {
             let log = dir + "/writer-\(w).log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: workerPath)
             // Versions of a cycle start far above the last cycle's, so no two writes share one.

@@ -99,13 +99,7 @@ final class LogCachePeer: PeerStore {
     }
 
     func getBatch(_ keys: KeyBatch, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws -> Int {
-        var found = 0
-        for (i, value) in try store.values(forKeys: keys.strings).enumerated() {
-            guard let value else { continue }
-            value.withUnsafeBytes { body(i, $0) }
-            found += 1
-        }
-        return found
+        try store.forEachValue(forKeys: keys.strings) { i, value in value.withUnsafeBytes { body(i, $0) } }
     }
 
     func flush() throws { try store.flush() }

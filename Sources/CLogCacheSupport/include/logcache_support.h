@@ -1,6 +1,7 @@
 #ifndef LOGCACHE_SUPPORT_H
 #define LOGCACHE_SUPPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Returns freed heap memory to the operating system (glibc's malloc_trim); 0 elsewhere. */
@@ -14,5 +15,12 @@ uint64_t logcache_atomic_add(uint64_t *word, uint64_t delta);
 
 /* The file system type of the directory at path (statfs's f_type), or 0 on failure. */
 int64_t logcache_file_system_type(const char *path);
+
+/* Whether this processor has a CRC-32C instruction (SSE 4.2, or ARMv8's CRC extension). */
+int logcache_crc32c_hardware(void);
+
+/* Continues the CRC-32C `crc` (0 to start) over `count` bytes with that instruction; call
+   only where logcache_crc32c_hardware() said yes. */
+uint32_t logcache_crc32c_update(uint32_t crc, const void *bytes, size_t count);
 
 #endif

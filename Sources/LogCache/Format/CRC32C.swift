@@ -1,9 +1,16 @@
+import CLogCacheSupport
+
 /// CRC-32C (Castagnoli), the checksum of every record, index file and manifest.
 ///
 /// Castagnoli rather than the zlib polynomial because it detects more error patterns
 /// in short messages and is the one storage formats (iSCSI, ext4, LevelDB) settled on.
-/// Computed in software with slicing-by-8 tables.
+/// Computed with the processor's CRC-32C instruction where it has one (SSE 4.2, ARMv8's
+/// CRC extension), which is several times faster on every read, and otherwise in software
+/// with slicing-by-8 tables; both give the same values.
 public enum CRC32C {
+    /// Whether the processor's instruction is used; checked once.
+    static let usesHardware = logcache_crc32c_hardware() != 0
+
     private static let tables: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 8 * 256)
         for i in 0..<256 {
@@ -22,6 +29,13 @@ public enum CRC32C {
 
     /// Continues a checksum over `bytes`; pass the previous result as `crc` to checksum in pieces.
     public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard usesHardware else { return softwareUpdate(crc, bytes) }
+        return logcache_crc32c_update(crc, bytes.baseAddress, bytes.count)
+    }
+
+    /// The table-driven computation, for processors without the instruction (and to check
+    /// the instruction's results against).
+    static func softwareUpdate(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var c = ~crc
         guard var p = bytes.baseAddress else { return crc }
         var n = bytes.count
