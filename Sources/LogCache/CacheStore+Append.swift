@@ -38,6 +38,7 @@ extension CacheStore {
             }
             try write(records[i..<end], totalSize: size, to: &w.active)
             publish(records[i..<end], segment: w.active.segment.id, endingAt: w.active.length)
+            for r in records[i..<end] { w.appendedKeys.append(r.keyHash) }
             i = end
         }
         if durability == .syncEveryWrite {

@@ -21,13 +21,28 @@ extension CacheStore {
             defer { locks.append.unlock() }
             try catchUp(&w, holdingAppendLock: true)
             let before = (w.active.segment.id, w.active.length, w.manifest.generation)
+            w.appendedKeys.removeAll(keepingCapacity: true)
             defer {
                 if (w.active.segment.id, w.active.length, w.manifest.generation) != before {
-                    seenSequence.store(shared.announce(), ordering: .releasing)
+                    seenSequence.store(shared.announce(keyHashes: w.appendedKeys), ordering: .releasing)
                 }
+                if w.appendedKeys.capacity > 4096 { w.appendedKeys = [] }
             }
             return try body(&w)
         }
+    }
+
+    /// Catches up before a lookup of one key, only when another process's changes may touch
+    /// it: when one wrote a key of the same bucket (SharedCounters), or segments came or went
+    /// (a roll, a compaction, `removeAll`). Otherwise this handle's index already answers for
+    /// the key as the files do, and the catch-up waits for a lookup that needs it, or a write.
+    func catchUpIfNeeded(forKey hash: UInt64) throws(CacheError) {
+        let seen = seenSequence.load(ordering: .acquiring)
+        guard shared.sequence != seen else { return }
+        if shared.lastChange(ofKey: hash) <= seen, shared.generation == seenGeneration.load(ordering: .acquiring) {
+            return
+        }
+        try catchUpIfNeeded()
     }
 
     /// Catches up when another process has changed the store since this handle last looked.
@@ -45,6 +60,7 @@ extension CacheStore {
         w.generationHint = next.generation
         try dir.writeAtomically(Manifest.fileName, next.encoded())
         w.manifest = next
+        seenGeneration.store(next.generation, ordering: .releasing)
     }
 
     /// Brings the index up to what the files hold: a newer manifest, then records appended
@@ -73,6 +89,7 @@ extension CacheStore {
             // Otherwise a manifest is being published right now: look again next time.
         }
         try readActiveTail(&w, cutTornBytes: locked)
+        seenGeneration.store(w.generationHint, ordering: .releasing)
         seenSequence.store(sequence, ordering: .releasing)
     }
 

@@ -30,6 +30,9 @@ public final class CacheStore: Sendable {
     /// The shared change counter as of this handle's last look at the files: when the
     /// counter differs, another process has written and reads catch up first.
     let seenSequence: Atomic<UInt64>
+    /// The shared generation hint as of this handle's last catch-up: when it moves, segments
+    /// came or went, and every lookup must catch up first.
+    let seenGeneration: Atomic<UInt64>
     let writer: Lock<WriterState>
     let state: ReadWriteLock<IndexState>
     let counters = Counters()
@@ -44,6 +47,9 @@ public final class CacheStore: Sendable {
         var manifest: Manifest
         /// The shared generation hint as of the last look at the manifest file.
         var generationHint: UInt64
+        /// Key hashes of the records appended under the current hold of the append lock,
+        /// announced to other processes when it is let go.
+        var appendedKeys: [UInt64] = []
         var closed = false
     }
 
@@ -74,6 +80,7 @@ public final class CacheStore: Sendable {
         locks = opened.locks
         shared = opened.counters
         seenSequence = Atomic(opened.sequence)
+        seenGeneration = Atomic(opened.manifest.generation)
         writer = Lock(WriterState(active: opened.active, manifest: opened.manifest,
                                    generationHint: opened.manifest.generation))
         state = ReadWriteLock(IndexState(
@@ -171,7 +178,7 @@ public final class CacheStore: Sendable {
 
     /// The live entry for `hash` and the segment that holds it.
     func lookup(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
-        try catchUpIfNeeded()
+        try catchUpIfNeeded(forKey: hash)
         return try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
             guard !s.closed else { throw .closed }
             guard let e = s.live.index.entry(for: hash), let seg = s.segments[e.segment] else { return nil }

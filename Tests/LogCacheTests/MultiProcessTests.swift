@@ -97,6 +97,36 @@ struct MultiProcessTests {
         #expect(try run(productPath("cachectl"), ["get", dir.path, "key-0"]).status == 1)
     }
 
+    @Test("A lookup catches up only when another process changed its key or the segments, and is never stale")
+    func perKeyCatchUp() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path, options: Options(compaction: .manual))
+        defer { try? store.close() }
+        func bucket(_ key: String) -> UInt64 { (KeyHash.hash(Array(key.utf8)) >> 32) % UInt64(SharedCounters.bucketCount) }
+        // Keys of this handle that share no bucket with the key the other process writes.
+        let stable = (0..<50).map { "stable-\($0)" }.filter { bucket($0) != bucket("key-0") }.prefix(3).map { $0 }
+        for (i, k) in stable.enumerated() { try store.set([UInt8(i)], forKey: k) }
+        try store.set([9], forKey: "key-0")
+
+        #expect(try run(productPath("logcache-worker"), ["write", dir.path, "1", "5"]).status == 0)
+        let seen = store.seenSequence.load(ordering: .acquiring)
+        #expect(try store.value(forKey: stable[0]) == [0])
+        #expect(store.seenSequence.load(ordering: .acquiring) == seen, "a lookup of an unchanged key caught up")
+        #expect(try store.value(forKey: "key-0") == [UInt8(truncatingIfNeeded: 5)])
+        #expect(store.seenSequence.load(ordering: .acquiring) > seen)
+
+        // A remove in another process marks the key too.
+        #expect(try run(productPath("cachectl"), ["delete", dir.path, stable[1]]).status == 0)
+        #expect(try store.value(forKey: stable[1]) == nil)
+        // Removing everything changes the segments: no lookup may answer from the old index.
+        #expect(try run(productPath("cachectl"), ["clear", dir.path, "--yes"]).status == 0)
+        #expect(try store.value(forKey: stable[2]) == nil)
+        #expect(try store.value(forKey: stable[0]) == nil)
+        try store.set([1], forKey: "after")
+        #expect(try store.value(forKey: "after") == [1])
+    }
+
     @Test("A compaction in another process: this handle switches to the new segments and every value still reads")
     func compactionElsewhere() throws {
         let dir = TemporaryDirectory()

@@ -10,6 +10,10 @@ import Glibc
 ///   is in the files;
 /// - `generation` is the generation of the last manifest published, or of one about to be.
 ///
+/// - from byte 64 to the end, one word per bucket of key hashes: the `sequence` of the last
+///   change that wrote a key of the bucket (a value, a tombstone or an eviction record),
+///   so that a reader can tell whether another process's changes touch the key it wants.
+///
 /// The counters are hints, never the truth: the files are. A process killed before it
 /// bumps `sequence` leaves a change that the next bump (or the next append, which always
 /// checks the active segment's length) brings to everyone.
@@ -43,6 +47,16 @@ final class SharedCounters: @unchecked Sendable {
     private var sequenceWord: UnsafeMutablePointer<UInt64> { (base + 8).assumingMemoryBound(to: UInt64.self) }
     private var generationWord: UnsafeMutablePointer<UInt64> { (base + 16).assumingMemoryBound(to: UInt64.self) }
 
+    private static let bucketsOffset = 64
+    /// Buckets of key hashes: the rest of the page.
+    static let bucketCount = (size - bucketsOffset) / 8
+
+    private func bucketWord(_ keyHash: UInt64) -> UnsafeMutablePointer<UInt64> {
+        // High bits: the index uses the low ones, so keys that collide there spread here.
+        let bucket = Int((keyHash >> 32) % UInt64(Self.bucketCount))
+        return (base + Self.bucketsOffset + 8 * bucket).assumingMemoryBound(to: UInt64.self)
+    }
+
     /// The change counter.
     var sequence: UInt64 { logcache_atomic_load(sequenceWord) }
 
@@ -56,9 +70,20 @@ final class SharedCounters: @unchecked Sendable {
         logcache_atomic_store(generationWord, generation)
     }
 
-    /// Announces changes that are already in the files; returns the new sequence.
+    /// Announces changes that are already in the files, which wrote the keys `keyHashes`;
+    /// returns the new sequence. Called only with the append lock held, so that one writer
+    /// at a time marks buckets and their sequences only go up.
     @discardableResult
-    func announce() -> UInt64 {
-        logcache_atomic_add(sequenceWord, 1)
+    func announce(keyHashes: [UInt64]) -> UInt64 {
+        let sequence = logcache_atomic_add(sequenceWord, 1)
+        for hash in keyHashes { logcache_atomic_store(bucketWord(hash), sequence) }
+        return sequence
+    }
+
+    /// The sequence of the last announced change that wrote a key in the bucket of `keyHash`
+    /// (0 for none since the file was made): a handle that has caught up to it or later
+    /// already knows every announced write of that key.
+    func lastChange(ofKey keyHash: UInt64) -> UInt64 {
+        logcache_atomic_load(bucketWord(keyHash))
     }
 }

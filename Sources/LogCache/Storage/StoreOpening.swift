@@ -78,7 +78,7 @@ enum StoreOpening {
                 directory: dir, locks: locks, counters: counters, manifest: manifest, active: active,
                 live: loader.live, segments: loader.segments, diskBytes: loader.diskBytes,
                 tornRecords: loader.tornRecords, corruptRecords: loader.corruptRecords,
-                sequence: counters.announce())
+                sequence: counters.announce(keyHashes: []))
         } catch {
             locks.open.unlock()
             throw error
