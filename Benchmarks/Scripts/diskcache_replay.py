@@ -93,6 +93,14 @@ def disk_usage(path):
     return total
 
 
+def load_batched(cache, n, batch, pool, key_of):
+    """Keys 0 ..< n in transactions of batch sets, as the runner's batched loads (rows 3, 6, 7)."""
+    for s in range(0, n, batch):
+        with cache.transact():
+            for i in range(s, min(n, s + batch)):
+                cache.set(key_of(i), value(pool, i % len(pool), i))
+
+
 def check(cache, k, expected, what):
     if cache.get(k) != expected:
         sys.exit("%s: wrong or missing value for key %s" % (what, k.decode()))
@@ -154,10 +162,7 @@ def run_cache(pool, prefix, phases, directory):
     out = {}
     cache = open_cache(directory)
     start = time.perf_counter()
-    for s in range(0, n, batch):
-        with cache.transact():
-            for i in range(s, min(n, s + batch)):
-                cache.set(keys[i], value(pool, i % npool, i))
+    load_batched(cache, n, batch, pool, keys.__getitem__)
     out["3.load"] = n / (time.perf_counter() - start)
     cache.close()
     out["3.disk"] = disk_usage(directory) / 1e6
@@ -223,14 +228,10 @@ def resident_bytes():
 
 def run_reopen(pool, prefix, phases, directory):
     out = {}
-    npool = len(pool)
     for n in phases["counts"]:
         path = "%s-%d" % (directory, n)
         cache = open_cache(path)
-        for s in range(0, n, 1000):
-            with cache.transact():
-                for i in range(s, min(n, s + 1000)):
-                    cache.set(key(prefix, i), value(pool, i % npool, i))
+        load_batched(cache, n, 1000, pool, lambda i: key(prefix, i))
         cache.close()
         probe = key(prefix, n // 2).decode()
         result = subprocess.run([sys.executable, __file__, "open-child", path, probe],
@@ -259,10 +260,10 @@ def open_child(directory, probe):
     cache.close()
 
 
-def mix_child(directory, ops, share, barrier, results):
+def mix_child(directory, pool, keys, ops, share, barrier, results):
     """One of several processes on one cache: its own handle, opened after the fork as
-    diskcache asks, then its share of the mix once every process is ready."""
-    pool, keys = mix_child.data
+    diskcache asks, then its share of the mix once every process is ready. The pool and
+    keys come through the fork, not pickled."""
     cache = open_cache(directory)
     barrier.wait()
     start = time.monotonic_ns()
@@ -291,15 +292,9 @@ def run_processes(pool, prefix, phases, directory):
     counts = list(phases["params"][1:])
     n = len(load) // 2
     keys = [key(prefix, i) for i in range(n)]
-    npool = len(pool)
     cache = open_cache(directory)
-    for s in range(0, n, batch):
-        with cache.transact():
-            for i in range(s, min(n, s + batch)):
-                cache.set(keys[i], value(pool, i % npool, i))
+    load_batched(cache, n, batch, pool, keys.__getitem__)
     cache.close()
-    # Children inherit the pool and keys through fork rather than rebuilding them.
-    mix_child.data = (pool, keys)
     forked = multiprocessing.get_context("fork")
     total = len(ops) // 2
     out = {}
@@ -307,7 +302,7 @@ def run_processes(pool, prefix, phases, directory):
         barrier = forked.Barrier(count)
         results = forked.Queue()
         children = [forked.Process(target=mix_child, args=(
-            directory, ops, range(total * k // count, total * (k + 1) // count), barrier, results))
+            directory, pool, keys, ops, range(total * k // count, total * (k + 1) // count), barrier, results))
             for k in range(count)]
         for c in children:
             c.start()

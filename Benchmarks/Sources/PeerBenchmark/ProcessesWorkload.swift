@@ -11,13 +11,12 @@ import Foundation
 /// processes share).
 final class ProcessesWorkload: Workload {
     let name = "processes"
-    /// The counts of processes, one row each (`--processes`).
-    nonisolated(unsafe) static var processCounts = [1, 2, 4, 8]
     private var pool: [[UInt8]] = []
     private var keyCount = 0
     /// Mix operations as pairs of u32: a key, and the pool entry to set or `UInt32.max` for a get.
     private var mix: [UInt32] = []
     private var batchSize = 1_000
+    private var processCounts: [Int] = []
 
     static let poolSeed: UInt64 = 2
     static let prefix = Array("user/".utf8)
@@ -26,8 +25,9 @@ final class ProcessesWorkload: Workload {
         let s = context.sizes
         keyCount = s.cacheKeys
         batchSize = s.loadBatch
+        processCounts = s.processCounts
         let r = context.results
-        for p in Self.processCounts {
+        for p in processCounts {
             r.declare("7.mix.\(p)", "7 · workload 2 from \(p == 1 ? "1 process" : "\(p) processes at once"), \(s.mixOps.formatted()) ops in all",
                       unit: "ops/s", higherIsBetter: true)
             if p > 1 { r.note("7.mix.\(p)", "RocksDB and LevelDB lock a store to one process") }
@@ -44,19 +44,14 @@ final class ProcessesWorkload: Workload {
             try WorkloadFile(pool: pool, prefix: Self.prefix, phases: [
                 ("load", (0..<keyCount).flatMap { [UInt32($0), UInt32($0 % pool.count)] }),
                 ("mix", mix),
-                ("params", [UInt32(batchSize)] + Self.processCounts.map { UInt32($0) }),
+                ("params", [UInt32(batchSize)] + processCounts.map { UInt32($0) }),
             ]).write(to: $0)
         }
     }
 
     func run(_ kind: PeerKind, directory: String, _ context: Context) throws {
         let store = try kind.open(directory)
-        for start in stride(from: 0, to: keyCount, by: batchSize) {
-            try store.setBatch((start..<min(keyCount, start + batchSize)).map { id in
-                Pair(key: BenchData.key(prefix: Self.prefix, id: id),
-                     value: BenchData.value(pool: pool, index: id % pool.count, id: id))
-            })
-        }
+        try load(store, count: keyCount, batch: batchSize, pool: pool) { BenchData.key(prefix: Self.prefix, id: $0) }
         try store.close()
         // The children read the mix from a file beside the store rather than generating it
         // again, so that each one starts at the barrier at once.
@@ -64,7 +59,7 @@ final class ProcessesWorkload: Workload {
         defer { try? FileManager.default.removeItem(atPath: opsFile) }
         try mix.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: opsFile)) }
 
-        for p in Self.processCounts where p == 1 || kind.sharesAcrossProcesses {
+        for p in processCounts where p == 1 || kind.sharesAcrossProcesses {
             let rate = try runChildren(p, kind: kind, directory: directory, opsFile: opsFile, context)
             context.results.record("7.mix.\(p)", kind.title, rate)
         }

@@ -14,6 +14,8 @@ struct Sizes {
     var largeTotal: Int
     var largeValue = 1 << 20
     var reopenCounts: [Int]
+    /// Row 7's counts of processes.
+    var processCounts = [1, 2, 4, 8]
 
     static let standard = Sizes(cacheKeys: 200_000, warmGets: 200_000, mixOps: 400_000,
                                 largeTotal: 512 << 20, reopenCounts: [100_000, 1_000_000])
@@ -46,6 +48,16 @@ func verify(_ store: any PeerStore, key: [UInt8], expected: [UInt8], _ what: Str
     var same = false
     guard try store.get(key, { same = $0.elementsEqual(expected) }), same else {
         throw PeerError("\(what): wrong or missing value for key \(String(decoding: key, as: UTF8.self))")
+    }
+}
+
+/// Stores keys `0 ..< count` in batches of `batch`, key `id` with pool entry `id % pool.count`
+/// stamped with `id`: how rows 3, 6 and 7 fill a store.
+func load(_ store: any PeerStore, count: Int, batch: Int, pool: [[UInt8]], key: (Int) -> [UInt8]) throws {
+    for start in stride(from: 0, to: count, by: batch) {
+        try store.setBatch((start..<min(count, start + batch)).map { id in
+            Pair(key: key(id), value: BenchData.value(pool: pool, index: id % pool.count, id: id))
+        })
     }
 }
 
@@ -207,13 +219,7 @@ final class CacheWorkload: Workload {
         let r = context.results
         let n = keys.count
         var store = try kind.open(directory)
-        let loadTime = try seconds {
-            for start in stride(from: 0, to: n, by: batchSize) {
-                try store.setBatch((start..<min(n, start + batchSize)).map { id in
-                    Pair(key: keys[id], value: BenchData.value(pool: pool, index: id % pool.count, id: id))
-                })
-            }
-        }
+        let loadTime = try seconds { try load(store, count: n, batch: batchSize, pool: pool) { keys[$0] } }
         r.record("3.load", kind.title, Double(n) / loadTime)
         try store.close()
         r.record("3.disk", kind.title, Double(diskUsage(directory)) / 1e6)
@@ -335,11 +341,7 @@ final class ReopenWorkload: Workload {
             let path = directory + "-\(n)"
             defer { try? FileManager.default.removeItem(atPath: path) }
             let store = try kind.open(path)
-            for start in stride(from: 0, to: n, by: 1_000) {
-                try store.setBatch((start..<min(n, start + 1_000)).map { id in
-                    Pair(key: BenchData.key(prefix: prefix, id: id), value: BenchData.value(pool: pool, index: id % pool.count, id: id))
-                })
-            }
+            try load(store, count: n, batch: 1_000, pool: pool) { BenchData.key(prefix: prefix, id: $0) }
             try store.close()
             let probe = String(decoding: BenchData.key(prefix: prefix, id: n / 2), as: UTF8.self)
             let result = try runProcess(context.executable, ["--open-child", kind.rawValue, path, probe])

@@ -67,7 +67,7 @@ struct Arguments {
                 guard let n = Int(value(flag)), n > 0 else { fail("--large-mib needs a positive number") }
                 sizes.largeTotal = n << 20
             case "--processes":
-                ProcessesWorkload.processCounts = value(flag).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+                sizes.processCounts = value(flag).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             case "--reopen":
                 sizes.reopenCounts = value(flag).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             default: fail("unknown option \(flag)")
