@@ -44,7 +44,9 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notAStore(let path):
             "\(path) is not a LogCache store (it has no \(Manifest.fileName) file)"
         case .incompatibleFormat(let path, let found, let supported):
-            "\(path) was written in store format version \(found); this build reads version \(supported)"
+            found < supported && found >= FormatVersion.oldestConvertible
+                ? "\(path) is in store format version \(found): this build converts it to version \(supported) when it opens the store while no other process has it open, and checks only version \(supported)"
+                : "\(path) was written in store format version \(found); this build reads version \(supported)"
         case .corruptStore(let path, let detail):
             "\(path) is damaged: \(detail)"
         case .invalidKey(let length):

@@ -81,6 +81,7 @@ extension CacheStore {
                     s.live.put(entry, expiresAt: r.expiresAt)
                 case .tombstone, .eviction:
                     s.live.remove(hash: r.keyHash)
+                    s.live.addTombstoneBytes(length, segment: segment)
                 }
                 s.diskBytes += length
                 offset += length
@@ -95,7 +96,7 @@ extension CacheStore {
     func roll(_ w: inout WriterState) throws(CacheError) {
         let sealed = w.active
         try sealed.segment.file.sync()
-        let index = try sealed.indexFile()
+        let index = try sealed.indexFile(salt: salt)
         try dir.writeAtomically(Segment.indexFileName(sealed.segment.id), index)
         let segment = try startSegment(&w) { $0 + [$1] }
         state.write { s in
@@ -139,7 +140,7 @@ extension CacheStore {
         next.nextSegmentID = id + 1
         next.generation += 1
         do throws(CacheError) {
-            try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
+            try file.write(SegmentHeader(segmentID: id, salt: salt).encoded(), at: 0)
             try file.sync()
             try publishManifest(next, &w)
         } catch {

@@ -44,7 +44,7 @@ extension CacheStore {
     }
 
     func compactionPass(onDemand: Bool, progress: ((CompactionProgress) -> Void)?) throws(CacheError) -> CompactionSummary {
-        try compactor.pass.withLock { pinned throws(CacheError) -> CompactionSummary in
+        try compactor.pass.withLock { _ throws(CacheError) -> CompactionSummary in
             let started = ContinuousClock.now
             guard !compactor.stopping.load(ordering: .acquiring) else { throw .closed }
             // One process compacts at a time; a background pass gives way to a running one.
@@ -58,7 +58,7 @@ extension CacheStore {
             // Liveness is judged by this handle's index: it must know every record written so far.
             try catchUpIfNeeded()
             let before = footprint()
-            let (order, sealed) = try compactionCandidates(onDemand: onDemand, pinned: pinned)
+            let (order, sealed) = try compactionCandidates(onDemand: onDemand)
             let runs = CompactionPlan.runs(
                 sealed: sealed, options: compactor.options, segmentSize: settings.segmentSize, onDemand: onDemand)
             guard !runs.isEmpty else {
@@ -74,8 +74,6 @@ extension CacheStore {
                 return .nothing(segments: before.segments, bytes: before.bytes, seconds: seconds(since: started))
             }
             let freed = try pass.retire()
-            for id in runs.joined() { pinned[id] = nil }
-            for out in pass.outputs { for w in out.written where w.pinnedBytes > 0 { pinned[w.segment.id] = w.pinnedBytes } }
             let after = footprint()
             let written = pass.outputs.reduce(0) { $0 + $1.bytesWritten }
             compactor.passes.add(1, ordering: .relaxed)
@@ -92,7 +90,7 @@ extension CacheStore {
 
     /// The segment list in log order and the usage of each sealed segment. An on-demand pass
     /// first seals the active segment when it holds dead bytes, so that they can go too.
-    private func compactionCandidates(onDemand: Bool, pinned: [UInt32: Int]) throws(CacheError) -> ([UInt32], [SegmentUsage]) {
+    private func compactionCandidates(onDemand: Bool) throws(CacheError) -> ([UInt32], [SegmentUsage]) {
         let now = clock.now()
         // Expired entries still in the index are dead space too.
         let expired = state.read { $0.live.expiredBytes(at: now) }
@@ -106,15 +104,19 @@ extension CacheStore {
         }
         let sealedIDs = Array(order.dropLast())
         let found = state.read { s in
-            sealedIDs.map { (s.segments[$0], (s.live.segmentLiveBytes[$0] ?? 0) - (expired[$0] ?? 0)) }
+            sealedIDs.enumerated().map { i, id in
+                // Tombstones of the first segment go with any run that starts there: dead space.
+                (s.segments[id], (s.live.segmentLiveBytes[id] ?? 0) - (expired[id] ?? 0),
+                 i == 0 ? 0 : s.live.segmentTombstoneBytes[id] ?? 0)
+            }
         }
         var usage: [SegmentUsage] = []
-        for (id, (segment, live)) in zip(sealedIDs, found) {
+        for (id, (segment, live, pinned)) in zip(sealedIDs, found) {
             // A segment whose file was lost at open cannot be rewritten: it counts as full,
             // which keeps it out of every run.
             let length = try segment?.file.size() ?? settings.segmentSize
             usage.append(SegmentUsage(id: id, length: length, liveBytes: segment == nil ? length : live,
-                                      pinnedBytes: pinned[id] ?? 0))
+                                      pinnedBytes: pinned))
         }
         return (order, usage)
     }

@@ -65,7 +65,7 @@ extension CacheStore {
             if entry.certainlyExpired(at: now) { continue }
             let record = try segment.readRecord(offset: entry.offset, length: entry.length)
             let found = record.withUnsafeBytes { bytes -> (EntryInfo, [UInt8])? in
-                guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decode(bytes),
+                guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decode(bytes, salt: salt),
                       h.totalLength == bytes.count, h.kind == .value, h.expiresAt == 0 || h.expiresAt > now
                 else { return nil }
                 let key = RecordCoding.key(of: h, in: bytes)

@@ -97,7 +97,7 @@ extension CacheStore {
         counters.evictions.add(victims.count, ordering: .relaxed)
         counters.evictedBytes.add(bytes, ordering: .relaxed)
         return victims.map { hash in
-            PendingRecord(bytes: RecordCoding.eviction(keyHash: hash, at: now), keyHash: hash, kind: .eviction, expiresAt: 0)
+            PendingRecord(bytes: RecordCoding.eviction(keyHash: hash, at: now, salt: salt), keyHash: hash, kind: .eviction, expiresAt: 0)
         }
     }
 

@@ -110,7 +110,7 @@ extension CacheStore {
     /// the index's write lock), then keeps the segments it opened and the bytes it counted.
     private func withLoader<R>(_ body: (inout StoreOpening.Loader) throws(CacheError) -> R) throws(CacheError) -> R {
         try state.write { s throws(CacheError) -> R in
-            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false)
+            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false, salt: salt)
             swap(&loader.live, &s.live)
             defer {
                 swap(&loader.live, &s.live)
@@ -164,7 +164,7 @@ extension CacheStore {
         while true {
             attempts += 1
             let manifest = try StoreOpening.readManifest(dir)
-            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false)
+            var loader = StoreOpening.Loader(dir: dir, now: clock.now(), repair: false, salt: salt)
             do throws(CacheError) {
                 // Reuse the files already open, so that a segment removed meanwhile still reads.
                 let open = state.read { $0.segments }

@@ -20,6 +20,8 @@ public final class CacheStore: Sendable {
     public let directory: String
     /// The settings the store was created with (kept in its manifest).
     public let settings: StoreSettings
+    /// The store's record salt (kept in its manifest): every record checksum starts from it.
+    let salt: RecordSalt
 
     let dir: Directory
     let clock: any CacheClock
@@ -75,6 +77,7 @@ public final class CacheStore: Sendable {
         self.directory = directory
         dir = opened.directory
         settings = opened.manifest.settings
+        salt = opened.manifest.salt
         clock = options.clock
         durability = options.durability
         locks = opened.locks
@@ -140,7 +143,7 @@ public final class CacheStore: Sendable {
         }
         let bytes = ValueCodec.encodeRecord(
             key: key, value: value, compression: settings.compression,
-            threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt)
+            threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt, salt: salt)
         try checkAdmission(recordLength: bytes.count)
         return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
     }
@@ -192,7 +195,7 @@ public final class CacheStore: Sendable {
         if entry.certainlyExpired(at: now) { return expire(entry) }
         let record = try segment.readRecord(offset: entry.offset, length: entry.length)
         return record.withUnsafeBytes { bytes -> [UInt8]? in
-            guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decode(bytes),
+            guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decode(bytes, salt: salt),
                   h.totalLength == bytes.count, h.kind == .value
             else { return corrupt(entry) }
             // Another key with the same 64-bit hash: a miss, never the other key's value.
@@ -250,7 +253,7 @@ public final class CacheStore: Sendable {
         else { return false }
         let tombstone = RecordCoding.encode(
             kind: .tombstone, codec: .none, key: key, stored: UnsafeRawBufferPointer(start: nil, count: 0),
-            rawLength: 0, createdAt: clock.now(), expiresAt: 0)
+            rawLength: 0, createdAt: clock.now(), expiresAt: 0, salt: salt)
         try append([PendingRecord(bytes: tombstone, keyHash: hash, kind: .tombstone, expiresAt: 0)])
         counters.deletes.add(1, ordering: .relaxed)
         return true
@@ -261,7 +264,7 @@ public final class CacheStore: Sendable {
         let record = try segment.readRecord(offset: entry.offset, length: entry.length)
         let now = clock.now()
         return record.withUnsafeBytes { bytes -> RecordHeader? in
-            guard case .success(let h) = RecordCoding.decode(bytes), h.kind == .value,
+            guard case .success(let h) = RecordCoding.decode(bytes, salt: salt), h.kind == .value,
                   RecordCoding.key(of: h, in: bytes).elementsEqual(key),
                   h.expiresAt == 0 || h.expiresAt > now
             else { return nil }
@@ -304,7 +307,7 @@ public final class CacheStore: Sendable {
                 defer { locks.append.unlock() }
                 try catchUp(&w, holdingAppendLock: true)
                 try savePolicyState()
-                try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile())
+                try dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile(salt: salt))
             } catch { failure = error }
             w.closed = true
             return true

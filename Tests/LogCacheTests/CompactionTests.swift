@@ -154,7 +154,7 @@ struct CompactionTests {
             default:
                 // An eviction record, as a bounded store writes one for each victim.
                 let hash = "K".withBytesForTest { KeyHash.hash($0) }
-                let record = RecordCoding.eviction(keyHash: hash, at: clock.now())
+                let record = RecordCoding.eviction(keyHash: hash, at: clock.now(), salt: store.salt)
                 try store.append([PendingRecord(bytes: record, keyHash: hash, kind: .eviction, expiresAt: 0)])
             }
         }
@@ -172,6 +172,48 @@ struct CompactionTests {
         let final = try CacheStore(directory: dir.path, options: Options(clock: clock, compaction: .manual))
         #expect(try final.value(forKey: "K") == nil)
         try final.close()
+    }
+
+    @Test("Tombstones a pass kept are not dead space to another handle or after a restart, so nobody rewrites them again")
+    func keptTombstonesStayKept() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let clock = ManualClock()
+        let options = Options(segmentSize: 4096, clock: clock, compaction: .manual)
+        let store = try CacheStore(directory: dir.path, options: options)
+        // Segment 1: twenty small values that will be removed, then live ones (mostly live
+        // once the small ones are gone, so a background pass leaves it alone).
+        for i in 0..<20 { try store.set(Array("x".utf8), forKey: "doomed-\(i)") }
+        var i = 0
+        while store.statistics.segments == 1 {
+            try store.set(Self.value(1000 + i, 0), forKey: "keep-\(i)")
+            i += 1
+        }
+        // Segment 2 on: the tombstones, which must stay while segment 1 holds what they
+        // hide, then churn whose last values land in the active segment.
+        for i in 0..<20 { #expect(try store.removeValue(forKey: "doomed-\(i)")) }
+        var round = 0
+        while store.statistics.segments < 4 {
+            try store.set(Self.value(round % 3, round), forKey: "churn-\(round % 3)")
+            round += 1
+        }
+        for _ in 0..<3 {
+            try store.set(Self.value(round % 3, round), forKey: "churn-\(round % 3)")
+            round += 1
+        }
+        _ = try compactDeadSegmentsOnly(store)
+        // Another handle (as another process would) judges the segments from the files alone.
+        let other = try CacheStore(directory: dir.path, options: options)
+        let again = try other.compactionPass(onDemand: false, progress: nil)
+        #expect(again.segmentsRewritten == 0, "another handle rewrote the kept tombstones again")
+        try other.close()
+        #expect(try store.compactionPass(onDemand: false, progress: nil).segmentsRewritten == 0)
+        try store.close()
+        let reopened = try CacheStore(directory: dir.path, options: options)
+        #expect(try reopened.compactionPass(onDemand: false, progress: nil).segmentsRewritten == 0,
+                "after a restart the kept tombstones were rewritten again")
+        for i in 0..<20 { #expect(try reopened.value(forKey: "doomed-\(i)") == nil) }
+        try reopened.close()
     }
 
     @Test("Expired values are dropped by compaction and stay gone")

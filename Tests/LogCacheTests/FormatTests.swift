@@ -50,11 +50,14 @@ struct FormatTests {
         #expect(KeyHash.hash(long) == 0x0B24_2D36_1FDA_71BC)
     }
 
-    private func record(key: String, value: [UInt8], kind: RecordKind = .value, expiresAt: Int64 = 0) -> [UInt8] {
+    private let salt = RecordSalt(0x5EED_0F_5A17)
+
+    private func record(key: String, value: [UInt8], kind: RecordKind = .value, expiresAt: Int64 = 0,
+                        salt: RecordSalt? = nil) -> [UInt8] {
         Array(key.utf8).withUnsafeBytes { k in
             value.withUnsafeBytes { v in
                 RecordCoding.encode(kind: kind, codec: .none, key: k, stored: v, rawLength: value.count,
-                                    createdAt: 1234, expiresAt: expiresAt)
+                                    createdAt: 1234, expiresAt: expiresAt, salt: salt ?? self.salt)
             }
         }
     }
@@ -64,7 +67,7 @@ struct FormatTests {
         let bytes = record(key: "alpha", value: [1, 2, 3], expiresAt: 99)
         #expect(bytes.count == RecordHeader.size + 5 + 3)
         try bytes.withUnsafeBytes { b in
-            let h = try RecordCoding.decode(b).get()
+            let h = try RecordCoding.decode(b, salt: salt).get()
             #expect(h == RecordHeader(kind: .value, codec: .none, keyLength: 5, storedLength: 3, rawLength: 3,
                                       createdAt: 1234, expiresAt: 99))
             #expect(Array(RecordCoding.key(of: h, in: b)) == Array("alpha".utf8))
@@ -78,7 +81,7 @@ struct FormatTests {
         for bit in 0..<(good.count * 8) {
             var bad = good
             bad[bit / 8] ^= UInt8(1 << (bit % 8))
-            let result = bad.withUnsafeBytes { RecordCoding.decode($0) }
+            let result = bad.withUnsafeBytes { RecordCoding.decode($0, salt: salt) }
             if case .success = result { Issue.record("flip of bit \(bit) went unnoticed") }
         }
     }
@@ -110,7 +113,7 @@ struct FormatTests {
         let bytes = a + damagedB + c + Array(c.prefix(20))
         var keys: [String] = []
         let outcome = bytes.withUnsafeBytes { buf in
-            SegmentScan.scan(buf, from: 0) { _, h, r in
+            SegmentScan.scan(buf, from: 0, salt: salt) { _, h, r in
                 keys.append(String(decoding: RecordCoding.key(of: h, in: r), as: UTF8.self))
             }
         }
@@ -124,8 +127,8 @@ struct FormatTests {
     @Test("Index files round-trip and refuse damage, wrong lengths and impossible entries")
     func indexFile() throws {
         let file = IndexFile(segmentID: 7, coveredLength: 1000, entries: [
-            IndexFileEntry(keyHash: 1, offset: 16, length: 40, expiresAt: 0, kind: .value),
-            IndexFileEntry(keyHash: 2, offset: 56, length: 33, expiresAt: 5, kind: .tombstone),
+            IndexFileEntry(keyHash: 1, offset: 24, length: 40, expiresAt: 0, kind: .value),
+            IndexFileEntry(keyHash: 2, offset: 64, length: 33, expiresAt: 5, kind: .tombstone),
         ])
         let bytes = file.encoded()
         #expect(bytes.count == IndexFile.headerSize + 2 * IndexFileEntry.size + 4)
@@ -148,18 +151,18 @@ struct FormatTests {
 
     @Test("The manifest round-trips its settings and segment list")
     func manifestRoundTrip() throws {
-        let m = Manifest(generation: 9, nextSegmentID: 12, settings: settings, segments: [3, 8, 11])
+        let m = Manifest(generation: 9, nextSegmentID: 12, settings: settings, segments: [3, 8, 11], salt: salt)
         let bytes = m.encoded()
         #expect(try bytes.withUnsafeBytes { try Manifest.decode($0).get() } == m)
     }
 
     @Test("A manifest of another format version is refused by its version, a damaged one by its checksum")
     func manifestVersionAndDamage() {
-        let m = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1])
+        let m = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1], salt: salt)
         var bytes = m.encoded()
         var future = bytes
-        future[8] = 2
-        #expect(future.withUnsafeBytes { Manifest.decode($0) } == .failure(.unsupportedVersion(2)))
+        future[8] = 3
+        #expect(future.withUnsafeBytes { Manifest.decode($0) } == .failure(.unsupportedVersion(3)))
         bytes[30] ^= 1
         #expect(bytes.withUnsafeBytes { Manifest.decode($0) } == .failure(.checksumMismatch))
         #expect(Array("not a manifest".utf8).withUnsafeBytes { Manifest.decode($0) } == .failure(.notAManifest))
@@ -167,7 +170,7 @@ struct FormatTests {
 
     @Test("Segment headers carry the segment number and format version")
     func segmentHeader() {
-        let h = SegmentHeader(segmentID: 42)
+        let h = SegmentHeader(segmentID: 42, salt: salt)
         let bytes = h.encoded()
         #expect(bytes.count == SegmentHeader.size)
         #expect(bytes.withUnsafeBytes { SegmentHeader.decode($0) } == h)

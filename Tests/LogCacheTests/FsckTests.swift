@@ -113,7 +113,9 @@ struct FsckTests {
         var record = Array(try contents(path)[target.offset..<(target.offset + target.length)])
         let raw = record[12..<16].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
         withUnsafeBytes(of: (raw + 1).littleEndian) { for i in 0..<4 { record[12 + i] = $0[i] } }
-        withUnsafeBytes(of: CRC32C.checksum(Array(record[4...])).littleEndian) { for i in 0..<4 { record[i] = $0[i] } }
+        let salt = try storeSalt(dir.path)
+        let crc = record.withUnsafeBytes { RecordCoding.checksum(UnsafeRawBufferPointer(rebasing: $0[4...]), salt: salt) }
+        withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { record[i] = $0[i] } }
         try overwrite(path, at: target.offset, with: record)
 
         let (found, _) = try findAndRepair(f, lost: ["dup"])

@@ -75,9 +75,11 @@ struct RecoveryTests {
         let segment = dir.file("0000000001.seg")
         let goodLength = fileSize(segment)
         // Half of a real record, as a write cut short by a crash leaves it.
+        let salt = try storeSalt(dir.path)
         let partial = Array("k".utf8).withUnsafeBytes { k in
             [UInt8](repeating: 5, count: 100).withUnsafeBytes { v in
-                RecordCoding.encode(kind: .value, codec: .none, key: k, stored: v, rawLength: 100, createdAt: 1, expiresAt: 0)
+                RecordCoding.encode(kind: .value, codec: .none, key: k, stored: v, rawLength: 100, createdAt: 1, expiresAt: 0,
+                                   salt: salt)
             }
         }.prefix(60)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))

@@ -182,9 +182,10 @@ struct SecurityTests {
         record[4] = RecordKind.value.rawValue
         record[6] = 1
         record.replaceSubrange(8..<16, with: [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF])
-        let rcrc = CRC32C.checksum(Array(record[4...]))
+        let salt = RecordSalt(77)
+        let rcrc = record.withUnsafeBytes { RecordCoding.checksum(UnsafeRawBufferPointer(rebasing: $0[4...]), salt: salt) }
         withUnsafeBytes(of: rcrc.littleEndian) { record.replaceSubrange(0..<4, with: $0) }
-        let decoded = record.withUnsafeBytes { RecordCoding.decode($0) }
+        let decoded = record.withUnsafeBytes { RecordCoding.decode($0, salt: salt) }
         guard case .failure(.invalidField(let field)) = decoded else {
             Issue.record("a record claiming a 4 GiB value was accepted: \(decoded)")
             return
@@ -192,8 +193,8 @@ struct SecurityTests {
         #expect(field.contains("value lengths"))
         // A manifest whose segment count disagrees with its body length.
         let settings = try Options().storeSettings()
-        var manifest = Manifest(generation: 1, nextSegmentID: 3, settings: settings, segments: [1, 2]).encoded()
-        manifest.replaceSubrange(72..<76, with: [0xFF, 0xFF, 0xFF, 0x7F])
+        var manifest = Manifest(generation: 1, nextSegmentID: 3, settings: settings, segments: [1, 2], salt: salt).encoded()
+        manifest.replaceSubrange(80..<84, with: [0xFF, 0xFF, 0xFF, 0x7F])
         let mcrc = CRC32C.checksum(Array(manifest[0..<(manifest.count - 4)]))
         withUnsafeBytes(of: mcrc.littleEndian) { manifest.replaceSubrange((manifest.count - 4)..., with: $0) }
         #expect(manifest.withUnsafeBytes { Manifest.decode($0) } == .failure(.invalidField("segment count 2147483647")))

@@ -47,11 +47,12 @@ struct DamagedStoreFixture {
     static func scan(_ path: String) throws -> [Location] {
         let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.sorted()
         var result: [Location] = []
+        let salt = try storeSalt(path)
         for name in names {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/" + name)))
             var found: [Location] = []
             _ = bytes.withUnsafeBytes { b in
-                SegmentScan.scan(b, from: SegmentHeader.size) { offset, h, record in
+                SegmentScan.scan(b, from: SegmentHeader.size, salt: salt) { offset, h, record in
                     let key = String(decoding: RecordCoding.key(of: h, in: record), as: UTF8.self)
                     found.append(Location(file: name, offset: offset, length: h.totalLength, key: key, codec: h.codec,
                                           keyLength: h.keyLength, lastInSegment: false))

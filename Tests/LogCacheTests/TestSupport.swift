@@ -89,3 +89,10 @@ func flipBit(_ path: String, at offset: Int, bit: Int = 0) throws {
 func fileSize(_ path: String) -> Int {
     ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1
 }
+
+/// The record salt kept in the manifest of the store at `path`, for tests that write
+/// records into a store's files as the store itself would.
+func storeSalt(_ path: String) throws -> RecordSalt {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
+    return try bytes.withUnsafeBytes { try Manifest.decode($0).get() }.salt
+}

@@ -10,7 +10,7 @@ struct SegmentFindings {
     var missing = false
     /// File length in bytes.
     var length = 0
-    /// Why the 16-byte header is not this segment's, if it is not.
+    /// Why the header is not this segment's, if it is not.
     var headerProblem: String?
     /// Every record that passes its checksum, in log order: what an index file must list.
     var records: [IndexFileEntry] = []
@@ -44,6 +44,9 @@ struct StoreInspection {
     let dir: Directory
     /// The manifest, when it is usable; nil means repair must rebuild it.
     var manifest: Manifest?
+    /// The salt the records are checked with: the manifest's, or without a usable manifest
+    /// the one most segment headers carry.
+    var salt = RecordSalt.versionOne
     var segments: [SegmentFindings] = []
     /// Segment files the manifest does not list.
     var unlistedSegments: [String] = []
@@ -65,6 +68,7 @@ struct StoreInspection {
         let presentSegments = names.compactMap { Segment.id(inFileName: $0, suffix: ".seg") }
             .filter { $0 < UInt32.max - 1 }.sorted()
         let list = manifest?.segments ?? presentSegments
+        salt = manifest?.salt ?? Self.commonSalt(dir, segments: presentSegments)
         let listed = Set(list)
         for name in names.sorted() {
             if name.hasSuffix(".tmp") {
@@ -109,6 +113,8 @@ struct StoreInspection {
             }
             let bytes = try file.read(count: size, at: 0)
             switch bytes.withUnsafeBytes({ Manifest.decode($0) }) {
+            case .success(let m) where m.formatVersion != FormatVersion.current:
+                throw CacheError.incompatibleFormat(path: dir.path, found: m.formatVersion, supported: FormatVersion.current)
             case .success(let m):
                 manifest = m
             case .failure(.unsupportedVersion(let v)):
@@ -125,6 +131,20 @@ struct StoreInspection {
 
     private mutating func manifestUnusable(_ why: String) {
         problems.append(.init(file: Manifest.fileName, what: why))
+    }
+
+    /// The salt most segment headers of the current version carry: with the manifest lost,
+    /// the store's own salt, unless most of its segments' headers are damaged too.
+    private static func commonSalt(_ dir: Directory, segments: [UInt32]) -> RecordSalt {
+        var votes: [UInt64: Int] = [:]
+        for id in segments {
+            guard let file = try? File.open(dir.path(Segment.fileName(id)), flags: O_RDONLY),
+                  let bytes = try? file.read(count: SegmentHeader.size, at: 0),
+                  let h = bytes.withUnsafeBytes({ SegmentHeader.decode($0) }), h.formatVersion == FormatVersion.current
+            else { continue }
+            votes[h.salt.value, default: 0] += 1
+        }
+        return votes.max { $0.value < $1.value }.map { RecordSalt($0.key) } ?? .random()
     }
 
     // MARK: Segments
@@ -156,6 +176,8 @@ struct StoreInspection {
                 f.headerProblem = "segment header says format version \(h.formatVersion), not \(FormatVersion.current)"
             } else if h.segmentID != f.id {
                 f.headerProblem = "segment header says segment \(h.segmentID), not \(f.id)"
+            } else if h.salt != salt {
+                f.headerProblem = "segment header's salt is not the store's (a segment of another store)"
             }
         } else {
             f.headerProblem = "segment header is damaged (bad magic or checksum)"
@@ -168,7 +190,7 @@ struct StoreInspection {
         // Offsets are 32 bits wide: nothing past 4 GiB can be a record of this segment, and a
         // file that long (a real segment is at most 1 GiB and one record) is damage.
         let scanned = UnsafeRawBufferPointer(rebasing: bytes[0..<min(bytes.count, Int(UInt32.max))])
-        let outcome = SegmentScan.scan(scanned, from: SegmentHeader.size) { offset, h, record in
+        let outcome = SegmentScan.scan(scanned, from: SegmentHeader.size, salt: salt) { offset, h, record in
             let key = RecordCoding.key(of: h, in: record)
             records.append(IndexFileEntry(header: h, record: record, offset: offset))
             if h.kind == .value, h.codec != .none,

@@ -28,7 +28,7 @@ struct StoreRepair {
         for f in inspection.segments {
             if f.missing {
                 if f.active {
-                    try dir.writeAtomically(f.fileName, SegmentHeader(segmentID: f.id).encoded())
+                    try dir.writeAtomically(f.fileName, SegmentHeader(segmentID: f.id, salt: inspection.salt).encoded())
                     try dir.remove(f.indexFileName)
                     act("\(f.fileName): the missing active segment was created again, empty")
                 } else {
@@ -74,8 +74,10 @@ struct StoreRepair {
         let segments = ids.isEmpty ? [1] : ids
         let settings = try Options().storeSettings()
         act("\(Manifest.fileName): rebuilt from \(counted(ids.count, "segment file")); its settings are lost and were set to the defaults (\(settings.compression) compression, \(settings.segmentSize)-byte segments, no TTL, no capacity)")
-        if ids.isEmpty { try dir.writeAtomically(Segment.fileName(1), SegmentHeader(segmentID: 1).encoded()) }
-        return Manifest(generation: 0, nextSegmentID: (segments.last ?? 1) + 1, settings: settings, segments: segments)
+        if ids.isEmpty { try dir.writeAtomically(Segment.fileName(1), SegmentHeader(segmentID: 1, salt: inspection.salt).encoded()) }
+        // The salt the segments' headers carry, so their records still check out.
+        return Manifest(generation: 0, nextSegmentID: (segments.last ?? 1) + 1, settings: settings, segments: segments,
+                        salt: inspection.salt)
     }
 
     // MARK: Segments
@@ -175,7 +177,7 @@ struct StoreRepair {
         var entries: [IndexFileEntry] = []
         entries.reserveCapacity(kept.count + tombstones.count)
         var buffer = ByteWriter(capacity: 1 << 20)
-        buffer.append(SegmentHeader(segmentID: f.id).encoded())
+        buffer.append(SegmentHeader(segmentID: f.id, salt: inspection.salt).encoded())
         var written = 0
         // Good records and tombstones, each at the place its original lay.
         enum Piece { case record(IndexFileEntry), tombstone(Tombstone) }
@@ -230,7 +232,7 @@ struct StoreRepair {
     private func tombstoneRecord(_ t: Tombstone) -> [UInt8] {
         withBytes(t.key) { k in
             RecordCoding.encode(kind: .tombstone, codec: .none, key: k, stored: UnsafeRawBufferPointer(start: nil, count: 0),
-                                rawLength: 0, createdAt: t.createdAt, expiresAt: 0)
+                                rawLength: 0, createdAt: t.createdAt, expiresAt: 0, salt: inspection.salt)
         }
     }
 }

@@ -19,15 +19,17 @@ struct CompactionOutput {
 
     let dir: Directory
     let segmentSize: Int
+    let salt: RecordSalt
     private(set) var written: [Written] = []
     /// Records not yet written to the last segment's file; they start at `pendingStart`.
     private var pending: [UInt8] = []
     private var pendingStart = SegmentHeader.size
     private static let flushSize = 1 << 20
 
-    init(dir: Directory, segmentSize: Int) {
+    init(dir: Directory, segmentSize: Int, salt: RecordSalt) {
         self.dir = dir
         self.segmentSize = segmentSize
+        self.salt = salt
     }
 
     /// Numbers of the segments written, in log order.
@@ -83,7 +85,7 @@ struct CompactionOutput {
         try flush()
         let file = try File.open(dir.path(Segment.fileName(id)), flags: O_RDWR | O_CREAT | O_TRUNC)
         written.append(Written(segment: Segment(id: id, file: file)))
-        try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
+        try file.write(SegmentHeader(segmentID: id, salt: salt).encoded(), at: 0)
         pendingStart = SegmentHeader.size
     }
 

@@ -41,7 +41,7 @@ struct CompactionPass {
     /// Copies what must survive of `run` into new segments.
     mutating func copy(run: [UInt32]) throws(CacheError) {
         runs.append(run)
-        var output = CompactionOutput(dir: store.dir, segmentSize: store.settings.segmentSize)
+        var output = CompactionOutput(dir: store.dir, segmentSize: store.settings.segmentSize, salt: store.salt)
         defer { outputs.append(output) }
         let startsLog = run.first == oldest
         var hidden = Set<UInt64>()
@@ -57,7 +57,7 @@ struct CompactionPass {
             let mapped = try MappedFile(segment.file, length: length)
             let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(length, Int(UInt32.max))])
             var failure: CacheError?
-            _ = SegmentScan.scan(usable, from: SegmentHeader.size) { offset, header, record in
+            _ = SegmentScan.scan(usable, from: SegmentHeader.size, salt: store.salt) { offset, header, record in
                 guard failure == nil else { return }
                 if store.compactor.stopping.load(ordering: .relaxed) {
                     failure = .closed
@@ -103,7 +103,7 @@ struct CompactionPass {
             // Latest record of its key (the index holds it, or holds nothing for the key)
             // and expired: it hides older values.
             if hasExpired, current == nil || live != nil, !startsLog, hidden.insert(hash).inserted {
-                let tombstone = RecordCoding.eviction(keyHash: hash, at: now)
+                let tombstone = RecordCoding.eviction(keyHash: hash, at: now, salt: store.salt)
                 try withBytes(tombstone) { t throws(CacheError) in
                     _ = try output.append(t, keyHash: hash, expiresAt: 0, kind: .eviction, pinned: true, newSegmentID: newID)
                 }
@@ -142,7 +142,12 @@ struct CompactionPass {
             published = true
             try store.publishManifest(next, &w)
             store.state.write { s in
-                for out in outputs { for seg in out.written { s.segments[seg.segment.id] = seg.segment } }
+                for out in outputs {
+                    for seg in out.written {
+                        s.segments[seg.segment.id] = seg.segment
+                        s.live.addTombstoneBytes(seg.pinnedBytes, segment: seg.segment.id)
+                    }
+                }
                 s.diskBytes += written
             }
             return true

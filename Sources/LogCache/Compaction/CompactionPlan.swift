@@ -5,7 +5,8 @@ struct SegmentUsage: Equatable {
     var length: Int
     /// Bytes of records the index points at.
     var liveBytes: Int
-    /// Bytes of tombstones an earlier pass found still needed; they are not dead space.
+    /// Bytes of tombstones a pass would keep (LiveSet.segmentTombstoneBytes); they are not
+    /// dead space.
     var pinnedBytes: Int
 
     var deadBytes: Int { max(0, length - SegmentHeader.size - liveBytes - pinnedBytes) }

@@ -2,12 +2,12 @@ import Dispatch
 import Synchronization
 
 /// A store's compaction machinery: the lock that lets one pass run at a time, the
-/// background queue, and what passes remember between them.
+/// background queue and the counters. Passes remember nothing between them: what a pass
+/// decides follows from the files, so every process and every restart decides the same.
 final class Compactor: Sendable {
     let options: CompactionOptions
-    /// Held for the whole of a pass. Its value: bytes of tombstones per segment that an
-    /// earlier pass kept because they were still needed, which are not dead space.
-    let pass = Lock<[UInt32: Int]>([:])
+    /// Held for the whole of a pass.
+    let pass = Lock<Void>(())
     /// Set by `close()`: a running pass stops at its next record, a queued one does not start.
     let stopping = Atomic<Bool>(false)
     /// A background pass is queued and has not started.

@@ -30,7 +30,7 @@ enum ValueCodec {
     /// is at least `threshold` bytes long and compression makes it smaller, stored raw otherwise.
     static func encodeRecord(
         key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, compression: Compression,
-        threshold: Int, createdAt: Int64, expiresAt: Int64
+        threshold: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt
     ) -> [UInt8] {
         let prefix = RecordHeader.size + key.count
         let tryCompress = compression != .none && value.count >= max(threshold, 1)
@@ -50,7 +50,7 @@ enum ValueCodec {
             }
             RecordCoding.writeHeader(base, kind: .value, codec: codec, keyLength: key.count, storedLength: stored,
                                      rawLength: value.count, createdAt: createdAt, expiresAt: expiresAt)
-            RecordCoding.writeChecksum(UnsafeMutableRawBufferPointer(rebasing: out[0..<(prefix + stored)]))
+            RecordCoding.writeChecksum(UnsafeMutableRawBufferPointer(rebasing: out[0..<(prefix + stored)]), salt: salt)
             count = prefix + stored
         }
     }

@@ -33,7 +33,9 @@ public struct StoreSettings: Sendable, Equatable {
 /// (docs/format.md). It is only ever replaced whole, by an atomic rename.
 public struct Manifest: Sendable, Equatable {
     static let magic: [UInt8] = Array("LOGCACHE".utf8)
-    static let fixedBodySize = 60
+    static let fixedBodySize = 68
+    /// The fixed body of a format-version-1 manifest, which had no salt.
+    static let versionOneFixedBodySize = 60
     /// The file name inside the store directory.
     public static let fileName = "MANIFEST"
     /// Bytes of the largest manifest worth reading: far above any real one (a million
@@ -50,12 +52,23 @@ public struct Manifest: Sendable, Equatable {
     /// Log order is not number order: compaction writes the live records of a run of
     /// segments into new, higher-numbered segments that take the run's place in the list.
     public var segments: [UInt32]
+    /// The secret every record checksum of the store starts from; `.versionOne` in a
+    /// version-1 manifest.
+    public var salt: RecordSalt
+    /// The format version the manifest was read in: the current one, or an older one that
+    /// opening converts. A manifest is always written in the current version.
+    public var formatVersion: UInt32
 
-    public init(generation: UInt64, nextSegmentID: UInt32, settings: StoreSettings, segments: [UInt32]) {
+    public init(
+        generation: UInt64, nextSegmentID: UInt32, settings: StoreSettings, segments: [UInt32], salt: RecordSalt,
+        formatVersion: UInt32 = FormatVersion.current
+    ) {
         self.generation = generation
         self.nextSegmentID = nextSegmentID
         self.settings = settings
         self.segments = segments
+        self.salt = salt
+        self.formatVersion = formatVersion
     }
 
     /// Why bytes are not a usable manifest.
@@ -93,6 +106,7 @@ public struct Manifest: Sendable, Equatable {
         w.i64(settings.defaultTTLMilliseconds ?? 0)
         w.u64(UInt64(settings.capacityBytes ?? 0))
         w.u64(UInt64(settings.capacityEntries ?? 0))
+        w.u64(salt.value)
         w.u32(UInt32(segments.count))
         for s in segments { w.u32(s) }
         w.appendChecksum()
@@ -102,14 +116,16 @@ public struct Manifest: Sendable, Equatable {
     /// Decodes and checks a manifest file.
     ///
     /// The version is checked before anything else past the magic, so a store written by a
-    /// later format is refused by name rather than misread.
+    /// later format is refused by name rather than misread. A version-1 manifest decodes
+    /// too (with `formatVersion` 1 and no salt), for opening to convert the store.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Manifest, Defect> {
-        guard bytes.count >= 16 + fixedBodySize + 4, bytes.prefix(8).elementsEqual(magic) else {
+        guard bytes.count >= 16 + versionOneFixedBodySize + 4, bytes.prefix(8).elementsEqual(magic) else {
             return .failure(.notAManifest)
         }
         var r = ByteReader(bytes, at: 8)
         guard let version = r.u32(), let bodyLength = r.u32() else { return .failure(.notAManifest) }
-        guard version == FormatVersion.current else { return .failure(.unsupportedVersion(version)) }
+        guard version == FormatVersion.current || version == 1 else { return .failure(.unsupportedVersion(version)) }
+        let fixedBodySize = version == 1 ? versionOneFixedBodySize : fixedBodySize
         guard Int(bodyLength) == bytes.count - 20 else { return .failure(.invalidField("body length \(bodyLength)")) }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])) == stored else {
@@ -117,8 +133,14 @@ public struct Manifest: Sendable, Equatable {
         }
         guard let generation = r.u64(), let next = r.u32(), let codecByte = r.u8(), let policyByte = r.u8(),
               r.u16() != nil, let level = r.i32(), let threshold = r.u32(), let segmentSize = r.u64(),
-              let ttl = r.i64(), let capBytes = r.u64(), let capEntries = r.u64(), let count = r.u32()
+              let ttl = r.i64(), let capBytes = r.u64(), let capEntries = r.u64()
         else { return .failure(.notAManifest) }
+        var salt = RecordSalt.versionOne
+        if version != 1 {
+            guard let value = r.u64() else { return .failure(.notAManifest) }
+            salt = RecordSalt(value)
+        }
+        guard let count = r.u32() else { return .failure(.notAManifest) }
         guard Int(bodyLength) == fixedBodySize + 4 * Int(count) else {
             return .failure(.invalidField("segment count \(count)"))
         }
@@ -153,7 +175,8 @@ public struct Manifest: Sendable, Equatable {
             defaultTTLMilliseconds: ttl == 0 ? nil : ttl,
             capacityBytes: capBytes == 0 ? nil : Int(capBytes),
             capacityEntries: capEntries == 0 ? nil : Int(capEntries), policy: policy)
-        return .success(Manifest(generation: generation, nextSegmentID: next, settings: settings, segments: segments))
+        return .success(Manifest(generation: generation, nextSegmentID: next, settings: settings, segments: segments,
+                                 salt: salt, formatVersion: version))
     }
 }
 

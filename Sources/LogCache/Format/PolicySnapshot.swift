@@ -43,7 +43,10 @@ public struct PolicySnapshot: Sendable, Equatable {
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> PolicySnapshot? {
         guard bytes.count >= headerSize + 4, bytes.prefix(4).elementsEqual(magic) else { return nil }
         var r = ByteReader(bytes, at: 4)
-        guard let version = r.u32(), version == FormatVersion.current, let policyByte = r.u8(),
+        // Version 2 left this file as it was: a version-1 snapshot still names the same key
+        // hashes after a store is converted, so its order is kept.
+        guard let version = r.u32(), (FormatVersion.oldestConvertible...FormatVersion.current).contains(version),
+              let policyByte = r.u8(),
               let policy = PolicyKind(rawValue: policyByte), r.u8() != nil, r.u16() != nil, let count = r.u32(),
               bytes.count == headerSize + Int(count) * entrySize + 4
         else { return nil }

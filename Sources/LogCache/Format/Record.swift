@@ -83,16 +83,21 @@ public enum RecordCoding {
         p.storeBytes(of: expiresAt.littleEndian, toByteOffset: 24, as: Int64.self)
     }
 
+    /// The checksum of a record's bytes after its checksum field, salted with the store's salt.
+    static func checksum(_ afterChecksum: UnsafeRawBufferPointer, salt: RecordSalt) -> UInt32 {
+        CRC32C.update(salt.seed, afterChecksum)
+    }
+
     /// Stores the checksum of a complete record in its first four bytes.
-    static func writeChecksum(_ record: UnsafeMutableRawBufferPointer) {
-        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[4...]))
+    static func writeChecksum(_ record: UnsafeMutableRawBufferPointer, salt: RecordSalt) {
+        let crc = checksum(UnsafeRawBufferPointer(rebasing: record[4...]), salt: salt)
         record.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
     }
 
     /// A whole record whose value is stored as given (`codec` says how it was already encoded).
     public static func encode(
         kind: RecordKind, codec: RecordCodec, key: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer,
-        rawLength: Int, createdAt: Int64, expiresAt: Int64
+        rawLength: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt
     ) -> [UInt8] {
         let total = RecordHeader.size + key.count + stored.count
         return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
@@ -103,7 +108,7 @@ public enum RecordCoding {
             if !stored.isEmpty {
                 (raw.baseAddress! + RecordHeader.size + key.count).copyMemory(from: stored.baseAddress!, byteCount: stored.count)
             }
-            writeChecksum(UnsafeMutableRawBufferPointer(rebasing: raw[0..<total]))
+            writeChecksum(UnsafeMutableRawBufferPointer(rebasing: raw[0..<total]), salt: salt)
             count = total
         }
     }
@@ -134,8 +139,9 @@ public enum RecordCoding {
             rawLength: Int(raw), createdAt: created, expiresAt: expires))
     }
 
-    /// Decodes the header of the whole record in `bytes` and verifies its checksum.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<RecordHeader, RecordDefect> {
+    /// Decodes the header of the whole record in `bytes` and verifies its checksum, salted
+    /// with the salt of the store the record belongs to.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, salt: RecordSalt) -> Result<RecordHeader, RecordDefect> {
         let header: RecordHeader
         switch decodeHeader(bytes) {
         case .failure(let d): return .failure(d)
@@ -143,7 +149,7 @@ public enum RecordCoding {
         }
         guard bytes.count >= header.totalLength else { return .failure(.truncated) }
         let stored = bytes.loadUnaligned(as: UInt32.self)
-        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<header.totalLength]))
+        let actual = checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<header.totalLength]), salt: salt)
         guard UInt32(littleEndian: stored) == actual else { return .failure(.checksumMismatch) }
         return .success(header)
     }
@@ -162,11 +168,17 @@ public enum RecordCoding {
     }
 
     /// An eviction record for the key with `keyHash`.
-    static func eviction(keyHash: UInt64, at time: Int64) -> [UInt8] {
+    static func eviction(keyHash: UInt64, at time: Int64, salt: RecordSalt) -> [UInt8] {
         withUnsafeBytes(of: keyHash.littleEndian) { k in
             encode(kind: .eviction, codec: .none, key: k, stored: UnsafeRawBufferPointer(start: nil, count: 0),
-                   rawLength: 0, createdAt: time, expiresAt: 0)
+                   rawLength: 0, createdAt: time, expiresAt: 0, salt: salt)
         }
+    }
+
+    /// Gives a good record of one store the checksum it would have in a store salted with
+    /// `salt`; its other bytes stay as they are.
+    static func reseal(_ record: inout [UInt8], salt: RecordSalt) {
+        record.withUnsafeMutableBytes { writeChecksum($0, salt: salt) }
     }
 
     /// The stored value bytes of a decoded record.

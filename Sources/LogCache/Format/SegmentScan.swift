@@ -19,25 +19,29 @@ public enum SegmentScan {
         public var records: Int
     }
 
-    /// Visits every good record from `start` on, with its offset, header and whole bytes.
+    /// Visits every good record from `start` on, with its offset, header and whole bytes;
+    /// good means its checksum, salted with `salt`, holds.
     ///
     /// A bad record is skipped when a good record follows it anywhere later (damage in the
-    /// middle); when none follows, everything from it on is the torn tail.
+    /// middle); when none follows, everything from it on is the torn tail. A record whose
+    /// header is sound but whose end lies past the end of the bytes is a torn tail too,
+    /// never a place to search inside: a write cut short leaves exactly that, and the bytes
+    /// it leaves are a value's, which may look like anything.
     public static func scan(
-        _ bytes: UnsafeRawBufferPointer, from start: Int,
+        _ bytes: UnsafeRawBufferPointer, from start: Int, salt: RecordSalt,
         visit: (_ offset: Int, _ header: RecordHeader, _ record: UnsafeRawBufferPointer) -> Void
     ) -> Outcome {
         var outcome = Outcome(validEnd: start, damaged: [], tornBytes: 0, records: 0)
         var p = start
         while p < bytes.count {
-            if let header = goodRecord(bytes, at: p) {
+            if let header = goodRecord(bytes, at: p, salt: salt) {
                 visit(p, header, UnsafeRawBufferPointer(rebasing: bytes[p..<(p + header.totalLength)]))
                 p += header.totalLength
                 outcome.validEnd = p
                 outcome.records += 1
                 continue
             }
-            guard let next = nextGoodRecord(bytes, after: p) else {
+            guard !endsPastEnd(bytes, at: p), let next = nextGoodRecord(bytes, after: p, salt: salt) else {
                 outcome.tornBytes = bytes.count - p
                 break
             }
@@ -47,10 +51,18 @@ public enum SegmentScan {
         return outcome
     }
 
+    /// Whether the record at `offset` has a sound header that says it ends past the bytes.
+    static func endsPastEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        guard offset >= 0, offset + RecordHeader.size <= bytes.count,
+              case .success(let h) = RecordCoding.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        else { return false }
+        return h.totalLength > bytes.count - offset
+    }
+
     /// The header of the good record at `offset`, or nil.
-    public static func goodRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> RecordHeader? {
+    public static func goodRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int, salt: RecordSalt) -> RecordHeader? {
         guard offset >= 0, offset + RecordHeader.size <= bytes.count else { return nil }
-        guard case .success(let h) = RecordCoding.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) else {
+        guard case .success(let h) = RecordCoding.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...]), salt: salt) else {
             return nil
         }
         return h
@@ -58,14 +70,14 @@ public enum SegmentScan {
 
     /// The offset of the first good record after `offset`: first where the header there says
     /// the record ends, then byte by byte.
-    static func nextGoodRecord(_ bytes: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+    static func nextGoodRecord(_ bytes: UnsafeRawBufferPointer, after offset: Int, salt: RecordSalt) -> Int? {
         if case .success(let h) = RecordCoding.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
             let guess = offset + h.totalLength
-            if guess < bytes.count, goodRecord(bytes, at: guess) != nil { return guess }
+            if guess < bytes.count, goodRecord(bytes, at: guess, salt: salt) != nil { return guess }
         }
         var q = offset + 1
         while q + RecordHeader.size <= bytes.count {
-            if goodRecord(bytes, at: q) != nil { return q }
+            if goodRecord(bytes, at: q, salt: salt) != nil { return q }
             q += 1
         }
         return nil

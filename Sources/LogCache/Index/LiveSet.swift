@@ -6,6 +6,11 @@ struct LiveSet: Sendable {
     private(set) var liveBytes = 0
     /// Bytes of live records per segment: what compaction would have to copy.
     private(set) var segmentLiveBytes: [UInt32: Int] = [:]
+    /// Bytes of tombstone and eviction records per segment. Compaction keeps them unless
+    /// its run starts the log, so outside the first segment they are not dead space. Known
+    /// from the index files and scans, so every process and every restart judges a segment
+    /// the same way instead of rewriting the same needed tombstones again and again.
+    private(set) var segmentTombstoneBytes: [UInt32: Int] = [:]
     /// The eviction policy, told of every key that enters or leaves; nil for an unbounded store.
     var tracker: EvictionTracker?
 
@@ -84,9 +89,16 @@ struct LiveSet: Sendable {
         return bytes
     }
 
-    /// Forgets the byte count of a segment that is gone.
+    /// Counts a tombstone or eviction record (or several) of `segment`.
+    mutating func addTombstoneBytes(_ bytes: Int, segment: UInt32) {
+        guard bytes > 0 else { return }
+        segmentTombstoneBytes[segment, default: 0] += bytes
+    }
+
+    /// Forgets the byte counts of a segment that is gone.
     mutating func forget(segment: UInt32) {
         segmentLiveBytes[segment] = nil
+        segmentTombstoneBytes[segment] = nil
     }
 
     /// Removes the entry the policy gives up next (an expired one first); the policy has

@@ -39,12 +39,12 @@ final class Segment: Sendable {
 
     /// Scans the records in bytes `start ..< length`, calling `visit` with the index-file
     /// entry of each good one, in log order.
-    func scan(from start: Int, length: Int, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
+    func scan(from start: Int, length: Int, salt: RecordSalt, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
         let mapped = try MappedFile(file, length: length)
         // Offsets are 32 bits wide: bytes past 4 GiB (only damage makes a segment that long)
         // hold no record of this segment and count as a torn tail.
         let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(mapped.bytes.count, Int(UInt32.max))])
-        var outcome = SegmentScan.scan(usable, from: start) { offset, h, record in
+        var outcome = SegmentScan.scan(usable, from: start, salt: salt) { offset, h, record in
             visit(IndexFileEntry(header: h, record: record, offset: offset))
         }
         outcome.tornBytes += mapped.bytes.count - usable.count
@@ -54,11 +54,11 @@ final class Segment: Sendable {
     /// Scans the records in bytes `start ..< end` read with one `pread`: for the few records
     /// other processes appended since this one last looked, where mapping the whole file
     /// would cost more than reading them.
-    func scanTail(from start: Int, to end: Int, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
+    func scanTail(from start: Int, to end: Int, salt: RecordSalt, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
         guard end > start else { return SegmentScan.Outcome(validEnd: start, damaged: [], tornBytes: 0, records: 0) }
         let bytes = try file.read(count: min(end, Int(UInt32.max)) - start, at: start)
         var outcome = bytes.withUnsafeBytes { buffer in
-            SegmentScan.scan(buffer, from: 0) { offset, h, record in
+            SegmentScan.scan(buffer, from: 0, salt: salt) { offset, h, record in
                 visit(IndexFileEntry(header: h, record: record, offset: start + offset))
             }
         }
@@ -71,9 +71,9 @@ final class Segment: Sendable {
     ///
     /// Built from the file rather than kept in memory as records are appended: that would
     /// cost 25 bytes per record of the active segment for the life of the process.
-    func indexFile(length: Int) throws(CacheError) -> [UInt8] {
+    func indexFile(length: Int, salt: RecordSalt) throws(CacheError) -> [UInt8] {
         var entries = ByteWriter(capacity: 4096)
-        _ = try scan(from: SegmentHeader.size, length: length) { $0.encode(into: &entries) }
+        _ = try scan(from: SegmentHeader.size, length: length, salt: salt) { $0.encode(into: &entries) }
         return IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: entries.bytes)
     }
 }
@@ -92,5 +92,5 @@ struct ActiveSegment {
     }
 
     /// The index file for what has been written so far.
-    func indexFile() throws(CacheError) -> [UInt8] { try segment.indexFile(length: length) }
+    func indexFile(salt: RecordSalt) throws(CacheError) -> [UInt8] { try segment.indexFile(length: length, salt: salt) }
 }

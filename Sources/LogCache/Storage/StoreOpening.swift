@@ -49,18 +49,23 @@ enum StoreOpening {
             try locks.append.lockExclusive()
             defer { locks.append.unlock() }
             let counters = try SharedCounters(directory: dir)
-            let manifest: Manifest
+            var manifest: Manifest
+            var converted: FormatConversion.Outcome?
             if try dir.names().contains(Manifest.fileName) {
-                manifest = try readManifest(dir)
+                manifest = try readManifest(dir, allowingOlder: true)
             } else {
-                manifest = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1])
+                manifest = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1], salt: .random())
                 counters.intend(generation: manifest.generation)
                 try dir.writeAtomically(Manifest.fileName, manifest.encoded())
+            }
+            if manifest.formatVersion != FormatVersion.current {
+                converted = try convert(dir, from: manifest, locks: locks, counters: counters)
+                if let converted { manifest = converted.manifest }
             }
             // A process killed between announcing a manifest and writing it leaves the hint
             // ahead of the file; set it right while nobody can publish.
             counters.intend(generation: manifest.generation)
-            var loader = Loader(dir: dir, now: options.clock.now(), repair: true)
+            var loader = Loader(dir: dir, now: options.clock.now(), repair: true, salt: manifest.salt)
             for (i, id) in manifest.segments.enumerated() {
                 try loader.load(segment: id, active: i == manifest.segments.count - 1)
             }
@@ -77,7 +82,8 @@ enum StoreOpening {
             return Opened(
                 directory: dir, locks: locks, counters: counters, manifest: manifest, active: active,
                 live: loader.live, segments: loader.segments, diskBytes: loader.diskBytes,
-                tornRecords: loader.tornRecords, corruptRecords: loader.corruptRecords,
+                tornRecords: loader.tornRecords + (converted?.tornRecords ?? 0),
+                corruptRecords: loader.corruptRecords + (converted?.corruptRecords ?? 0),
                 sequence: counters.announce(keyHashes: []))
         } catch {
             locks.open.unlock()
@@ -85,7 +91,24 @@ enum StoreOpening {
         }
     }
 
-    static func readManifest(_ dir: Directory) throws(CacheError) -> Manifest {
+    /// Converts a store of an earlier format version, which needs the store to itself: the
+    /// open lock is taken exclusively for the conversion (no handle of an older build may
+    /// be reading the old files), then shared again like any handle's.
+    private static func convert(
+        _ dir: Directory, from old: Manifest, locks: StoreLocks, counters: SharedCounters
+    ) throws(CacheError) -> FormatConversion.Outcome {
+        // flock converts a shared lock in place; a failed attempt may leave none held.
+        guard try locks.open.tryLockExclusive() else {
+            _ = try locks.open.tryLockShared()
+            throw .incompatibleFormat(path: dir.path, found: old.formatVersion, supported: FormatVersion.current)
+        }
+        defer { _ = try? locks.open.tryLockShared() }
+        return try FormatConversion.convert(dir, from: old, counters: counters)
+    }
+
+    /// Reads and checks the manifest; one of an earlier format version is refused unless
+    /// `allowingOlder` (opening, which converts it).
+    static func readManifest(_ dir: Directory, allowingOlder: Bool = false) throws(CacheError) -> Manifest {
         let path = dir.path(Manifest.fileName)
         let file = try File.open(path, flags: O_RDONLY)
         // The length is checked before anything is allocated for it: a hostile or damaged
@@ -97,6 +120,9 @@ enum StoreOpening {
         let bytes = try file.read(count: size, at: 0)
         switch bytes.withUnsafeBytes({ Manifest.decode($0) }) {
         case .success(let m):
+            guard m.formatVersion == FormatVersion.current || allowingOlder else {
+                throw .incompatibleFormat(path: dir.path, found: m.formatVersion, supported: FormatVersion.current)
+            }
             return m
         case .failure(.unsupportedVersion(let v)):
             throw .incompatibleFormat(path: dir.path, found: v, supported: FormatVersion.current)
@@ -127,6 +153,8 @@ enum StoreOpening {
         let dir: Directory
         let now: Int64
         let repair: Bool
+        /// The store's record salt, from its manifest.
+        let salt: RecordSalt
         var live = LiveSet()
         var segments: [UInt32: Segment] = [:]
         var active: ActiveSegment?
@@ -134,10 +162,11 @@ enum StoreOpening {
         var tornRecords = 0
         var corruptRecords = 0
 
-        init(dir: Directory, now: Int64, repair: Bool) {
+        init(dir: Directory, now: Int64, repair: Bool, salt: RecordSalt) {
             self.dir = dir
             self.now = now
             self.repair = repair
+            self.salt = salt
         }
 
         /// Opens a segment file; nil (and counted as damage) when a sealed one is missing at open.
@@ -174,7 +203,7 @@ enum StoreOpening {
                     active = ActiveSegment(segment: Segment(id: id, file: file), length: SegmentHeader.size)
                     return
                 }
-                try file.write(SegmentHeader(segmentID: id).encoded(), at: 0)
+                try file.write(SegmentHeader(segmentID: id, salt: salt).encoded(), at: 0)
                 try file.truncate(to: SegmentHeader.size)
                 length = SegmentHeader.size
             }
@@ -185,6 +214,11 @@ enum StoreOpening {
                 }
                 guard h.segmentID == id else {
                     throw .corruptStore(path: path, detail: "file holds segment \(h.segmentID), not \(id)")
+                }
+                // Records salted for another store would all fail their checksums, and the
+                // active segment would be cut as if torn: refuse the file instead.
+                guard h.salt == salt else {
+                    throw .corruptStore(path: path, detail: "segment belongs to another store (its salt is not the manifest's)")
                 }
             } else {
                 corruptRecords += 1
@@ -223,7 +257,7 @@ enum StoreOpening {
             var validEnd = length
             if scanFrom < length {
                 var scanned = ByteWriter()
-                let outcome = try segment.scan(from: scanFrom, length: length) { e in
+                let outcome = try segment.scan(from: scanFrom, length: length, salt: salt) { e in
                     apply(e, segment: id)
                     e.encode(into: &scanned)
                 }
@@ -253,7 +287,7 @@ enum StoreOpening {
         /// Applies the records of the active segment in `start ..< end` (appended by other
         /// processes since this one last looked); returns the end of the last good record.
         mutating func loadTail(of segment: Segment, from start: Int, to end: Int) throws(CacheError) -> Int {
-            let outcome = try segment.scanTail(from: start, to: end) { e in apply(e, segment: segment.id) }
+            let outcome = try segment.scanTail(from: start, to: end, salt: salt) { e in apply(e, segment: segment.id) }
             corruptRecords += outcome.damaged.count
             diskBytes += outcome.validEnd - start
             return outcome.validEnd
@@ -266,9 +300,12 @@ enum StoreOpening {
                 let entry = IndexEntry(keyHash: e.keyHash, segment: segment, offset: e.offset, length: e.length,
                                        expiresAt: e.expiresAt)
                 live.put(entry, expiresAt: e.expiresAt)
-            case .value, .tombstone, .eviction:
-                // A tombstone, or a newer value that has already expired, hides every older value.
+            case .value:
+                // A newer value that has already expired hides every older value.
                 live.remove(hash: e.keyHash)
+            case .tombstone, .eviction:
+                live.remove(hash: e.keyHash)
+                live.addTombstoneBytes(Int(e.length), segment: segment)
             }
         }
     }

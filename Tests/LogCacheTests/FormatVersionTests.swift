@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+/// Stores written by earlier format versions, committed under Tests/Fixtures: each is
+/// opened (which converts it), read in full, written to and reopened.
+///
+/// `format-v1` was made by the last build of format version 1 with cachectl: `init DIR
+/// --segment-size 4096 --compression zstd`; `put` of key-000 … key-059 (version 1 of each
+/// value, see `value(_:_:)`); `put` of key-000 … key-019 again (version 2); `delete` of
+/// key-050 … key-054; `compact` (so log order is no longer number order: 6, 7, 5); `put` of
+/// key-020 … key-029 (version 3); `delete` of key-055; `put far-future` with a TTL of ten
+/// years. The LOCK, APPEND, COMPACT and SHARED files were left out: opening recreates them.
+@Suite("Earlier format versions: committed stores open, convert, read and take writes")
+struct FormatVersionTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").path
+
+    /// The value key-`i` got in its `version`-th write, as the fixture's script made it:
+    /// short ones (stored raw), hex from a 32-bit xorshift (compresses by half), and
+    /// repeated text (compresses well).
+    static func value(_ i: Int, _ version: Int) -> [UInt8] {
+        if i % 5 == 0 { return Array("v\(i).\(version)".utf8) }
+        if i % 3 == 0 {
+            var x = UInt32(truncatingIfNeeded: (i &* 2_654_435_761 &+ version) & 0xFFFF_FFFF) | 1
+            var s = ""
+            for _ in 0..<300 {
+                x ^= x << 13
+                x ^= x >> 17
+                x ^= x << 5
+                let byte = x & 0xFF
+                s += (byte < 16 ? "0" : "") + String(byte, radix: 16)
+            }
+            return Array(s.utf8)
+        }
+        return Array(String(repeating: "value \(i) version \(version); ", count: (i % 7 + 1) * 8).utf8)
+    }
+
+    /// What the fixture holds: key → value.
+    static var expectedV1: [String: [UInt8]] {
+        var expected: [String: [UInt8]] = [:]
+        for i in 0..<60 {
+            let version = i < 20 ? 2 : i < 30 ? 3 : 1
+            expected[String(format: "key-%03d", i)] = value(i, version)
+        }
+        for i in 50...55 { expected[String(format: "key-%03d", i)] = nil }
+        expected["far-future"] = Array("kept for ten years".utf8)
+        return expected
+    }
+
+    private func copyFixture(_ name: String, to dir: TemporaryDirectory) throws -> String {
+        let path = dir.path + "/" + name
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/" + name, toPath: path)
+        return path
+    }
+
+    private func check(_ store: CacheStore, _ expected: [String: [UInt8]]) throws {
+        for (k, v) in expected { #expect(try store.value(forKey: k) == v, "\(k)") }
+        for i in 50...55 { #expect(try store.value(forKey: String(format: "key-%03d", i)) == nil) }
+        #expect(store.statistics.entries == expected.count)
+    }
+
+    @Test("A version-1 store is converted at its first open: every value reads, writes land, reopen and fsck agree")
+    func versionOne() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v1", to: dir)
+        var expected = Self.expectedV1
+        let store = try CacheStore(directory: path)
+        try check(store, expected)
+        #expect(store.settings.segmentSize == 4096)
+        #expect(store.settings.compression == .zstd(level: 3))
+        for i in 0..<40 {
+            let v = Self.value(i + 100, 4)
+            try store.set(v, forKey: "new-\(i)")
+            expected["new-\(i)"] = v
+        }
+        try store.set(Self.value(7, 9), forKey: "key-007")
+        expected["key-007"] = Self.value(7, 9)
+        #expect(try store.removeValue(forKey: "key-008"))
+        expected["key-008"] = nil
+        try check(store, expected)
+        try store.close()
+
+        // The manifest and every segment are of the current version now; the old files are gone.
+        let manifest = try StoreOpening.readManifest(Directory.openOrCreate(path))
+        #expect(manifest.formatVersion == FormatVersion.current)
+        #expect(manifest.salt != .versionOne)
+        for id in [5, 6, 7] as [UInt32] {
+            #expect(!FileManager.default.fileExists(atPath: path + "/" + Segment.fileName(id)))
+        }
+        let reopened = try CacheStore(directory: path)
+        try check(reopened, expected)
+        try reopened.compact()
+        try check(reopened, expected)
+        try reopened.close()
+        let report = try StoreCheck.run(directory: path, repair: false)
+        #expect(report.ok, "\(report.problems)")
+    }
+
+    @Test("A version-1 store open in another process is refused, unchanged, with a message that says why")
+    func versionOneInUse() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v1", to: dir)
+        let before = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+        // An older build's handle holds LOCK shared for as long as it has the store open.
+        let fd = open(path + "/LOCK", O_RDWR | O_CREAT, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_SH) == 0)
+        let refusal = CacheError.incompatibleFormat(path: path, found: 1, supported: FormatVersion.current)
+        #expect(throws: refusal) { _ = try CacheStore(directory: path) }
+        #expect(refusal.description.contains("converts") && refusal.description.contains("no other process"))
+        let manifest = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
+        #expect(manifest == [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v1/MANIFEST"))))
+        let after = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") || $0.hasSuffix(".idx") }
+        #expect(after.sorted() == before.filter { $0.hasSuffix(".seg") || $0.hasSuffix(".idx") })
+        // Once the other process is gone, the conversion goes ahead.
+        flock(fd, LOCK_UN)
+        let store = try CacheStore(directory: path)
+        try check(store, Self.expectedV1)
+        try store.close()
+    }
+
+    @Test("fsck refuses a version-1 store by name instead of reporting every record damaged")
+    func fsckVersionOne() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v1", to: dir)
+        #expect(throws: CacheError.incompatibleFormat(path: path, found: 1, supported: FormatVersion.current)) {
+            try StoreCheck.run(directory: path, repair: false)
+        }
+    }
+
+    @Test("A conversion killed before its manifest is published leaves the version-1 store, converted at the next open")
+    func interruptedConversion() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v1", to: dir)
+        // What a killed conversion leaves: new segment files the old manifest does not name,
+        // and a half-written manifest.
+        try Data(repeating: 7, count: 3000).write(to: URL(fileURLWithPath: path + "/0000000008.seg"))
+        try Data(repeating: 1, count: 40).write(to: URL(fileURLWithPath: path + "/0000000008.idx"))
+        try Data(repeating: 2, count: 40).write(to: URL(fileURLWithPath: path + "/MANIFEST.tmp"))
+        let store = try CacheStore(directory: path)
+        try check(store, Self.expectedV1)
+        try store.close()
+        #expect(try StoreCheck.run(directory: path, repair: false).ok)
+    }
+}
