@@ -26,13 +26,14 @@ struct ErrorTests {
         try store.close()
         // Version field of the manifest (bytes 8..<12).
         var manifest = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.file("MANIFEST"))))
-        manifest[8] = 2
+        let later = FormatVersion.current + 1
+        manifest[8] = UInt8(later)
         try Data(manifest).write(to: URL(fileURLWithPath: dir.file("MANIFEST")))
-        #expect(throws: CacheError.incompatibleFormat(path: dir.path, found: 2, supported: 1)) {
+        #expect(throws: CacheError.incompatibleFormat(path: dir.path, found: later, supported: FormatVersion.current)) {
             try CacheStore(directory: dir.path)
         }
-        let message = CacheError.incompatibleFormat(path: dir.path, found: 2, supported: 1).description
-        #expect(message.contains("version 2") && message.contains("version 1"))
+        let message = CacheError.incompatibleFormat(path: dir.path, found: later, supported: FormatVersion.current).description
+        #expect(message.contains("version \(later)") && message.contains("version \(FormatVersion.current)"))
     }
 
     @Test("A damaged manifest is reported by name")

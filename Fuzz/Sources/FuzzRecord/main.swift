@@ -8,13 +8,17 @@
 import FuzzSupport
 @testable import LogCache
 
+/// The salt every input is checked with: a fuzzer cannot know a real store's, so the
+/// checksum-fixed copy of each input is made with this one.
+let salt = RecordSalt(0x4C4F_4743_4143_4845)
+
 func fuzzRecord(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)
     checkRecord(input)
     if let fixed = withChecksumFixed(input) {
         fixed.withUnsafeBytes { bytes in
             // A header that decodes, under a right checksum, is a good record.
-            guard case .success = RecordCoding.decode(bytes) else { fatalError("checksum fixed, record still refused") }
+            guard case .success = RecordCoding.decode(bytes, salt: salt) else { fatalError("checksum fixed, record still refused") }
             checkRecord(bytes)
         }
     }
@@ -24,7 +28,7 @@ func fuzzRecord(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 
 /// Decodes one record and everything the read path takes from it.
 func checkRecord(_ bytes: UnsafeRawBufferPointer) {
-    guard case .success(let h) = RecordCoding.decode(bytes) else { return }
+    guard case .success(let h) = RecordCoding.decode(bytes, salt: salt) else { return }
     guard h.totalLength <= bytes.count, h.keyLength >= 1, h.rawLength <= Limits.maxValueLength,
           h.storedLength <= h.rawLength
     else { fatalError("decoded header breaks its limits: \(h)") }
@@ -39,12 +43,12 @@ func checkRecord(_ bytes: UnsafeRawBufferPointer) {
     }
 }
 
-/// The input with the CRC-32C of its first record written into its first four bytes, when
-/// its header decodes and the record fits.
+/// The input with the salted CRC-32C of its first record written into its first four
+/// bytes, when its header decodes and the record fits.
 func withChecksumFixed(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
     guard case .success(let h) = RecordCoding.decodeHeader(input), h.totalLength <= input.count else { return nil }
     var bytes = [UInt8](input)
-    let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[4..<h.totalLength])) }
+    let crc = bytes.withUnsafeBytes { RecordCoding.checksum(UnsafeRawBufferPointer(rebasing: $0[4..<h.totalLength]), salt: salt) }
     withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { bytes[i] = $0[i] } }
     return bytes
 }
@@ -52,9 +56,9 @@ func withChecksumFixed(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
 /// Scans the input as a segment body and checks that what the scan reports adds up.
 func checkScan(_ bytes: UnsafeRawBufferPointer) {
     var last = 0
-    let outcome = SegmentScan.scan(bytes, from: 0) { offset, h, record in
+    let outcome = SegmentScan.scan(bytes, from: 0, salt: salt) { offset, h, record in
         guard offset >= last, offset + h.totalLength <= bytes.count, record.count == h.totalLength,
-              SegmentScan.goodRecord(bytes, at: offset) == h
+              SegmentScan.goodRecord(bytes, at: offset, salt: salt) == h
         else { fatalError("scan visited an impossible record at \(offset)") }
         last = offset + h.totalLength
     }
