@@ -188,6 +188,48 @@ struct ForgedRecordTests {
         try reopened.close()
     }
 
+    @Test("Another process reading all along while a large write goes on in pieces, and dies, sees no planted record")
+    func otherProcessDuringSlowWrite() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        var g = SeededGenerator(seed: 78)
+        let (big, _) = Self.hostileValue(&g, suffix: 512 << 10)
+        let writer = try CacheStore(directory: dir.path, options: Options(compression: .none, compaction: .manual))
+        try writer.set(Array("precious".utf8), forKey: "victim")
+        let watcher = try WorkerProcess(["watch-forged", dir.path, "1500"])
+        defer { watcher.kill() }
+        #expect(watcher.waitForLine("watching") != nil)
+        let record = withBytes(Array("big".utf8)) { k in
+            withBytes(big) { v in
+                ValueCodec.encodeRecord(key: k, value: v, compression: .none, threshold: 64, createdAt: 1, expiresAt: 0,
+                                        salt: writer.salt)
+            }
+        }
+        let segment = dir.file("0000000001.seg")
+        let start = fileSize(segment)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
+        try handle.seek(toOffset: UInt64(start))
+        // The record arrives 1 KiB at a time, each piece announced as if a write had ended, so
+        // the watcher reads every prefix of it; the last 100 bytes never come (the writer died).
+        let hashes = ["admin", "victim", "big"].map { KeyHash.hash(Array($0.utf8)) }
+        var written = 0
+        while written < record.count - 100 {
+            let n = min(1024, record.count - 100 - written)
+            try handle.write(contentsOf: Data(record[written..<(written + n)]))
+            written += n
+            _ = writer.shared.announce(keyHashes: hashes)
+            usleep(1000)
+        }
+        try handle.close()
+        #expect(watcher.waitForExit() == 0)
+        #expect(watcher.lines.contains { $0.hasPrefix("clean") }, "\(watcher.lines)")
+        #expect(!watcher.lines.contains("forged"))
+        try writer.set(Array("after".utf8), forKey: "later")
+        #expect(try writer.value(forKey: "admin") == nil)
+        #expect(try writer.value(forKey: "victim") == Array("precious".utf8))
+        try writer.close()
+    }
+
     @Test("A record salted for one store does not check out in another, nor unsalted")
     func saltSeparatesStores() {
         let a = RecordSalt(1)

@@ -9,6 +9,11 @@
 //     one writer of the crash loop (CrashWriter.swift), started and killed by the driver.
 //   logcache-worker hold DIR
 //     opens the store, prints "open", and waits to be killed.
+//   logcache-worker watch-forged DIR MS
+//     opens the store, prints "watching", and for MS milliseconds reads "admin" and "victim"
+//     over and over (each read catches up with what other processes appended): prints
+//     "forged" and exits 1 if "admin" ever has a value or "victim" is not "precious", else
+//     prints "clean READS".
 //   logcache-worker fill-limit DIR LIMIT SEED
 //     caps the size of any file it writes at LIMIT bytes (RLIMIT_FSIZE, SIGXFSZ ignored, so a
 //     write past it fails with EFBIG), writes key-<i> until three writes fail, lifts the cap
@@ -152,6 +157,21 @@ do {
         }
         say("done")
         try store.close()
+    case "watch-forged":
+        guard args.count >= 4, let ms = Int(args[3]) else { exit(2) }
+        let store = try CacheStore(directory: args[2], options: Options(compaction: .manual))
+        say("watching")
+        let end = ContinuousClock.now + .milliseconds(ms)
+        var reads = 0
+        while ContinuousClock.now < end {
+            if try store.value(forKey: "admin") != nil || store.value(forKey: "victim") != Array("precious".utf8) {
+                say("forged")
+                exit(1)
+            }
+            reads += 1
+        }
+        try store.close()
+        say("clean \(reads)")
     case "hold":
         let store = try CacheStore(directory: args[2])
         say("open")
