@@ -131,6 +131,13 @@ struct FormatVersionTests {
         #expect(throws: CacheError.incompatibleFormat(path: path, found: 1, supported: FormatVersion.current)) {
             try StoreCheck.run(directory: path, repair: false)
         }
+        // Without its manifest too: repair must not take version-1 records for damage.
+        try FileManager.default.removeItem(atPath: path + "/MANIFEST")
+        #expect(throws: CacheError.incompatibleFormat(path: path, found: 1, supported: FormatVersion.current)) {
+            try StoreCheck.run(directory: path, repair: true)
+        }
+        #expect(fileSize(path + "/0000000006.seg") == fileSize(Self.fixtures + "/format-v1/0000000006.seg"))
+        #expect(!FileManager.default.fileExists(atPath: path + "/lost+found"))
     }
 
     @Test("A conversion killed before its manifest is published leaves the version-1 store, converted at the next open")

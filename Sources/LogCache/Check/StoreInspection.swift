@@ -68,7 +68,11 @@ struct StoreInspection {
         let presentSegments = names.compactMap { Segment.id(inFileName: $0, suffix: ".seg") }
             .filter { $0 < UInt32.max - 1 }.sorted()
         let list = manifest?.segments ?? presentSegments
-        salt = manifest?.salt ?? Self.commonSalt(dir, segments: presentSegments)
+        if let manifest {
+            salt = manifest.salt
+        } else {
+            salt = try Self.commonSalt(dir, segments: presentSegments)
+        }
         let listed = Set(list)
         for name in names.sorted() {
             if name.hasSuffix(".tmp") {
@@ -134,15 +138,25 @@ struct StoreInspection {
     }
 
     /// The salt most segment headers of the current version carry: with the manifest lost,
-    /// the store's own salt, unless most of its segments' headers are damaged too.
-    private static func commonSalt(_ dir: Directory, segments: [UInt32]) -> RecordSalt {
+    /// the store's own salt, unless most of its segments' headers are damaged too. Segments
+    /// of an earlier version only make it a store this build must not repair: their records
+    /// would all fail a salted check and be taken out.
+    private static func commonSalt(_ dir: Directory, segments: [UInt32]) throws(CacheError) -> RecordSalt {
         var votes: [UInt64: Int] = [:]
+        var older: UInt32?
         for id in segments {
             guard let file = try? File.open(dir.path(Segment.fileName(id)), flags: O_RDONLY),
                   let bytes = try? file.read(count: SegmentHeader.size, at: 0),
-                  let h = bytes.withUnsafeBytes({ SegmentHeader.decode($0) }), h.formatVersion == FormatVersion.current
+                  let h = bytes.withUnsafeBytes({ SegmentHeader.decode($0) })
             else { continue }
-            votes[h.salt.value, default: 0] += 1
+            if h.formatVersion == FormatVersion.current {
+                votes[h.salt.value, default: 0] += 1
+            } else if h.formatVersion < FormatVersion.current {
+                older = h.formatVersion
+            }
+        }
+        if votes.isEmpty, let older {
+            throw .incompatibleFormat(path: dir.path, found: older, supported: FormatVersion.current)
         }
         return votes.max { $0.value < $1.value }.map { RecordSalt($0.key) } ?? .random()
     }

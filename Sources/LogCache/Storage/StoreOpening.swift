@@ -59,8 +59,9 @@ enum StoreOpening {
                 try dir.writeAtomically(Manifest.fileName, manifest.encoded())
             }
             if manifest.formatVersion != FormatVersion.current {
-                converted = try convert(dir, from: manifest, locks: locks, counters: counters)
-                if let converted { manifest = converted.manifest }
+                let outcome = try convert(dir, from: manifest, locks: locks, counters: counters)
+                manifest = outcome.manifest
+                converted = outcome
             }
             // A process killed between announcing a manifest and writing it leaves the hint
             // ahead of the file; set it right while nobody can publish.
