@@ -87,6 +87,24 @@ struct ForgedRecordTests {
         #expect(store.statistics.entries == expected.count + (got == nil ? 0 : 1), "unexpected live keys (\(context))")
     }
 
+    /// The record `writer` would append for `big` under the key `big`, and a handle on the
+    /// active segment placed at its end, for a test to write the record as a slow writer would.
+    private static func appendingBigRecord(_ big: [UInt8], to writer: CacheStore) throws
+        -> (record: [UInt8], segment: String, start: Int, handle: FileHandle)
+    {
+        let record = withBytes(Array("big".utf8)) { k in
+            withBytes(big) { v in
+                ValueCodec.encodeRecord(key: k, value: v, compression: .none, threshold: 64, createdAt: 1, expiresAt: 0,
+                                        salt: writer.salt)
+            }
+        }
+        let segment = writer.directory + "/0000000001.seg"
+        let start = fileSize(segment)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
+        try handle.seek(toOffset: UInt64(start))
+        return (record, segment, start, handle)
+    }
+
     @Test("A torn raw value holding a valid record does not plant it: cut just past the planted record, reopen",
           arguments: [Compression.none, .lz4, .zstd(level: 3)])
     func tornJustPastPlantedRecord(compression: Compression) throws {
@@ -151,17 +169,8 @@ struct ForgedRecordTests {
         #expect(try reader.value(forKey: "victim") == Array("precious".utf8))
         // The record as the writer would append it, written in two pieces: the reader looks
         // in between, as a process does that catches up while a large pwrite is under way.
-        let record = withBytes(Array("big".utf8)) { k in
-            withBytes(big) { v in
-                ValueCodec.encodeRecord(key: k, value: v, compression: .none, threshold: 64, createdAt: 1, expiresAt: 0,
-                                        salt: writer.salt)
-            }
-        }
-        let segment = dir.file("0000000001.seg")
-        let start = fileSize(segment)
+        let (record, segment, start, handle) = try Self.appendingBigRecord(big, to: writer)
         let valueStart = RecordHeader.size + 3
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
-        try handle.seek(toOffset: UInt64(start))
         try handle.write(contentsOf: Data(record[0..<(valueStart + ends[ends.count - 1] + 10)]))
         // Another writer's announcement makes the reader read the tail as it is now.
         _ = writer.shared.announce(keyHashes: [KeyHash.hash(Array("admin".utf8)), KeyHash.hash(Array("victim".utf8))])
@@ -199,16 +208,7 @@ struct ForgedRecordTests {
         let watcher = try WorkerProcess(["watch-forged", dir.path, "1500"])
         defer { watcher.kill() }
         #expect(watcher.waitForLine("watching") != nil)
-        let record = withBytes(Array("big".utf8)) { k in
-            withBytes(big) { v in
-                ValueCodec.encodeRecord(key: k, value: v, compression: .none, threshold: 64, createdAt: 1, expiresAt: 0,
-                                        salt: writer.salt)
-            }
-        }
-        let segment = dir.file("0000000001.seg")
-        let start = fileSize(segment)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
-        try handle.seek(toOffset: UInt64(start))
+        let (record, _, _, handle) = try Self.appendingBigRecord(big, to: writer)
         // The record arrives 1 KiB at a time, each piece announced as if a write had ended, so
         // the watcher reads every prefix of it; the last 100 bytes never come (the writer died).
         let hashes = ["admin", "victim", "big"].map { KeyHash.hash(Array($0.utf8)) }
