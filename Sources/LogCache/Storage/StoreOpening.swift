@@ -223,9 +223,19 @@ enum StoreOpening {
             var validEnd = length
             if scanFrom < length {
                 var scanned = ByteWriter()
-                let outcome = try segment.scan(from: scanFrom, length: length) { e in
-                    apply(e, segment: id)
-                    e.encode(into: &scanned)
+                let outcome: SegmentScan.Outcome
+                if isActive {
+                    // Another process may cut the active segment while it is read (catching up
+                    // holds no lock): it is never mapped, as pages past a new end raise SIGBUS.
+                    outcome = try segment.scanTail(from: scanFrom, to: length) { e in
+                        apply(e, segment: id)
+                        e.encode(into: &scanned)
+                    }
+                } else {
+                    outcome = try segment.scan(from: scanFrom, length: length) { e in
+                        apply(e, segment: id)
+                        e.encode(into: &scanned)
+                    }
                 }
                 corruptRecords += outcome.damaged.count
                 validEnd = outcome.validEnd
