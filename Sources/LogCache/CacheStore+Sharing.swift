@@ -54,13 +54,39 @@ extension CacheStore {
         }
     }
 
-    /// Replaces the manifest with `next`: the shared hint first, then the file.
+    /// Replaces the manifest with `next`: the shared hint first, so that it is never behind
+    /// the file, then the file. This handle's own hint and manifest move only once the rename
+    /// is done: a handle that took a failed write for published would skip reading the
+    /// manifest another process publishes next under the same generation, and keep writing
+    /// into a segment that everyone else has sealed.
     func publishManifest(_ next: Manifest, _ w: inout WriterState) throws(CacheError) {
         shared.intend(generation: next.generation)
-        w.generationHint = next.generation
-        try dir.writeAtomically(Manifest.fileName, next.encoded())
+        do {
+            try dir.writeAtomically(Manifest.fileName, next.encoded())
+        } catch {
+            settleFailedPublish(&w)
+            throw error
+        }
         w.manifest = next
+        w.generationHint = next.generation
+        w.manifestInDoubt = false
         seenGeneration.store(next.generation, ordering: .releasing)
+    }
+
+    /// After a failed manifest write, with the append lock still held: only the file says
+    /// whether the rename happened (a failed fsync of the directory comes after it).
+    private func settleFailedPublish(_ w: inout WriterState) {
+        if let onDisk = try? StoreOpening.readManifest(dir), onDisk == w.manifest {
+            // Nothing changed: take the announcement back, so that no process waits for a
+            // manifest that is not coming, and the next one published is read by everyone.
+            shared.intend(generation: w.manifest.generation)
+            w.generationHint = w.manifest.generation
+        } else {
+            // The new manifest is in place, or the file cannot be read: the shared hint stays
+            // ahead (which makes other processes read the file), and this handle reads it at
+            // its next catch-up whatever the hint says.
+            w.manifestInDoubt = true
+        }
     }
 
     /// Brings the index up to what the files hold: a newer manifest, then records appended
@@ -73,11 +99,14 @@ extension CacheStore {
     func catchUp(_ w: inout WriterState, holdingAppendLock locked: Bool) throws(CacheError) {
         let sequence = shared.sequence
         let moved = sequence != seenSequence.load(ordering: .acquiring)
-        guard moved || locked else { return }
+        guard moved || locked || w.manifestInDoubt else { return }
         let hint = shared.generation
-        if hint != w.generationHint {
+        if hint != w.generationHint || w.manifestInDoubt {
             let manifest = try StoreOpening.readManifest(dir)
-            if manifest.generation != w.manifest.generation { try adopt(manifest, &w) }
+            // Compared whole, not by generation: a generation says which manifest came later,
+            // not that two manifests are the same one.
+            if manifest != w.manifest { try adopt(manifest, &w) }
+            w.manifestInDoubt = false
             if manifest.generation >= hint {
                 w.generationHint = hint
             } else if locked {
