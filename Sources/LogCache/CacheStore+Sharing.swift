@@ -24,7 +24,8 @@ extension CacheStore {
             w.appendedKeys.removeAll(keepingCapacity: true)
             defer {
                 if (w.active.segment.id, w.active.length, w.manifest.generation) != before {
-                    seenSequence.store(shared.announce(keyHashes: w.appendedKeys), ordering: .releasing)
+                    let end = (segment: w.active.segment.id, length: w.active.length)
+                    seenSequence.store(shared.announce(keyHashes: w.appendedKeys, end: end), ordering: .releasing)
                 }
                 if w.appendedKeys.capacity > 4096 { w.appendedKeys = [] }
             }
@@ -96,6 +97,10 @@ extension CacheStore {
     /// final: it is read even when the counter did not move (a writer killed before its
     /// announcement), and bytes after the last good record, a killed writer's torn append,
     /// are cut so the next record follows a good one.
+    ///
+    /// Under the append lock it also announces the records at the end of the active segment
+    /// that nobody announced (a writer killed between its append and its announcement), so
+    /// that handles which had caught up before they were written read them too.
     func catchUp(_ w: inout WriterState, holdingAppendLock locked: Bool) throws(CacheError) {
         let sequence = shared.sequence
         let moved = sequence != seenSequence.load(ordering: .acquiring)
@@ -118,8 +123,12 @@ extension CacheStore {
             // Otherwise a manifest is being published right now: look again next time.
         }
         try readActiveTail(&w, cutTornBytes: locked)
+        var seen = sequence
+        if locked, let keys = try shared.keysPastAnnouncedEnd(of: w.active) {
+            seen = shared.announce(keyHashes: keys, end: (w.active.segment.id, w.active.length))
+        }
         seenGeneration.store(w.generationHint, ordering: .releasing)
-        seenSequence.store(sequence, ordering: .releasing)
+        seenSequence.store(seen, ordering: .releasing)
     }
 
     /// Applies the records past what this handle has read of its active segment, up to the

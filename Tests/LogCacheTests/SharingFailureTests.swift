@@ -6,7 +6,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Sharing a store when a manifest write fails")
+@Suite("Sharing a store when a manifest write fails or a writer dies between appending and announcing")
 struct SharingFailureTests {
     /// A value of 1,500 bytes that names its writer and number, incompressible enough that
     /// two fill a 4 KiB segment.
@@ -76,5 +76,61 @@ struct SharingFailureTests {
         }
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == planted, "the existing file was overwritten")
         for (key, v) in acked { #expect(try store.value(forKey: key) == v) }
+    }
+
+    /// Appends the record of `value` for `key`, encoded by `encoder` for its store, to the
+    /// active segment under the append lock, without announcing it: what a writer killed
+    /// between its append and its announcement leaves.
+    static func appendUnannounced(_ value: [UInt8], key: String, encoder: CacheStore, dir: String) throws {
+        let record = try withBytes(Array(key.utf8)) { k throws(CacheError) in
+            try withBytes(value) { v throws(CacheError) in
+                try encoder.encodeValueRecord(key: k, value: v, ttl: nil, now: encoder.clock.now())
+            }
+        }
+        let lock = try FileLock(path: dir + "/" + StoreLocks.appendFileName)
+        try lock.lockExclusive()
+        defer { lock.unlock() }
+        let manifest = try StoreOpening.readManifest(Directory(path: dir))
+        let active = try #require(manifest.segments.last)
+        let file = try File.open(dir + "/" + Segment.fileName(active), flags: O_RDWR)
+        try file.write(record.bytes, at: try file.size())
+    }
+
+    @Test("A record a killed writer appended but never announced is announced by the next writer: handles that had caught up see it")
+    func unannouncedRecordAfterNextWrite() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let options = Options(compaction: .manual)
+        let reader = try CacheStore(directory: dir.path, options: options)
+        defer { try? reader.close() }
+        let writer = try CacheStore(directory: dir.path, options: options)
+        defer { try? writer.close() }
+        func bucket(_ key: String) -> UInt64 { (KeyHash.hash(Array(key.utf8)) >> 32) % UInt64(SharedCounters.bucketCount) }
+        let other = try #require((0..<100).map { "other-\($0)" }.first { bucket($0) != bucket("k") })
+        try reader.set(Array("old".utf8), forKey: "k")
+        #expect(try reader.value(forKey: "k") == Array("old".utf8))
+        #expect(try writer.value(forKey: "k") == Array("old".utf8))
+        try Self.appendUnannounced(Array("new".utf8), key: "k", encoder: writer, dir: dir.path)
+        // The writer cuts or adopts the tail under the append lock, and must announce what it found.
+        try writer.set([1], forKey: other)
+        #expect(try writer.value(forKey: "k") == Array("new".utf8))
+        #expect(try reader.value(forKey: "k") == Array("new".utf8), "a handle that had caught up still returns the old value")
+        #expect(try reader.value(forKey: other) == [1])
+    }
+
+    @Test("A record a killed writer appended but never announced is announced by the next open")
+    func unannouncedRecordAfterOpen() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let options = Options(compaction: .manual)
+        let reader = try CacheStore(directory: dir.path, options: options)
+        defer { try? reader.close() }
+        try reader.set(Array("old".utf8), forKey: "k")
+        #expect(try reader.value(forKey: "k") == Array("old".utf8))
+        try Self.appendUnannounced(Array("new".utf8), key: "k", encoder: reader, dir: dir.path)
+        let opened = try CacheStore(directory: dir.path, options: options)
+        #expect(try opened.value(forKey: "k") == Array("new".utf8))
+        try opened.close()
+        #expect(try reader.value(forKey: "k") == Array("new".utf8), "a handle that had caught up still returns the old value")
     }
 }

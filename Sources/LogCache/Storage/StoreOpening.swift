@@ -78,7 +78,10 @@ enum StoreOpening {
                 directory: dir, locks: locks, counters: counters, manifest: manifest, active: active,
                 live: loader.live, segments: loader.segments, diskBytes: loader.diskBytes,
                 tornRecords: loader.tornRecords, corruptRecords: loader.corruptRecords,
-                sequence: counters.announce(keyHashes: []))
+                // Records a killed writer appended but never announced are announced now, so
+                // that handles which had caught up before they were written read them too.
+                sequence: counters.announce(keyHashes: try counters.keysPastAnnouncedEnd(of: active) ?? [],
+                                            end: (active.segment.id, active.length)))
         } catch {
             locks.open.unlock()
             throw error
