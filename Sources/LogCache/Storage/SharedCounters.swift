@@ -71,6 +71,7 @@ final class SharedCounters: @unchecked Sendable {
     /// Says a manifest of `generation` is about to replace the current one. Set before the
     /// rename, so the hint is never behind the file: a process that dies in between leaves
     /// a hint that makes others read a manifest that has not changed, which costs a read.
+    /// A writer whose manifest write failed sets it back the same way.
     func intend(generation: UInt64) {
         logcache_atomic_store(generationWord, generation)
     }
@@ -111,7 +112,7 @@ final class SharedCounters: @unchecked Sendable {
         let announced = announcedEnd
         guard announced.segment != active.segment.id || announced.length != active.length else { return nil }
         let sameSegment = announced.segment == active.segment.id
-        let from = sameSegment && (SegmentHeader.size...active.length).contains(announced.length)
+        let from = sameSegment && announced.length >= SegmentHeader.size && announced.length <= active.length
             ? announced.length : SegmentHeader.size
         var keys: [UInt64] = []
         _ = try active.segment.scanTail(from: from, to: active.length) { keys.append($0.keyHash) }
