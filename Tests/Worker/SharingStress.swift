@@ -1,5 +1,6 @@
 // Roles of tools/stress-sharing: processes that cut, grow and reload one store's active
-// segment at once, so that a read of a file another process truncates shows up as a death.
+// segment at once, so that a read of a file another process truncates shows up as a death,
+// while manifest writes fail now and then.
 import LogCache
 
 #if canImport(Glibc)
@@ -50,38 +51,102 @@ private func activeSegmentPath(_ dir: String) -> String? {
     return dir + "/" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits + ".seg"
 }
 
+/// Whether `error` is a manifest write that failed because `blocker` put a directory where
+/// the temporary manifest goes: the one failure the stress provokes on purpose.
+func isBlockedManifestWrite(_ error: any Error) -> Bool {
+    if case CacheError.io(_, let path, _) = error { return path.hasSuffix("/MANIFEST.tmp") }
+    return false
+}
+
 /// `stresswriter DIR SECONDS WORKER KEYS`: sets its own keys ("w<WORKER>-<i>") in a loop,
 /// reading each back at once, and every few writes a key of another worker; at the end
-/// reopens the store and checks that each of its keys holds the last value it wrote. The
-/// first to open the store creates it with 16 KiB segments, so that segments roll often.
-/// Prints "bad KEY" for every wrong read and "done WRITES" at the end.
+/// reopens the store and checks every one of its keys. A set that fails because a manifest
+/// write was blocked is not acknowledged: the key may then hold the value before it or the
+/// one that failed, and nothing else. The first to open the store creates it with 16 KiB
+/// segments, so that segments roll often. Prints "bad KEY" for every wrong read and
+/// "done WRITES FAILED" at the end.
 func runStressWriter(_ args: [String]) throws {
     guard args.count >= 6, let seconds = Double(args[3]), let worker = Int(args[4]), let keys = Int(args[5]), keys > 0
     else { exit(2) }
     let options = Options(segmentSize: 16 << 10, compaction: .manual)
     let store = try CacheStore(directory: args[2], options: options)
     var random = WorkerRandom(seed: UInt64(worker + 101))
-    var last: [String: [UInt8]] = [:]
+    // The values each key may hold (nil: none), as far as this writer's acknowledgements say.
+    var possible: [String: [[UInt8]?]] = [:]
     let end = monotonicNanoseconds() + UInt64(seconds * 1e9)
     var n = 0
+    var failed = 0
     while monotonicNanoseconds() < end {
         let key = "w\(worker)-\(random.next(keys))"
         let value = sharedValue(key: key, writer: worker, n: n)
-        try store.set(value, forKey: key)
-        last[key] = value
+        n += 1
+        do {
+            try store.set(value, forKey: key)
+            possible[key] = [value]
+        } catch {
+            guard isBlockedManifestWrite(error) else { throw error }
+            possible[key, default: [nil]].append(value)
+            failed += 1
+            continue
+        }
         if try store.value(forKey: key) != value { say("bad \(key)") }
         if n % 5 == 0 {
             // Another writer's key: any whole value of it, or none, but never a wrong one.
             let other = "w\(random.next(4))-\(random.next(keys))"
             if let v = try store.value(forKey: other), checkSharedValue(v, key: other) == nil { say("bad \(other)") }
         }
-        n += 1
     }
     try store.close()
     let reopened = try CacheStore(directory: args[2], options: options)
-    for (key, value) in last where try reopened.value(forKey: key) != value { say("bad \(key) after reopen") }
+    for (key, values) in possible where !values.contains(try reopened.value(forKey: key)) {
+        say("bad \(key) after reopen")
+    }
     try reopened.close()
-    say("done \(n)")
+    say("done \(n) \(failed)")
+}
+
+/// `blocker DIR SECONDS`: from one second in (when the others have opened the store: an
+/// open removes leftover `*.tmp` files and fails on a directory) to four fifths of SECONDS,
+/// over and over, puts a
+/// directory where the temporary manifest goes for 20 to 80 ms (every roll and compaction
+/// that publishes meanwhile fails), then removes it for 50 to 200 ms. Prints "blocked N".
+func runBlocker(_ args: [String]) throws {
+    guard args.count >= 4, let seconds = Double(args[3]) else { exit(2) }
+    let path = args[2] + "/MANIFEST.tmp"
+    var random = WorkerRandom(seed: 3)
+    // Stopped early, so the writers' closing checks reopen a store with nothing in the way.
+    let end = monotonicNanoseconds() + UInt64(seconds * 0.8e9)
+    sleep(1)
+    var blocked = 0
+    while monotonicNanoseconds() < end {
+        if mkdir(path, 0o700) == 0 { blocked += 1 }
+        usleep(useconds_t(20_000 + random.next(60_000)))
+        rmdir(path)
+        usleep(useconds_t(50_000 + random.next(150_000)))
+    }
+    say("blocked \(blocked)")
+}
+
+/// `stresscompact DIR SECONDS`: compaction passes back to back, as `compactloop`, except that
+/// a pass whose manifest write `blocker` blocked is counted and the loop goes on. Prints
+/// "passes N FAILED".
+func runStressCompact(_ args: [String]) throws {
+    guard args.count >= 4, let seconds = Double(args[3]) else { exit(2) }
+    let store = try CacheStore(directory: args[2], options: Options(compaction: .manual))
+    let end = monotonicNanoseconds() + UInt64(seconds * 1e9)
+    var passes = 0
+    var failed = 0
+    while monotonicNanoseconds() < end {
+        do {
+            if try store.compact().segmentsRewritten > 0 { passes += 1 }
+        } catch {
+            guard isBlockedManifestWrite(error) else { throw error }
+            failed += 1
+        }
+        usleep(20_000)
+    }
+    try store.close()
+    say("passes \(passes) \(failed)")
 }
 
 /// `stressreader DIR SECONDS KEYS`: lookups of every writer's keys without writing, so every

@@ -19,7 +19,7 @@
 //     the space back.
 //   logcache-worker mixed | compactloop | tornappend | bench ...
 //     workloads for several processes on one store (SharedWorkload.swift).
-//   logcache-worker garbage | stresswriter | stressreader | fsck ...
+//   logcache-worker garbage | stresswriter | stressreader | blocker | stresscompact | fsck ...
 //     the roles of tools/stress-sharing (SharingStress.swift).
 //   logcache-worker compact DIR PHASE N
 //     runs one compaction pass and kills itself with SIGKILL at the Nth progress report of
@@ -144,6 +144,10 @@ do {
         try runStressWriter(args)
     case "stressreader":
         try runStressReader(args)
+    case "blocker":
+        try runBlocker(args)
+    case "stresscompact":
+        try runStressCompact(args)
     case "fsck":
         try runFsck(args)
     case "load":
