@@ -87,6 +87,9 @@ func runStressWriter(_ args: [String]) throws {
             guard isBlockedManifestWrite(error) else { throw error }
             possible[key, default: [nil]].append(value)
             failed += 1
+            // Backs off as a caller would, and lets other processes publish meanwhile (what
+            // a handle that took its failed manifest for published would then miss).
+            usleep(useconds_t(100_000 + random.next(150_000)))
             continue
         }
         if try store.value(forKey: key) != value { say("bad \(key)") }
