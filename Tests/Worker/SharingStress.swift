@@ -112,7 +112,8 @@ func runStressWriter(_ args: [String]) throws {
 /// open removes leftover `*.tmp` files and fails on a directory) to four fifths of SECONDS,
 /// over and over, puts a
 /// directory where the temporary manifest goes for 20 to 80 ms (every roll and compaction
-/// that publishes meanwhile fails), then removes it for 50 to 200 ms. Prints "blocked N".
+/// that publishes meanwhile fails), then removes it for 200 to 600 ms (so that compactions
+/// still succeed often enough to keep the others reloading). Prints "blocked N".
 func runBlocker(_ args: [String]) throws {
     guard args.count >= 4, let seconds = Double(args[3]) else { exit(2) }
     let path = args[2] + "/MANIFEST.tmp"
@@ -125,7 +126,7 @@ func runBlocker(_ args: [String]) throws {
         if mkdir(path, 0o700) == 0 { blocked += 1 }
         usleep(useconds_t(20_000 + random.next(60_000)))
         rmdir(path)
-        usleep(useconds_t(50_000 + random.next(150_000)))
+        usleep(useconds_t(200_000 + random.next(400_000)))
     }
     say("blocked \(blocked)")
 }
