@@ -129,12 +129,17 @@ extension CacheStore {
     /// The file exists, with its header synced, before the manifest names it: a crash in
     /// between leaves an unnamed file, which the next open removes.
     func startSegment(_ w: inout WriterState, segments: ([UInt32], UInt32) -> [UInt32]) throws(CacheError) -> Segment {
-        let id = w.manifest.nextSegmentID
-        guard id < UInt32.max - 1 else {
-            throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
+        var id = w.manifest.nextSegmentID
+        var created: File?
+        while created == nil {
+            guard id < UInt32.max - 1 else {
+                throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
+            }
+            created = try createSegmentFile(id, &w)
+            if created == nil { id += 1 }
         }
+        guard let file = created else { throw .corruptStore(path: directory, detail: "no segment file was created") }
         let name = Segment.fileName(id)
-        let file = try File.open(dir.path(name), flags: O_RDWR | O_CREAT | O_TRUNC)
         var next = w.manifest
         next.segments = segments(next.segments, id)
         next.nextSegmentID = id + 1
@@ -144,11 +149,39 @@ extension CacheStore {
             try file.sync()
             try publishManifest(next, &w)
         } catch {
-            try? dir.remove(name)
+            // Unless the new manifest may be in place already: then the file is the active
+            // segment of every process that reads it, and the next catch-up adopts it here.
+            if !w.manifestInDoubt { try? dir.remove(name) }
             throw error
         }
         let segment = Segment(id: id, file: file)
         w.active = ActiveSegment(segment: segment, length: SegmentHeader.size)
         return segment
+    }
+
+    /// Creates the file of new segment `id`, never truncating one that is there: nil when a
+    /// file holding records is in the way (it is left as it is and the number skipped).
+    ///
+    /// Under the append lock and caught up, this handle's manifest is the file's, and it names
+    /// no segment this high: a file already there is a leftover of a process killed between
+    /// creating a segment and publishing it. That is checked rather than assumed, since
+    /// truncating a segment that a manifest names destroys acknowledged writes.
+    private func createSegmentFile(_ id: UInt32, _ w: inout WriterState) throws(CacheError) -> File? {
+        let path = dir.path(Segment.fileName(id))
+        do {
+            return try File.open(path, flags: O_RDWR | O_CREAT | O_EXCL)
+        } catch .io(_, _, EEXIST) {
+            // Looked at below.
+        }
+        guard try StoreOpening.readManifest(dir) == w.manifest else {
+            // This handle's view is not the file's: refuse, and read the manifest next time.
+            w.manifestInDoubt = true
+            throw .io(operation: "create", path: path, errno: EEXIST)
+        }
+        let file = try File.open(path, flags: O_RDWR)
+        // A header at most: there is nothing in it to lose.
+        guard try file.size() <= SegmentHeader.size else { return nil }
+        try file.truncate(to: 0)
+        return file
     }
 }

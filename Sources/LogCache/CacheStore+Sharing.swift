@@ -24,7 +24,8 @@ extension CacheStore {
             w.appendedKeys.removeAll(keepingCapacity: true)
             defer {
                 if (w.active.segment.id, w.active.length, w.manifest.generation) != before {
-                    seenSequence.store(shared.announce(keyHashes: w.appendedKeys), ordering: .releasing)
+                    let end = (segment: w.active.segment.id, length: w.active.length)
+                    seenSequence.store(shared.announce(keyHashes: w.appendedKeys, end: end), ordering: .releasing)
                 }
                 if w.appendedKeys.capacity > 4096 { w.appendedKeys = [] }
             }
@@ -54,13 +55,39 @@ extension CacheStore {
         }
     }
 
-    /// Replaces the manifest with `next`: the shared hint first, then the file.
+    /// Replaces the manifest with `next`: the shared hint first, so that it is never behind
+    /// the file, then the file. This handle's own hint and manifest move only once the rename
+    /// is done: a handle that took a failed write for published would skip reading the
+    /// manifest another process publishes next under the same generation, and keep writing
+    /// into a segment that everyone else has sealed.
     func publishManifest(_ next: Manifest, _ w: inout WriterState) throws(CacheError) {
         shared.intend(generation: next.generation)
-        w.generationHint = next.generation
-        try dir.writeAtomically(Manifest.fileName, next.encoded())
+        do {
+            try dir.writeAtomically(Manifest.fileName, next.encoded())
+        } catch {
+            settleFailedPublish(&w)
+            throw error
+        }
         w.manifest = next
+        w.generationHint = next.generation
+        w.manifestInDoubt = false
         seenGeneration.store(next.generation, ordering: .releasing)
+    }
+
+    /// After a failed manifest write, with the append lock still held: only the file says
+    /// whether the rename happened (a failed fsync of the directory comes after it).
+    private func settleFailedPublish(_ w: inout WriterState) {
+        if let onDisk = try? StoreOpening.readManifest(dir), onDisk == w.manifest {
+            // Nothing changed: take the announcement back, so that no process waits for a
+            // manifest that is not coming, and the next one published is read by everyone.
+            shared.intend(generation: w.manifest.generation)
+            w.generationHint = w.manifest.generation
+        } else {
+            // The new manifest is in place, or the file cannot be read: the shared hint stays
+            // ahead (which makes other processes read the file), and this handle reads it at
+            // its next catch-up whatever the hint says.
+            w.manifestInDoubt = true
+        }
     }
 
     /// Brings the index up to what the files hold: a newer manifest, then records appended
@@ -70,14 +97,21 @@ extension CacheStore {
     /// final: it is read even when the counter did not move (a writer killed before its
     /// announcement), and bytes after the last good record, a killed writer's torn append,
     /// are cut so the next record follows a good one.
+    ///
+    /// Under the append lock it also announces the records at the end of the active segment
+    /// that nobody announced (a writer killed between its append and its announcement), so
+    /// that handles which had caught up before they were written read them too.
     func catchUp(_ w: inout WriterState, holdingAppendLock locked: Bool) throws(CacheError) {
         let sequence = shared.sequence
         let moved = sequence != seenSequence.load(ordering: .acquiring)
-        guard moved || locked else { return }
+        guard moved || locked || w.manifestInDoubt else { return }
         let hint = shared.generation
-        if hint != w.generationHint {
+        if hint != w.generationHint || w.manifestInDoubt {
             let manifest = try StoreOpening.readManifest(dir)
-            if manifest.generation != w.manifest.generation { try adopt(manifest, &w) }
+            // Compared whole, not by generation: a generation says which manifest came later,
+            // not that two manifests are the same one.
+            if manifest != w.manifest { try adopt(manifest, &w) }
+            w.manifestInDoubt = false
             if manifest.generation >= hint {
                 w.generationHint = hint
             } else if locked {
@@ -89,8 +123,12 @@ extension CacheStore {
             // Otherwise a manifest is being published right now: look again next time.
         }
         try readActiveTail(&w, cutTornBytes: locked)
+        var seen = sequence
+        if locked, let keys = try shared.keysPastAnnouncedEnd(of: w.active, salt: salt) {
+            seen = shared.announce(keyHashes: keys, end: (w.active.segment.id, w.active.length))
+        }
         seenGeneration.store(w.generationHint, ordering: .releasing)
-        seenSequence.store(sequence, ordering: .releasing)
+        seenSequence.store(seen, ordering: .releasing)
     }
 
     /// Applies the records past what this handle has read of its active segment, up to the

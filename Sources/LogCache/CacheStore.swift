@@ -49,6 +49,9 @@ public final class CacheStore: Sendable {
         var manifest: Manifest
         /// The shared generation hint as of the last look at the manifest file.
         var generationHint: UInt64
+        /// A manifest write failed in a way that may have left the new manifest in place:
+        /// the next catch-up reads the file whatever the hint says.
+        var manifestInDoubt = false
         /// Key hashes of the records appended under the current hold of the append lock,
         /// announced to other processes when it is let go.
         var appendedKeys: [UInt64] = []

@@ -173,7 +173,8 @@ struct ForgedRecordTests {
         let valueStart = RecordHeader.size + 3
         try handle.write(contentsOf: Data(record[0..<(valueStart + ends[ends.count - 1] + 10)]))
         // Another writer's announcement makes the reader read the tail as it is now.
-        _ = writer.shared.announce(keyHashes: [KeyHash.hash(Array("admin".utf8)), KeyHash.hash(Array("victim".utf8))])
+        _ = writer.shared.announce(keyHashes: [KeyHash.hash(Array("admin".utf8)), KeyHash.hash(Array("victim".utf8))],
+                                   end: (1, start))
         #expect(try reader.value(forKey: "admin") == nil)
         #expect(try reader.value(forKey: "victim") == Array("precious".utf8))
         #expect(try reader.value(forKey: "big") == nil)
@@ -208,7 +209,7 @@ struct ForgedRecordTests {
         let watcher = try WorkerProcess(["watch-forged", dir.path, "1500"])
         defer { watcher.kill() }
         #expect(watcher.waitForLine("watching") != nil)
-        let (record, _, _, handle) = try Self.appendingBigRecord(big, to: writer)
+        let (record, _, start, handle) = try Self.appendingBigRecord(big, to: writer)
         // The record arrives 1 KiB at a time, each piece announced as if a write had ended, so
         // the watcher reads every prefix of it; the last 100 bytes never come (the writer died).
         let hashes = ["admin", "victim", "big"].map { KeyHash.hash(Array($0.utf8)) }
@@ -217,7 +218,7 @@ struct ForgedRecordTests {
             let n = min(1024, record.count - 100 - written)
             try handle.write(contentsOf: Data(record[written..<(written + n)]))
             written += n
-            _ = writer.shared.announce(keyHashes: hashes)
+            _ = writer.shared.announce(keyHashes: hashes, end: (1, start))
             usleep(1000)
         }
         try handle.close()

@@ -24,6 +24,8 @@
 //     the space back.
 //   logcache-worker mixed | compactloop | tornappend | bench ...
 //     workloads for several processes on one store (SharedWorkload.swift).
+//   logcache-worker garbage | stresswriter | stressreader | blocker | stresscompact | fsck ...
+//     the roles of tools/stress-sharing (SharingStress.swift).
 //   logcache-worker compact DIR PHASE N
 //     runs one compaction pass and kills itself with SIGKILL at the Nth progress report of
 //     PHASE (copying, publishing or removing), printing "killing" first; prints "done" if
@@ -141,6 +143,18 @@ do {
         try runTornAppend(args)
     case "bench":
         try runBench(args)
+    case "garbage":
+        try runGarbage(args)
+    case "stresswriter":
+        try runStressWriter(args)
+    case "stressreader":
+        try runStressReader(args)
+    case "blocker":
+        try runBlocker(args)
+    case "stresscompact":
+        try runStressCompact(args)
+    case "fsck":
+        try runFsck(args)
     case "load":
         try runLoad(args)
     case "compact":

@@ -83,7 +83,9 @@ struct CompactionOutput {
 
     private mutating func startSegment(id: UInt32) throws(CacheError) {
         try flush()
-        let file = try File.open(dir.path(Segment.fileName(id)), flags: O_RDWR | O_CREAT | O_TRUNC)
+        // The number was allocated to this pass alone: a file already there is not its own,
+        // and is never truncated.
+        let file = try File.open(dir.path(Segment.fileName(id)), flags: O_RDWR | O_CREAT | O_EXCL)
         written.append(Written(segment: Segment(id: id, file: file)))
         try file.write(SegmentHeader(segmentID: id, salt: salt).encoded(), at: 0)
         pendingStart = SegmentHeader.size

@@ -140,7 +140,13 @@ struct CompactionPass {
             next.segments = list
             next.generation += 1
             published = true
-            try store.publishManifest(next, &w)
+            do throws(CacheError) {
+                try store.publishManifest(next, &w)
+            } catch {
+                // Unless the new manifest may be in place, nothing names the new files: they go.
+                if !w.manifestInDoubt { published = false }
+                throw error
+            }
             store.state.write { s in
                 for out in outputs {
                     for seg in out.written {

@@ -37,8 +37,12 @@ final class Segment: Sendable {
         try file.read(count: Int(length), at: Int(offset))
     }
 
-    /// Scans the records in bytes `start ..< length`, calling `visit` with the index-file
-    /// entry of each good one, in log order.
+    /// Scans the records in bytes `start ..< length` of a sealed segment through a memory map,
+    /// calling `visit` with the index-file entry of each good one, in log order.
+    ///
+    /// Only for segments nobody truncates. The active segment is cut by whichever writer
+    /// finds a killed writer's torn bytes at its end, and touching a mapped page past a file's
+    /// new end raises SIGBUS: the active segment is read with ``scanTail(from:to:salt:visit:)``.
     func scan(from start: Int, length: Int, salt: RecordSalt, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
         let mapped = try MappedFile(file, length: length)
         // Offsets are 32 bits wide: bytes past 4 GiB (only damage makes a segment that long)
@@ -51,12 +55,14 @@ final class Segment: Sendable {
         return outcome
     }
 
-    /// Scans the records in bytes `start ..< end` read with one `pread`: for the few records
-    /// other processes appended since this one last looked, where mapping the whole file
-    /// would cost more than reading them.
+    /// Scans the records in bytes `start ..< end` read with one `pread`: how the active
+    /// segment is always read, since another process may cut it meanwhile (a read past the
+    /// new end just returns fewer bytes, which scan as a shorter tail).
     func scanTail(from start: Int, to end: Int, salt: RecordSalt, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
-        guard end > start else { return SegmentScan.Outcome(validEnd: start, damaged: [], tornBytes: 0, records: 0) }
-        let bytes = try file.read(count: min(end, Int(UInt32.max)) - start, at: start)
+        // Offsets are 32 bits wide: bytes past 4 GiB hold no record of this segment.
+        let stop = min(end, Int(UInt32.max))
+        guard stop > start else { return SegmentScan.Outcome(validEnd: start, damaged: [], tornBytes: 0, records: 0) }
+        let bytes = try file.read(count: stop - start, at: start)
         var outcome = bytes.withUnsafeBytes { buffer in
             SegmentScan.scan(buffer, from: 0, salt: salt) { offset, h, record in
                 visit(IndexFileEntry(header: h, record: record, offset: start + offset))
@@ -70,10 +76,11 @@ final class Segment: Sendable {
     /// The index file for the segment's first `length` bytes, built by scanning them.
     ///
     /// Built from the file rather than kept in memory as records are appended: that would
-    /// cost 25 bytes per record of the active segment for the life of the process.
+    /// cost 25 bytes per record of the active segment for the life of the process. Read with
+    /// `pread`, as everything of the active segment is.
     func indexFile(length: Int, salt: RecordSalt) throws(CacheError) -> [UInt8] {
         var entries = ByteWriter(capacity: 4096)
-        _ = try scan(from: SegmentHeader.size, length: length, salt: salt) { $0.encode(into: &entries) }
+        _ = try scanTail(from: SegmentHeader.size, to: length, salt: salt) { $0.encode(into: &entries) }
         return IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: entries.bytes)
     }
 }

@@ -85,7 +85,10 @@ enum StoreOpening {
                 live: loader.live, segments: loader.segments, diskBytes: loader.diskBytes,
                 tornRecords: loader.tornRecords + (converted?.tornRecords ?? 0),
                 corruptRecords: loader.corruptRecords + (converted?.corruptRecords ?? 0),
-                sequence: counters.announce(keyHashes: []))
+                // Records a killed writer appended but never announced are announced now, so
+                // that handles which had caught up before they were written read them too.
+                sequence: counters.announce(keyHashes: try counters.keysPastAnnouncedEnd(of: active, salt: manifest.salt) ?? [],
+                                            end: (active.segment.id, active.length)))
         } catch {
             locks.open.unlock()
             throw error
@@ -258,9 +261,19 @@ enum StoreOpening {
             var validEnd = length
             if scanFrom < length {
                 var scanned = ByteWriter()
-                let outcome = try segment.scan(from: scanFrom, length: length, salt: salt) { e in
-                    apply(e, segment: id)
-                    e.encode(into: &scanned)
+                let outcome: SegmentScan.Outcome
+                if isActive {
+                    // Another process may cut the active segment while it is read (catching up
+                    // holds no lock): it is never mapped, as pages past a new end raise SIGBUS.
+                    outcome = try segment.scanTail(from: scanFrom, to: length, salt: salt) { e in
+                        apply(e, segment: id)
+                        e.encode(into: &scanned)
+                    }
+                } else {
+                    outcome = try segment.scan(from: scanFrom, length: length, salt: salt) { e in
+                        apply(e, segment: id)
+                        e.encode(into: &scanned)
+                    }
                 }
                 corruptRecords += outcome.damaged.count
                 validEnd = outcome.validEnd

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Sharing a store when a manifest write fails or a writer dies between appending and announcing")
+struct SharingFailureTests {
+    /// A value of 1,500 bytes that names its writer and number, incompressible enough that
+    /// two fill a 4 KiB segment.
+    static func value(_ writer: String, _ n: Int) -> [UInt8] {
+        var generator = SeededGenerator(seed: UInt64(n) &* 31 &+ UInt64(writer.utf8.first ?? 0))
+        let head = Array("\(writer)-\(n)|".utf8)
+        return head + generator.bytes(1500 - head.count)
+    }
+
+    static let options = Options(compression: .none, segmentSize: 4096, compaction: .manual)
+
+    @Test("A manifest write that fails in one handle never costs either handle an acknowledged write, also after a reopen")
+    func failedManifestWrite() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let a = try CacheStore(directory: dir.path, options: Self.options)
+        let b = try CacheStore(directory: dir.path, options: Self.options)
+        var acked: [String: [UInt8]] = [:]
+        func write(_ store: CacheStore, _ name: String, _ n: Int) -> Bool {
+            let v = Self.value(name, n)
+            guard (try? store.set(v, forKey: "\(name)-\(n)")) != nil else { return false }
+            acked["\(name)-\(n)"] = v
+            return true
+        }
+        for n in 0..<3 { #expect(write(a, "a", n)) }
+        // A directory where the temporary manifest goes: every roll fails while it is there.
+        try FileManager.default.createDirectory(atPath: dir.file("MANIFEST.tmp"), withIntermediateDirectories: false)
+        var failures = 0
+        for n in 3..<9 where !write(a, "a", n) { failures += 1 }
+        #expect(failures > 0, "no roll failed while MANIFEST.tmp was a directory")
+        try FileManager.default.removeItem(atPath: dir.file("MANIFEST.tmp"))
+        for n in 0..<20 {
+            #expect(write(b, "b", n))
+            #expect(write(a, "a", 100 + n))
+        }
+        for (key, v) in acked.sorted(by: { $0.key < $1.key }) {
+            #expect(try a.value(forKey: key) == v, "\(key) does not read back from the handle that failed")
+            #expect(try b.value(forKey: key) == v, "\(key) does not read back from the other handle")
+        }
+        try a.close()
+        try b.close()
+        let reopened = try CacheStore(directory: dir.path)
+        for (key, v) in acked.sorted(by: { $0.key < $1.key }) {
+            #expect(try reopened.value(forKey: key) == v, "\(key) does not read back after a reopen")
+        }
+        #expect(reopened.statistics.corruptRecords == 0)
+        try reopened.close()
+        #expect(try StoreCheck.run(directory: dir.path).ok)
+    }
+
+    @Test("A file already at the next segment number is never truncated when a segment is created")
+    func newSegmentKeepsExistingFile() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path, options: Self.options)
+        defer { try? store.close() }
+        try store.set(Self.value("s", 0), forKey: "s-0")
+        let next = store.writer.withLock { $0.manifest.nextSegmentID }
+        // What a handle with an outdated manifest would find: a segment file that holds records.
+        let planted = Array(try Data(contentsOf: URL(fileURLWithPath: dir.file(Segment.fileName(1)))))
+        let path = dir.file(Segment.fileName(next))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(planted)))
+        var acked: [String: [UInt8]] = ["s-0": Self.value("s", 0)]
+        for n in 1..<8 {
+            try store.set(Self.value("s", n), forKey: "s-\(n)")
+            acked["s-\(n)"] = Self.value("s", n)
+        }
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == planted, "the existing file was overwritten")
+        for (key, v) in acked { #expect(try store.value(forKey: key) == v) }
+    }
+
+    /// Appends the record of `value` for `key`, encoded by `encoder` for its store, to the
+    /// active segment under the append lock, without announcing it: what a writer killed
+    /// between its append and its announcement leaves.
+    static func appendUnannounced(_ value: [UInt8], key: String, encoder: CacheStore, dir: String) throws {
+        let record = try withBytes(Array(key.utf8)) { k throws(CacheError) in
+            try withBytes(value) { v throws(CacheError) in
+                try encoder.encodeValueRecord(key: k, value: v, ttl: nil, now: encoder.clock.now())
+            }
+        }
+        let lock = try FileLock(path: dir + "/" + StoreLocks.appendFileName)
+        try lock.lockExclusive()
+        defer { lock.unlock() }
+        let manifest = try StoreOpening.readManifest(Directory(path: dir))
+        let active = try #require(manifest.segments.last)
+        let file = try File.open(dir + "/" + Segment.fileName(active), flags: O_RDWR)
+        try file.write(record.bytes, at: try file.size())
+    }
+
+    @Test("A record a killed writer appended but never announced is announced by the next writer: handles that had caught up see it")
+    func unannouncedRecordAfterNextWrite() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let options = Options(compaction: .manual)
+        let reader = try CacheStore(directory: dir.path, options: options)
+        defer { try? reader.close() }
+        let writer = try CacheStore(directory: dir.path, options: options)
+        defer { try? writer.close() }
+        func bucket(_ key: String) -> UInt64 { (KeyHash.hash(Array(key.utf8)) >> 32) % UInt64(SharedCounters.bucketCount) }
+        let other = try #require((0..<100).map { "other-\($0)" }.first { bucket($0) != bucket("k") })
+        try reader.set(Array("old".utf8), forKey: "k")
+        #expect(try reader.value(forKey: "k") == Array("old".utf8))
+        #expect(try writer.value(forKey: "k") == Array("old".utf8))
+        try Self.appendUnannounced(Array("new".utf8), key: "k", encoder: writer, dir: dir.path)
+        // The writer cuts or adopts the tail under the append lock, and must announce what it found.
+        try writer.set([1], forKey: other)
+        #expect(try writer.value(forKey: "k") == Array("new".utf8))
+        #expect(try reader.value(forKey: "k") == Array("new".utf8), "a handle that had caught up still returns the old value")
+        #expect(try reader.value(forKey: other) == [1])
+    }
+
+    @Test("A record a killed writer appended but never announced is announced by the next open")
+    func unannouncedRecordAfterOpen() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let options = Options(compaction: .manual)
+        let reader = try CacheStore(directory: dir.path, options: options)
+        defer { try? reader.close() }
+        try reader.set(Array("old".utf8), forKey: "k")
+        #expect(try reader.value(forKey: "k") == Array("old".utf8))
+        try Self.appendUnannounced(Array("new".utf8), key: "k", encoder: reader, dir: dir.path)
+        let opened = try CacheStore(directory: dir.path, options: options)
+        #expect(try opened.value(forKey: "k") == Array("new".utf8))
+        try opened.close()
+        #expect(try reader.value(forKey: "k") == Array("new".utf8), "a handle that had caught up still returns the old value")
+    }
+}
