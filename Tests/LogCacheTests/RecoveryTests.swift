@@ -137,6 +137,22 @@ struct RecoveryTests {
         try store.close()
     }
 
+    @Test("A directory under a temporary file's name does not stop the store from opening; an empty one is removed")
+    func directoryInPlaceOfTemporaryFile() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let expected = try fill(dir.path, count: 20, options: Options())
+        try FileManager.default.createDirectory(atPath: dir.file("MANIFEST.tmp"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: dir.file("0000000009.idx.tmp"), withIntermediateDirectories: false)
+        try Data([1]).write(to: URL(fileURLWithPath: dir.file("0000000009.idx.tmp/someone's file")))
+        let store = try CacheStore(directory: dir.path)
+        for (k, v) in expected { #expect(try store.value(forKey: k) == v) }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("MANIFEST.tmp")))
+        // Not empty: not the store's to delete.
+        #expect(FileManager.default.fileExists(atPath: dir.file("0000000009.idx.tmp/someone's file")))
+        try store.close()
+    }
+
     @Test("A missing sealed segment costs only its own records")
     func missingSegment() throws {
         let dir = TemporaryDirectory()

@@ -82,4 +82,14 @@ struct Directory: Sendable {
     func remove(_ name: String) throws(CacheError) {
         guard unlink(path(name)) == 0 || errno == ENOENT else { throw .io(operation: "remove", path: path(name), errno: errno) }
     }
+
+    /// Removes what a crash may have left under `name`: a file, or an empty directory. A
+    /// directory that holds something was not made by the store and is left alone rather
+    /// than make every open fail.
+    func removeLeftover(_ name: String) throws(CacheError) {
+        if unlink(path(name)) == 0 || errno == ENOENT { return }
+        guard errno == EISDIR else { throw .io(operation: "remove", path: path(name), errno: errno) }
+        if rmdir(path(name)) == 0 || errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT { return }
+        throw .io(operation: "remove", path: path(name), errno: errno)
+    }
 }

@@ -33,7 +33,7 @@ enum FormatConversion {
         // An earlier conversion killed before it published left unnamed files.
         for name in try dir.names() {
             let id = Segment.id(inFileName: name, suffix: ".seg") ?? Segment.id(inFileName: name, suffix: ".idx")
-            if name.hasSuffix(".tmp") || (id.map { !old.segments.contains($0) } ?? false) { try dir.remove(name) }
+            if name.hasSuffix(".tmp") || (id.map { !old.segments.contains($0) } ?? false) { try dir.removeLeftover(name) }
         }
         let salt = RecordSalt.random()
         var nextID = old.nextSegmentID

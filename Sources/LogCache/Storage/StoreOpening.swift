@@ -142,7 +142,7 @@ enum StoreOpening {
         for name in names {
             let id = Segment.id(inFileName: name, suffix: ".seg") ?? Segment.id(inFileName: name, suffix: ".idx")
             if name.hasSuffix(".tmp") || (id.map { !live.contains($0) } ?? false) {
-                try dir.remove(name)
+                try dir.removeLeftover(name)
             }
         }
     }
@@ -176,7 +176,11 @@ enum StoreOpening {
         /// Opens a segment file; nil (and counted as damage) when a sealed one is missing at open.
         func openFile(_ id: UInt32, active isActive: Bool) throws(CacheError) -> File? {
             do {
-                return try File.open(dir.path(Segment.fileName(id)), flags: isActive ? O_RDWR | O_CREAT : O_RDONLY)
+                // Only at open may a missing active segment be created: catching up, a missing
+                // one was just replaced (a compaction, removeAll), and creating it would leave a
+                // stray file.
+                let flags = isActive ? (repair ? O_RDWR | O_CREAT : O_RDWR) : O_RDONLY
+                return try File.open(dir.path(Segment.fileName(id)), flags: flags)
             } catch .io(let op, let path, ENOENT) {
                 // Catching up: the file was replaced by a compaction since the manifest was read.
                 guard repair else { throw .io(operation: op, path: path, errno: ENOENT) }
