@@ -59,7 +59,7 @@ struct Import: ParsableCommand {
         let total = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
         // base64 takes 4 bytes per 3, plus the key and the field names.
         let reader = LineReader(fd: fd, name: source, maxLineLength: (Limits.maxValueLength / 3 + 1) * 4 + 4 * Limits.maxKeyLength + 4096)
-        let store = dryRun ? nil : try store.open()
+        let store = dryRun ? nil : try store.openOrCreate()
         let progress = Progress("import", total: total, unit: .bytes)
         let decoder = JSONDecoder()
         let now = nowMilliseconds()

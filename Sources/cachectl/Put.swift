@@ -47,7 +47,7 @@ struct Put: ParsableCommand {
         } else {
             bytes = try readStandardInput()
         }
-        let store = try store.open()
+        let store = try store.openOrCreate()
         try store.set(bytes, forKey: key, ttl: ttl.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
         try store.close()
     }
