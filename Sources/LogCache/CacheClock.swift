@@ -35,16 +35,26 @@ public final class ManualClock: CacheClock {
     /// Moves the clock forward by `duration`.
     public func advance(by duration: Duration) {
         let ms = duration.milliseconds
-        millis.withLock { $0 += ms }
+        // Saturates: a test may move the clock to the end of time, which must not trap.
+        millis.withLock { now in
+            let (sum, overflow) = now.addingReportingOverflow(ms)
+            now = overflow ? (ms > 0 ? .max : .min) : sum
+        }
     }
 }
 
 extension Duration {
-    /// Whole milliseconds, rounded up so that a positive TTL never becomes zero.
+    /// Whole milliseconds, rounded up so that a positive TTL never becomes zero; a duration
+    /// beyond the range of `Int64` milliseconds saturates to `Int64.max` (or `.min`), which
+    /// every expiry check then refuses as too far away.
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
-        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds > 0 ? .max : .min }
+        // Both parts have the duration's sign, so the sum overflows only past the end.
+        let (ms, over) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        if over { return seconds > 0 ? .max : .min }
         let rest = attoseconds % 1_000_000_000_000_000
-        return rest > 0 ? ms + 1 : ms
+        return rest > 0 && ms < .max ? ms + 1 : ms
     }
 }

@@ -80,20 +80,34 @@ extension CacheStore {
         }
     }
 
-    /// A snapshot of the index, sorted by segment and offset so that records are read in the
-    /// order they lie on the disk.
+    /// A snapshot of the index in log order: by the segment's place in the manifest, then by
+    /// offset, so that records are read in the order they were written.
+    ///
+    /// Segment numbers are not log order: a compaction gives the segments it writes new,
+    /// higher numbers but puts them where the segments they replace were.
     private func liveEntriesInLogOrder() throws(CacheError) -> [(IndexEntry, Segment)] {
         try catchUpIfNeeded()
-        let snapshot = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)] in
-            guard !s.closed else { throw .closed }
-            var list: [(IndexEntry, Segment)] = []
-            list.reserveCapacity(s.live.count)
-            s.live.index.forEach { _, e in
-                if let segment = s.segments[e.segment] { list.append((e, segment)) }
+        // The manifest and the index change together under the writer lock (a catch-up, a
+        // roll, a compaction's publish), so both are read under it to agree with each other.
+        let (snapshot, order) = try writer.withLock { w throws(CacheError) -> ([(IndexEntry, Segment)], [UInt32: Int]) in
+            guard !w.closed else { throw .closed }
+            var position: [UInt32: Int] = [:]
+            position.reserveCapacity(w.manifest.segments.count)
+            for (i, id) in w.manifest.segments.enumerated() { position[id] = i }
+            let list = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)] in
+                guard !s.closed else { throw .closed }
+                var list: [(IndexEntry, Segment)] = []
+                list.reserveCapacity(s.live.count)
+                s.live.index.forEach { _, e in
+                    if let segment = s.segments[e.segment] { list.append((e, segment)) }
+                }
+                return list
             }
-            return list
+            return (list, position)
         }
-        return snapshot.sorted { ($0.0.segment, $0.0.offset) < ($1.0.segment, $1.0.offset) }
+        // A segment the manifest does not name (none should be) goes last, by number.
+        func place(_ e: IndexEntry) -> (Int, UInt32, UInt32) { (order[e.segment] ?? Int.max, e.segment, e.offset) }
+        return snapshot.sorted { place($0.0) < place($1.0) }
     }
 
     /// The header and key of the record `entry` points at, when it is a live value whose key

@@ -111,6 +111,8 @@ public final class CacheStore: Sendable {
     /// Stores `value` under `key`, replacing any value it had.
     ///
     /// - Parameter ttl: how long the value lives; nil uses the store's default TTL (if any).
+    /// - Throws: ``CacheError/invalidOption(_:)`` when the TTL is not positive, or when it
+    ///   would make the value expire past ``Limits/latestExpiry`` (nothing is written then).
     public func set(_ value: [UInt8], forKey key: String, ttl: Duration? = nil) throws(CacheError) {
         try withBytes(key) { k throws(CacheError) in
             try withBytes(value) { v throws(CacheError) in try set(value: v, key: k, ttl: ttl) }
@@ -141,6 +143,7 @@ public final class CacheStore: Sendable {
     func encodeValueRecord(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64,
                            now: Int64) throws(CacheError) -> PendingRecord {
         try Self.checkKey(key)
+        try Self.checkExpiry(expiresAt)
         guard value.count <= Limits.maxValueLength else {
             throw .valueTooLarge(length: value.count, limit: Limits.maxValueLength)
         }
@@ -154,9 +157,10 @@ public final class CacheStore: Sendable {
     private func expiry(ttl: Duration?, now: Int64) throws(CacheError) -> Int64 {
         if let ttl {
             guard ttl > .zero else { throw .invalidOption("TTL must be positive") }
-            return now + ttl.milliseconds
+            return try Self.expiry(now: now, plus: ttl.milliseconds, what: "TTL")
         }
-        return settings.defaultTTLMilliseconds.map { now + $0 } ?? 0
+        guard let ttl = settings.defaultTTLMilliseconds else { return 0 }
+        return try Self.expiry(now: now, plus: ttl, what: "default TTL")
     }
 
     static func checkKey(_ key: UnsafeRawBufferPointer) throws(CacheError) {
@@ -369,7 +373,9 @@ final class SyncTimer: @unchecked Sendable {
     private let source: any DispatchSourceTimer
 
     init(interval: Duration, _ handler: @escaping @Sendable () -> Void) {
-        let ms = max(1, Int(interval.milliseconds))
+        // At most about 34 years: Dispatch turns the interval into nanoseconds, and a longer one
+        // would overflow there; a timer that far off never fires anyway.
+        let ms = Int(min(max(1, interval.milliseconds), 1 << 40))
         source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "LogCache.sync"))
         source.schedule(deadline: .now() + .milliseconds(ms), repeating: .milliseconds(ms))
         source.setEventHandler(handler: handler)

@@ -22,7 +22,9 @@ public struct Options: Sendable {
     public var compressionThreshold: Int
     /// Bytes at which the active segment is sealed and a new one begun.
     public var segmentSize: Int
-    /// TTL of values set without one; nil means they never expire.
+    /// TTL of values set without one; nil means they never expire. At most
+    /// ``Limits/latestExpiry`` milliseconds; a write whose expiry it would put past that moment
+    /// is refused with ``CacheError/invalidOption(_:)``.
     public var defaultTTL: Duration?
     /// Live bytes the store may hold; nil for unbounded.
     public var capacity: Int?
@@ -77,6 +79,9 @@ public struct Options: Sendable {
         }
         guard compressionThreshold >= 0 else { throw .invalidOption("negative compression threshold") }
         if let ttl = defaultTTL, ttl <= .zero { throw .invalidOption("default TTL must be positive") }
+        if let ms = defaultTTL?.milliseconds, ms > Limits.latestExpiry {
+            throw .invalidOption("default TTL of \(ms) ms is longer than any expiry can be: the latest a store keeps is \(Limits.latestExpiry) ms since 1970 (9999-12-31T23:59:59.999Z)")
+        }
         if let c = capacity, c <= 0 { throw .invalidOption("capacity must be positive") }
         if let m = maxEntries, m <= 0 { throw .invalidOption("maximum entry count must be positive") }
         if case .syncInterval(let d) = durability, d <= .zero { throw .invalidOption("sync interval must be positive") }

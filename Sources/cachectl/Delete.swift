@@ -19,7 +19,7 @@ struct Delete: ParsableCommand {
     var key: String
 
     func run() throws {
-        let store = try store.open()
+        let store = try store.openExisting()
         let removed = try store.removeValue(forKey: key)
         try store.close()
         if !removed { throw ExitCode(1) }

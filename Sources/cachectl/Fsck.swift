@@ -35,6 +35,8 @@ struct Fsck: ParsableCommand {
     var json = false
 
     func run() throws {
+        // A store whose manifest was lost is still one to check and repair.
+        try store.requireStore(allowingLostManifest: true)
         var bar: Progress?
         let report = try StoreCheck.run(directory: store.directory, repair: repair) { done, total in
             if bar == nil { bar = Progress(repair ? "fsck --repair" : "fsck", total: total, unit: .bytes) }

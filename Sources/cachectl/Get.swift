@@ -23,7 +23,7 @@ struct Get: ParsableCommand {
     var key: String
 
     func run() throws {
-        let store = try store.open()
+        let store = try store.openExisting()
         let value = try store.value(forKey: key)
         try store.close()
         guard let value else { throw ExitCode(1) }

@@ -59,7 +59,7 @@ struct Import: ParsableCommand {
         let total = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
         // base64 takes 4 bytes per 3, plus the key and the field names.
         let reader = LineReader(fd: fd, name: source, maxLineLength: (Limits.maxValueLength / 3 + 1) * 4 + 4 * Limits.maxKeyLength + 4096)
-        let store = dryRun ? nil : try store.open()
+        let store = dryRun ? nil : try store.openOrCreate()
         let progress = Progress("import", total: total, unit: .bytes)
         let decoder = JSONDecoder()
         let now = nowMilliseconds()
@@ -147,8 +147,9 @@ struct Import: ParsableCommand {
         }
         var expiresAt: Int64?
         if let seconds = decoded.expiresAt {
-            guard seconds.isFinite, seconds > 0, seconds < 9e12 else {
-                throw LineProblem(what: "\"expiresAt\" must be seconds since 1970 or null")
+            // Checked before the conversion, so no number in the file can overflow it.
+            guard seconds.isFinite, seconds > 0, (seconds * 1000).rounded() <= Double(Limits.latestExpiry) else {
+                throw LineProblem(what: "\"expiresAt\" is \(seconds); it must be seconds since 1970, at most \(secondsText(milliseconds: Limits.latestExpiry)) (9999-12-31T23:59:59.999Z), or null")
             }
             expiresAt = Int64((seconds * 1000).rounded())
         }

@@ -53,15 +53,15 @@ struct Init: ParsableCommand {
             transform: parseByteSize)
     var segmentSize: Int?
 
-    @Option(name: .customLong("default-ttl"), help: "Seconds a value lives when set without a TTL (default: for ever).")
-    var defaultTTL: Double?
+    @Option(name: .customLong("default-ttl"), help: "Seconds a value lives when set without a TTL, at most until 9999-12-31 (default: for ever).",
+            transform: parseTTL)
+    var defaultTTL: Duration?
 
     func validate() throws {
         if PolicyKind(name: policy) == nil { throw ValidationError("--policy must be lru, lfu, ttl or fifo.") }
         if zstdLevel != nil && compression != .zstd { throw ValidationError("--zstd-level needs --compression zstd.") }
         if let maxEntries, maxEntries <= 0 { throw ValidationError("--max-entries must be positive.") }
         if let capacity, capacity <= 0 { throw ValidationError("--capacity must be positive.") }
-        if let defaultTTL, !(defaultTTL > 0) { throw ValidationError("--default-ttl must be positive.") }
         if let zstdLevel, !(-7...22).contains(zstdLevel) { throw ValidationError("--zstd-level must be -7 to 22.") }
         if let segmentSize, !(4096...StoreSettings.maxSegmentSize).contains(segmentSize) {
             throw ValidationError("--segment-size must be 4KiB to 1GiB.")
@@ -83,7 +83,7 @@ struct Init: ParsableCommand {
         options.policy = PolicyKind(name: policy) ?? .lru
         if let compressionThreshold { options.compressionThreshold = compressionThreshold }
         if let segmentSize { options.segmentSize = segmentSize }
-        options.defaultTTL = defaultTTL.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        options.defaultTTL = defaultTTL
         let store = try CacheStore(directory: directory, options: options)
         try store.close()
     }

@@ -82,9 +82,9 @@ struct List: ParsableCommand {
     }
 
     private func textLine(_ e: EntryInfo, now: Int64) -> String {
-        let expires = e.expiresAt.map { "in " + durationText(milliseconds: $0 - now) } ?? "never"
+        let expires = e.expiresAt.map { "in " + durationText(milliseconds: difference($0, now)) } ?? "never"
         return pad(formatByteSize(e.rawLength), 10) + " " + pad(formatByteSize(e.storedLength), 10) + " "
-            + pad(durationText(milliseconds: now - e.createdAt), 6) + " " + pad(expires, 8) + "  "
+            + pad(durationText(milliseconds: difference(now, e.createdAt)), 6) + " " + pad(expires, 8) + "  "
             + KeyText(e.key).display + "\n"
     }
 

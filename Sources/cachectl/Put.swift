@@ -30,12 +30,12 @@ struct Put: ParsableCommand {
     @Option(help: "Read the value from this file.")
     var file: String?
 
-    @Option(help: "Seconds until the value expires (default: the store's default TTL, if any).")
-    var ttl: Double?
+    @Option(help: "Seconds until the value expires, at most until 9999-12-31 (default: the store's default TTL, if any).",
+            transform: parseTTL)
+    var ttl: Duration?
 
     func validate() throws {
         if value != nil && file != nil { throw ValidationError("Give the value as an argument or with --file, not both.") }
-        if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive.") }
     }
 
     func run() throws {
@@ -47,8 +47,8 @@ struct Put: ParsableCommand {
         } else {
             bytes = try readStandardInput()
         }
-        let store = try store.open()
-        try store.set(bytes, forKey: key, ttl: ttl.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
+        let store = try store.openOrCreate()
+        try store.set(bytes, forKey: key, ttl: ttl)
         try store.close()
     }
 }

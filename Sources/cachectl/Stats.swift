@@ -45,7 +45,7 @@ struct Stats: ParsableCommand {
     }
 
     func run() throws {
-        let store = try store.open()
+        let store = try store.openExisting()
         let report = Report(statistics: store.statistics, formatVersion: FormatVersion.current, settings: store.settings)
         try store.close()
         if json {

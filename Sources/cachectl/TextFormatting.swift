@@ -26,8 +26,17 @@ func jsonString(_ s: String) -> String {
 /// Milliseconds since 1970 as seconds with exactly three decimals (`1700000000.250`), so that
 /// the value reads back to the same millisecond.
 func secondsText(milliseconds ms: Int64) -> String {
-    let fraction = String(ms % 1000)
-    return "\(ms / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    // The magnitude, so that a moment before 1970 (a record may claim one) prints as
+    // `-0.250` rather than misplacing the sign; UInt64 holds even Int64.min's magnitude.
+    let magnitude = ms.magnitude
+    let fraction = String(magnitude % 1000)
+    return (ms < 0 ? "-" : "") + "\(magnitude / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+}
+
+/// `a - b`, saturating instead of trapping: both may come from a record's header.
+func difference(_ a: Int64, _ b: Int64) -> Int64 {
+    let (d, overflow) = a.subtractingReportingOverflow(b)
+    return overflow ? (b < 0 ? .max : .min) : d
 }
 
 /// The time since 1970 now, in milliseconds.

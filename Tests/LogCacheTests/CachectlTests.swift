@@ -72,7 +72,7 @@ struct CachectlTests {
         try Data([1]).write(to: URL(fileURLWithPath: dir.file("other")))
         let notStore = try run(cachectl, ["get", dir.path, "k"])
         #expect(notStore.status == 3)
-        #expect(notStore.stderr.contains(dir.path) && notStore.stderr.contains("not a LogCache store"))
+        #expect(notStore.stderr.contains(dir.path) && notStore.stderr.contains("no LogCache store at"))
         #expect(notStore.stderr.split(separator: "\n").count == 1)
         let missingFile = try run(cachectl, ["put", dir.file("s"), "k", "--file", dir.file("nope")])
         #expect(missingFile.status == 3 && missingFile.stderr.contains("nope"))

@@ -431,7 +431,7 @@ struct CompactionTests {
         try check(reopened, expected)
         try reopened.close()
         let missing = try run(productPath("cachectl"), ["compact", dir.file("nope")])
-        #expect(missing.status != 0 && missing.stderr.contains("not a LogCache store"))
+        #expect(missing.status != 0 && missing.stderr.contains("no LogCache store at \(dir.file("nope"))"))
     }
 }
 

@@ -310,7 +310,7 @@ struct FsckTests {
 
         try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: false)
         let empty = try run(cachectl, ["fsck", dir.file("empty")])
-        #expect(empty.status == 3 && empty.stderr.contains("not a LogCache store"))
+        #expect(empty.status == 3 && empty.stderr.contains("no LogCache store at \(dir.file("empty"))"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("empty/LOCK")))
         let missing = try run(cachectl, ["fsck", dir.file("nowhere")])
         #expect(missing.status == 3 && missing.stderr.contains("nowhere"))

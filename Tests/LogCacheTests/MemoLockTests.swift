@@ -85,4 +85,35 @@ struct MemoLockTests {
         await #expect(throws: CancellationError.self) { try await cancelled.value }
         blocker.release()
     }
+
+    @Test("A memo-locks that is a symbolic link (or not a directory) is refused; nothing is created where it points")
+    func linkedLockDirectory() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let storePath = dir.file("store")
+        let store = try CacheStore(directory: storePath)
+        let outside = dir.file("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: false)
+        let lockDirectory = storePath + "/" + MemoLock.directoryName
+        try FileManager.default.createSymbolicLink(atPath: lockDirectory, withDestinationPath: outside)
+        let refused: (any Error) -> Bool = { error in
+            guard case .corruptStore(let path, let detail) = error as? CacheError else { return false }
+            return path == lockDirectory && detail.contains("symbolic link")
+        }
+        #expect(performing: { try MemoLock.acquire(storeDirectory: storePath, key: Self.key("a")) }, throws: refused)
+        #expect(performing: { try MemoLock.tryAcquire(storeDirectory: storePath, key: Self.key("a")) }, throws: refused)
+        #expect(performing: {
+            try store.memoize(namespace: "lock", version: "1", key: "a") { "computed" }
+        }, throws: refused)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
+
+        // A plain file in its place is refused the same way.
+        try FileManager.default.removeItem(atPath: lockDirectory)
+        try Data().write(to: URL(fileURLWithPath: lockDirectory))
+        #expect(performing: { try MemoLock.tryAcquire(storeDirectory: storePath, key: Self.key("a")) }, throws: { error in
+            guard case .corruptStore(let path, _) = error as? CacheError else { return false }
+            return path == lockDirectory
+        })
+        try store.close()
+    }
 }

@@ -107,4 +107,59 @@ struct StoreEntriesTests {
         try reopened.close()
         #expect(try StoreCheck.run(directory: dir.path).ok)
     }
+
+    @Test("entries, forEachValue and export follow the manifest's log order after a compaction put a newer segment first")
+    func logOrderAfterCompaction() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path,
+                                   options: Options(compression: .none, segmentSize: 4096, compaction: .manual))
+        let filler = [UInt8](repeating: 7, count: 200)
+        // Segment 1: three values that stay, then values that are removed, so that the
+        // segment is mostly dead and a pass rewrites it alone.
+        var expected: [[UInt8]] = []
+        for i in 0..<3 {
+            try store.set(filler, forKey: "old-\(i)")
+            expected.append(Array("old-\(i)".utf8))
+        }
+        var dead = 0
+        while store.statistics.segments == 1 {
+            try store.set(filler, forKey: "dead-\(dead)")
+            dead += 1
+        }
+        for i in 0..<dead { try store.removeValue(forKey: "dead-\(i)") }
+        // Then segments full of values that stay.
+        var i = 0
+        while store.statistics.segments < 5 {
+            try store.set(filler, forKey: "new-\(i)")
+            expected.append(Array("new-\(i)".utf8))
+            i += 1
+        }
+        let summary = try store.compactionPass(onDemand: false, progress: nil)
+        #expect(summary.segmentsRewritten > 0)
+        let order = store.writer.withLock { $0.manifest.segments }
+        // The precondition of the test: a higher-numbered segment now comes before lower ones.
+        try #require(order.count >= 2 && order[0] > order[1], "\(order)")
+
+        #expect(try store.entries().map(\.key) == expected)
+        var visited: [[UInt8]] = []
+        try store.forEachValue { info, value in
+            #expect(value == filler)
+            visited.append(info.key)
+            return true
+        }
+        #expect(visited == expected)
+        try store.close()
+
+        let exported = try run(productPath("cachectl"), ["export", dir.path])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let keys = try exported.text.split(separator: "\n").map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return Array(try #require(object["key"] as? String).utf8)
+        }
+        #expect(keys == expected)
+        let reopened = try CacheStore(directory: dir.path)
+        #expect(try reopened.entries().map(\.key) == expected)
+        try reopened.close()
+    }
 }

@@ -26,7 +26,8 @@ func check(_ bytes: UnsafeRawBufferPointer) {
     var seen = 0
     let walked = IndexFile.forEachEntry(bytes, coveredLength: header.coveredLength, count: header.count) { e in
         guard Int(e.offset) >= SegmentHeader.size, Int(e.length) >= RecordHeader.size,
-              UInt64(e.offset) + UInt64(e.length) <= header.coveredLength, e.expiresAt >= 0
+              UInt64(e.offset) + UInt64(e.length) <= header.coveredLength, e.expiresAt >= 0,
+              e.expiresAt <= Limits.latestExpiry
         else { fatalError("impossible entry accepted: \(e)") }
         seen += 1
     }

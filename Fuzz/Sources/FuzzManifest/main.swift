@@ -22,7 +22,8 @@ func check(_ bytes: UnsafeRawBufferPointer) {
     if case .success(let m) = Manifest.decode(bytes) {
         guard !m.segments.isEmpty, Set(m.segments).count == m.segments.count,
               m.segments.allSatisfy({ $0 < m.nextSegmentID }),
-              m.settings.segmentSize >= 4096, m.settings.segmentSize <= StoreSettings.maxSegmentSize
+              m.settings.segmentSize >= 4096, m.settings.segmentSize <= StoreSettings.maxSegmentSize,
+              (0...Limits.latestExpiry).contains(m.settings.defaultTTLMilliseconds ?? 0)
         else { fatalError("a manifest breaking the format's rules was accepted: \(m)") }
         let again = m.encoded().withUnsafeBytes { Manifest.decode($0) }
         guard case .success(let m2) = again, m2.formatVersion == FormatVersion.current else {

@@ -30,7 +30,7 @@ func fuzzRecord(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 func checkRecord(_ bytes: UnsafeRawBufferPointer) {
     guard case .success(let h) = RecordCoding.decode(bytes, salt: salt) else { return }
     guard h.totalLength <= bytes.count, h.keyLength >= 1, h.rawLength <= Limits.maxValueLength,
-          h.storedLength <= h.rawLength
+          h.storedLength <= h.rawLength, h.expiresAt >= 0, h.expiresAt <= Limits.latestExpiry
     else { fatalError("decoded header breaks its limits: \(h)") }
     let key = RecordCoding.key(of: h, in: bytes)
     guard key.count == h.keyLength else { fatalError("key length") }

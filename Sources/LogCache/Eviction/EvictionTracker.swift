@@ -100,15 +100,15 @@ final class EvictionTracker: Sendable {
                 for (hash, value) in snapshot.entries {
                     guard let slot = index.slot(of: hash), !restored[Int(slot)] else { continue }
                     let e = index[slot]
-                    s.policy.restore(slot, key: hash, size: Int(e.length), expiresAt: Int64(e.expirySeconds) * 1000, value: value)
+                    s.policy.restore(slot, key: hash, size: Int(e.length), expiresAt: e.expiryNotBefore, value: value)
                     restored[Int(slot)] = true
                 }
             }
             for slot in logOrder where !restored[Int(slot)] {
                 let e = index[slot]
-                s.policy.insert(slot, key: e.keyHash, size: Int(e.length), expiresAt: Int64(e.expirySeconds) * 1000)
+                s.policy.insert(slot, key: e.keyHash, size: Int(e.length), expiresAt: e.expiryNotBefore)
             }
-            for slot in logOrder { s.trackExpiry(slot, Int64(index[slot].expirySeconds) * 1000) }
+            for slot in logOrder { s.trackExpiry(slot, index[slot].expiryNotBefore) }
         }
     }
 }

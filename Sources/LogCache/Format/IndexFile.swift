@@ -123,7 +123,7 @@ public struct IndexFile: Sendable, Equatable {
                   let kindByte = r.u8(), let kind = RecordKind(rawValue: kindByte),
                   UInt64(offset) >= UInt64(SegmentHeader.size), length >= RecordHeader.size,
                   Int(length) <= Limits.maxRecordLength,
-                  UInt64(offset) + UInt64(length) <= covered, expires >= 0
+                  UInt64(offset) + UInt64(length) <= covered, expires >= 0, expires <= Limits.latestExpiry
             else { return .failure(.invalidEntry(i)) }
             body(IndexFileEntry(keyHash: hash, offset: offset, length: length, expiresAt: expires, kind: kind))
         }

@@ -155,6 +155,9 @@ public struct Manifest: Sendable, Equatable {
         guard ttl >= 0, capBytes <= UInt64(Int.max), capEntries <= UInt64(Int.max) else {
             return .failure(.invalidField("limits"))
         }
+        // Writers refuse a default TTL longer than the latest expiry: no clock after 1970
+        // could add it to its time and stay within the bound.
+        guard ttl <= Limits.latestExpiry else { return .failure(.invalidField("default TTL \(ttl) ms")) }
         var segments: [UInt32] = []
         segments.reserveCapacity(Int(count))
         var seen = Set<UInt32>(minimumCapacity: Int(count))

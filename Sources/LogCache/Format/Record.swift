@@ -133,7 +133,7 @@ public enum RecordCoding {
             return .failure(.invalidField("tombstone with a value"))
         }
         if kind == .eviction, keyLength != 8 { return .failure(.invalidField("eviction key length \(keyLength)")) }
-        guard expires >= 0 else { return .failure(.invalidField("expiry \(expires)")) }
+        guard expires >= 0, expires <= Limits.latestExpiry else { return .failure(.invalidField("expiry \(expires)")) }
         return .success(RecordHeader(
             kind: kind, codec: codec, keyLength: Int(keyLength), storedLength: Int(stored),
             rawLength: Int(raw), createdAt: created, expiresAt: expires))

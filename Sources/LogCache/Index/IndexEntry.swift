@@ -20,14 +20,25 @@ struct IndexEntry: Sendable, Equatable {
         self.expirySeconds = Self.seconds(expiresAt)
     }
 
-    /// Seconds since 1970 rounded up; 0 stays 0 (never).
+    /// Seconds since 1970 rounded up; 0 stays 0 (never). An expiry after 2106, past what 32
+    /// bits of seconds hold, becomes `UInt32.max`, which stands for "not before 2106".
     static func seconds(_ milliseconds: Int64) -> UInt32 {
         guard milliseconds > 0 else { return 0 }
-        return UInt32(clamping: (milliseconds + 999) / 1000)
+        // Divided before rounding up, so that no expiry near the end of Int64 overflows.
+        let (whole, rest) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        return UInt32(clamping: rest > 0 ? whole + 1 : whole)
     }
 
     /// True when the entry has certainly expired at `now` (milliseconds).
     func certainlyExpired(at now: Int64) -> Bool {
-        expirySeconds != 0 && Int64(expirySeconds) * 1000 <= now
+        // `UInt32.max` only says the expiry is after 2106: the record's own expiry decides.
+        expirySeconds != 0 && expirySeconds != .max && Int64(expirySeconds) * 1000 <= now
+    }
+
+    /// An expiry in milliseconds no earlier than the record's (0 for never): what expiring
+    /// entries early by the index alone may go by. An expiry after 2106 stands for the latest
+    /// a store keeps, so it is never expired before its time.
+    var expiryNotBefore: Int64 {
+        expirySeconds == .max ? Limits.latestExpiry : Int64(expirySeconds) * 1000
     }
 }

@@ -93,9 +93,11 @@ enum MemoEntry {
 }
 
 extension Duration {
-    /// Whole microseconds, rounded down.
+    /// Whole microseconds, rounded down; saturating at the ends of `Int64` rather than trapping.
     var microseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+        let (sum, over) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000_000)
+        return overflow || over ? (seconds > 0 ? .max : .min) : sum
     }
 }

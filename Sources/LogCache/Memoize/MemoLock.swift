@@ -42,6 +42,9 @@ public final class MemoLock: Sendable {
     }
 
     /// Takes the lock of `key`, waiting as long as another holder has it.
+    ///
+    /// - Throws: ``CacheError/corruptStore(path:detail:)`` when `memo-locks` is a symbolic
+    ///   link or not a directory (lock files are never made through it), or an I/O error.
     public static func acquire(storeDirectory: String, key: MemoKey) throws(CacheError) -> MemoLock {
         let path = path(storeDirectory: storeDirectory, key: key)
         while true {
@@ -49,7 +52,8 @@ public final class MemoLock: Sendable {
         }
     }
 
-    /// Takes the lock of `key` when no one holds it; nil when someone does.
+    /// Takes the lock of `key` when no one holds it; nil when someone does. Throws as
+    /// the waiting `acquire` does.
     public static func tryAcquire(storeDirectory: String, key: MemoKey) throws(CacheError) -> MemoLock? {
         let path = path(storeDirectory: storeDirectory, key: key)
         while true {
@@ -103,6 +107,13 @@ public final class MemoLock: Sendable {
         let directory = storeDirectory + "/" + directoryName
         guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
             throw .io(operation: "create the lock directory", path: directory, errno: errno)
+        }
+        // Lock files are created and removed in it: it must be a directory of the store, not
+        // a link to one elsewhere (the file's own open refuses only a link in its last part).
+        var st = stat()
+        guard lstat(directory, &st) == 0 else { throw .io(operation: "stat", path: directory, errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw .corruptStore(path: directory, detail: "not a directory (a symbolic link?); memo locks are not taken through it")
         }
         let file = try File.open(path, flags: O_RDWR | O_CREAT)
         if retryingEINTR({ flock(file.fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) }) != 0 {

@@ -102,7 +102,9 @@ public struct Simulator<P: SimulatedPolicy> {
         usedBytes += size
         var expires: Int64 = 0
         if ttl != 0 {
-            expires = r.time + ttl
+            // Saturates: a TTL of Int64.max means "never" in effect, and must not trap.
+            let (sum, overflow) = r.time.addingReportingOverflow(ttl)
+            expires = overflow ? (ttl > 0 ? .max : .min) : sum
             expiresAt.ensureIndex(slot, filler: 0)
             expiresAt[Int(slot)] = expires
             expirySequence += 1
