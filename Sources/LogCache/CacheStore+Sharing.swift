@@ -141,7 +141,7 @@ extension CacheStore {
         let start = w.active.length
         let validEnd = try withLoader { loader throws(CacheError) in try loader.loadTail(of: segment, from: start, to: end) }
         w.active.length = validEnd
-        if cutTornBytes && validEnd < end { try segment.file.truncate(to: validEnd) }
+        if cutTornBytes && validEnd < end { w.active.length = try segment.cutTornTail(at: validEnd, salt: salt) }
     }
 
     /// Runs `body` with a loader that applies records to this handle's index in place (under

@@ -153,6 +153,50 @@ struct RecoveryTests {
         try store.close()
     }
 
+    @Test("A damaged record whose length reaches past a later cut changes nothing between opens: writes after the cut survive")
+    func damagedLengthThenCut() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let segment = dir.file("0000000001.seg")
+        var starts: [Int] = []
+        let store = try CacheStore(directory: dir.path, options: Options(compression: .none))
+        for key in ["a", "b", "c", "d"] {
+            starts.append(fileSize(segment))
+            try store.set([UInt8](repeating: key.utf8.first ?? 0, count: 50), forKey: key)
+        }
+        let end = fileSize(segment)
+        try store.close()
+        try FileManager.default.removeItem(atPath: dir.file("0000000001.idx"))
+        // b's header now claims a value that reaches past c and d (but not past the file's
+        // end), so its checksum fails; then a torn tail that the next open cuts.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: segment)))
+        let claimed = UInt32(end - starts[1] - RecordHeader.size - 1 + 150)
+        withUnsafeBytes(of: claimed.littleEndian) { l in
+            for i in 0..<4 {
+                bytes[starts[1] + 8 + i] = l[i]
+                bytes[starts[1] + 12 + i] = l[i]
+            }
+        }
+        bytes += [UInt8](repeating: 0xEE, count: 200)
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+
+        func readAll(_ store: CacheStore) throws -> [String: [UInt8]] {
+            var found: [String: [UInt8]] = [:]
+            for key in ["a", "b", "c", "d", "new"] { found[key] = try store.value(forKey: key) }
+            return found
+        }
+        let first = try CacheStore(directory: dir.path)
+        var seen = try readAll(first)
+        #expect(seen["a"] != nil && seen["b"] == nil)
+        try first.set(Array("written after the cut".utf8), forKey: "new")
+        seen["new"] = Array("written after the cut".utf8)
+        try first.close()
+        let second = try CacheStore(directory: dir.path)
+        #expect(try readAll(second) == seen)
+        try second.close()
+        #expect(try StoreCheck.run(directory: dir.path, repair: false).problems.allSatisfy { !$0.what.contains("torn") })
+    }
+
     @Test("A missing sealed segment costs only its own records")
     func missingSegment() throws {
         let dir = TemporaryDirectory()

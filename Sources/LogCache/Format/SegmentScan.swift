@@ -17,6 +17,10 @@ public enum SegmentScan {
         public var tornBytes: Int
         /// Good records seen.
         public var records: Int
+        /// The furthest end that the sound header of a damaged record claims (0 for none):
+        /// cutting the bytes below it would make a later scan take that record for a torn
+        /// write (see ``scan(_:from:salt:visit:)``).
+        public var furthestClaim = 0
     }
 
     /// Visits every good record from `start` on, with its offset, header and whole bytes;
@@ -26,7 +30,9 @@ public enum SegmentScan {
     /// middle); when none follows, everything from it on is the torn tail. A record whose
     /// header is sound but whose end lies past the end of the bytes is a torn tail too,
     /// never a place to search inside: a write cut short leaves exactly that, and the bytes
-    /// it leaves are a value's, which may look like anything.
+    /// it leaves are a value's, which may look like anything. The answer depends on where the
+    /// bytes end, so whoever cuts a torn tail keeps the file at least as long as any damaged
+    /// record before it claims (`furthestClaim`; Segment.cutTornTail).
     public static func scan(
         _ bytes: UnsafeRawBufferPointer, from start: Int, salt: RecordSalt,
         visit: (_ offset: Int, _ header: RecordHeader, _ record: UnsafeRawBufferPointer) -> Void
@@ -44,6 +50,9 @@ public enum SegmentScan {
             guard !endsPastEnd(bytes, at: p), let next = nextGoodRecord(bytes, after: p, salt: salt) else {
                 outcome.tornBytes = bytes.count - p
                 break
+            }
+            if case .success(let h) = RecordCoding.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[p...])) {
+                outcome.furthestClaim = max(outcome.furthestClaim, p + h.totalLength)
             }
             outcome.damaged.append(DamagedRange(offset: p, length: next - p))
             p = next

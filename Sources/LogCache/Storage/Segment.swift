@@ -73,6 +73,32 @@ final class Segment: Sendable {
         return outcome
     }
 
+    /// Cuts the torn tail off the active segment, whose good records end at `validEnd`, and
+    /// returns the length the file has now.
+    ///
+    /// A scan takes a record whose sound header ends past the end of the file for a torn
+    /// write and reads nothing after it. A damaged record before the cut whose header claims
+    /// bytes past it (a flipped length bit, say) was searched past while the file was longer,
+    /// and must stay so: the file keeps its length up to one byte past that claim, the bytes
+    /// from `validEnd` on are zeroed (zeros are never a record), and the next record goes
+    /// after them. Otherwise the cut would make the records after the damage, and every record
+    /// written after the cut, vanish at the next open. Called with the append lock held.
+    func cutTornTail(at validEnd: Int, salt: RecordSalt) throws(CacheError) -> Int {
+        let size = try file.size()
+        guard validEnd < size else { return size }
+        // Scanned as it is now, before the cut: as the scan that found `validEnd` saw it.
+        let whole = try file.read(count: size, at: 0)
+        let claim = whole.withUnsafeBytes { bytes in
+            SegmentScan.scan(bytes, from: min(SegmentHeader.size, bytes.count), salt: salt) { _, _, _ in }.furthestClaim
+        }
+        // One byte past the claim: a record appended right at a damaged record's claimed end
+        // would be taken for the record that follows it, and the ones between skipped.
+        let length = claim >= validEnd ? claim + 1 : validEnd
+        if length > validEnd { try file.write([UInt8](repeating: 0, count: length - validEnd), at: validEnd) }
+        try file.truncate(to: length)
+        return length
+    }
+
     /// The index file for the segment's first `length` bytes, built by scanning them.
     ///
     /// Built from the file rather than kept in memory as records are appended: that would

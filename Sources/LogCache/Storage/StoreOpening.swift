@@ -284,7 +284,7 @@ enum StoreOpening {
                 if outcome.tornBytes > 0 {
                     tornRecords += 1
                     // Only the active segment is cut: sealed segments never change.
-                    if isActive && repair { try file.truncate(to: validEnd) }
+                    if isActive && repair { validEnd = try segment.cutTornTail(at: validEnd, salt: salt) }
                 }
                 if !isActive && repair {
                     // Rebuild the missing or stale index file so the next open need not scan.
