@@ -112,7 +112,7 @@ extension CacheStore {
     func allocateSegmentID() throws(CacheError) -> UInt32 {
         try exclusively { w throws(CacheError) -> UInt32 in
             let id = w.manifest.nextSegmentID
-            guard id < UInt32.max - 1 else {
+            guard id < Limits.segmentIDLimit else {
                 throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
             }
             var next = w.manifest
@@ -132,7 +132,7 @@ extension CacheStore {
         var id = w.manifest.nextSegmentID
         var created: File?
         while created == nil {
-            guard id < UInt32.max - 1 else {
+            guard id < Limits.segmentIDLimit else {
                 throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
             }
             created = try createSegmentFile(id, &w)

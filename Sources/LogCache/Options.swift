@@ -74,8 +74,8 @@ public struct Options: Sendable {
         if case .zstd(let level) = compression, !(-7...22).contains(level) {
             throw .invalidOption("zstd level \(level) is outside -7...22")
         }
-        guard (4096...StoreSettings.maxSegmentSize).contains(segmentSize) else {
-            throw .invalidOption("segment size \(segmentSize) is outside 4096...\(StoreSettings.maxSegmentSize)")
+        guard (Limits.minSegmentSize...StoreSettings.maxSegmentSize).contains(segmentSize) else {
+            throw .invalidOption("segment size \(segmentSize) is outside \(Limits.minSegmentSize)...\(StoreSettings.maxSegmentSize)")
         }
         guard compressionThreshold >= 0 else { throw .invalidOption("negative compression threshold") }
         if let ttl = defaultTTL, ttl <= .zero { throw .invalidOption("default TTL must be positive") }

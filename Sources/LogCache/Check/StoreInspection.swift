@@ -66,7 +66,7 @@ struct StoreInspection {
         let names = try dir.names()
         try readManifest(present: names.contains(Manifest.fileName))
         let presentSegments = names.compactMap { Segment.id(inFileName: $0, suffix: ".seg") }
-            .filter { $0 < UInt32.max - 1 }.sorted()
+            .filter { $0 < Limits.segmentIDLimit }.sorted()
         let list = manifest?.segments ?? presentSegments
         if let manifest {
             salt = manifest.salt
@@ -203,7 +203,7 @@ struct StoreInspection {
         var nextReport = Self.progressStep
         // Offsets are 32 bits wide: nothing past 4 GiB can be a record of this segment, and a
         // file that long (a real segment is at most 1 GiB and one record) is damage.
-        let scanned = UnsafeRawBufferPointer(rebasing: bytes[0..<min(bytes.count, Int(UInt32.max))])
+        let scanned = UnsafeRawBufferPointer(rebasing: bytes[0..<min(bytes.count, Limits.segmentOffsetLimit)])
         let outcome = SegmentScan.scan(scanned, from: SegmentHeader.size, salt: salt) { offset, h, record in
             let key = RecordCoding.key(of: h, in: record)
             records.append(IndexFileEntry(header: h, record: record, offset: offset))

@@ -55,7 +55,7 @@ struct CompactionPass {
             }
             let length = try segment.file.size()
             let mapped = try MappedFile(segment.file, length: length)
-            let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(length, Int(UInt32.max))])
+            let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(length, Limits.segmentOffsetLimit)])
             var failure: CacheError?
             _ = SegmentScan.scan(usable, from: SegmentHeader.size, salt: store.salt) { offset, header, record in
                 guard failure == nil else { return }

@@ -7,6 +7,14 @@ public enum Limits {
     public static let maxValueLength = 256 << 20
     /// The largest whole record: header, longest key, largest value.
     static let maxRecordLength = RecordHeader.size + maxKeyLength + maxValueLength
+    /// The smallest segment size a store may be created with.
+    public static let minSegmentSize = 4096
+    /// Bytes of a segment that record offsets (32 bits wide in index files and the index)
+    /// can reach: bytes past it, which only damage makes, hold no record of the segment.
+    static let segmentOffsetLimit = Int(UInt32.max)
+    /// Segment numbers stay below this, so that the manifest's next segment number, one
+    /// past the last, still fits in 32 bits.
+    static let segmentIDLimit = UInt32.max - 1
 }
 
 extension Limits {

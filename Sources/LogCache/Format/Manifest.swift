@@ -149,7 +149,7 @@ public struct Manifest: Sendable, Equatable {
         guard generation < UInt64(1) << 63 else { return .failure(.invalidField("generation \(generation)")) }
         guard let codec = RecordCodec(rawValue: codecByte) else { return .failure(.invalidField("codec \(codecByte)")) }
         guard let policy = PolicyKind(rawValue: policyByte) else { return .failure(.invalidField("policy \(policyByte)")) }
-        guard segmentSize >= 4096, segmentSize <= UInt64(StoreSettings.maxSegmentSize) else {
+        guard segmentSize >= UInt64(Limits.minSegmentSize), segmentSize <= UInt64(StoreSettings.maxSegmentSize) else {
             return .failure(.invalidField("segment size \(segmentSize)"))
         }
         guard ttl >= 0, capBytes <= UInt64(Int.max), capEntries <= UInt64(Int.max) else {

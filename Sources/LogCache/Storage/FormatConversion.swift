@@ -38,7 +38,7 @@ enum FormatConversion {
         let salt = RecordSalt.random()
         var nextID = old.nextSegmentID
         let newID = { () throws(CacheError) -> UInt32 in
-            guard nextID < UInt32.max - 1 else {
+            guard nextID < Limits.segmentIDLimit else {
                 throw .corruptStore(path: dir.path, detail: "segment numbers are exhausted")
             }
             defer { nextID += 1 }
@@ -110,7 +110,7 @@ enum FormatConversion {
         }
         var failure: CacheError?
         let scan = bytes.withUnsafeBytes { all in
-            let usable = UnsafeRawBufferPointer(rebasing: all[0..<min(all.count, Int(UInt32.max))])
+            let usable = UnsafeRawBufferPointer(rebasing: all[0..<min(all.count, Limits.segmentOffsetLimit)])
             return SegmentScan.scan(usable, from: start, salt: .versionOne) { _, h, record in
                 guard failure == nil else { return }
                 var copy = [UInt8](record)

@@ -47,7 +47,7 @@ final class Segment: Sendable {
         let mapped = try MappedFile(file, length: length)
         // Offsets are 32 bits wide: bytes past 4 GiB (only damage makes a segment that long)
         // hold no record of this segment and count as a torn tail.
-        let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(mapped.bytes.count, Int(UInt32.max))])
+        let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(mapped.bytes.count, Limits.segmentOffsetLimit)])
         var outcome = SegmentScan.scan(usable, from: start, salt: salt) { offset, h, record in
             visit(IndexFileEntry(header: h, record: record, offset: offset))
         }
@@ -60,7 +60,7 @@ final class Segment: Sendable {
     /// new end just returns fewer bytes, which scan as a shorter tail).
     func scanTail(from start: Int, to end: Int, salt: RecordSalt, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
         // Offsets are 32 bits wide: bytes past 4 GiB hold no record of this segment.
-        let stop = min(end, Int(UInt32.max))
+        let stop = min(end, Limits.segmentOffsetLimit)
         guard stop > start else { return SegmentScan.Outcome(validEnd: start, damaged: [], tornBytes: 0, records: 0) }
         let bytes = try file.read(count: stop - start, at: start)
         var outcome = bytes.withUnsafeBytes { buffer in
