@@ -5,6 +5,7 @@ let package = Package(
     name: "LogCache",
     products: [
         .library(name: "LogCache", targets: ["LogCache"]),
+        .library(name: "LogCacheSimulation", targets: ["LogCacheSimulation"]),
         .executable(name: "cachectl", targets: ["cachectl"]),
     ],
     dependencies: [
@@ -27,10 +28,17 @@ let package = Package(
             name: "LogCache",
             dependencies: ["CZstd", "CLZ4", "CLogCacheSupport"]
         ),
+        // The trace simulator of `cachectl bench`: trace readers, the replay, and Belady's
+        // offline policy, run against the engine's online policies.
+        .target(
+            name: "LogCacheSimulation",
+            dependencies: ["LogCache", "CZstd"]
+        ),
         .executableTarget(
             name: "cachectl",
             dependencies: [
                 "LogCache",
+                "LogCacheSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,7 +56,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogCacheTests",
-            dependencies: ["LogCache", "cachectl"]
+            dependencies: ["LogCache", "LogCacheSimulation", "cachectl"]
         ),
     ],
     swiftLanguageModes: [.v6]

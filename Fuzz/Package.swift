@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(name: "fuzz-store", dependencies: ["FuzzSupport", .product(name: "LogCache", package: "LogCache")],
                           path: "Sources/FuzzStore"),
         // The trace readers of `cachectl bench`: oracleGeneral, csv, txt, vscsi, lis, and zstd streams.
-        .executableTarget(name: "fuzz-trace", dependencies: ["FuzzSupport", .product(name: "LogCache", package: "LogCache")],
+        .executableTarget(name: "fuzz-trace", dependencies: ["FuzzSupport", .product(name: "LogCacheSimulation", package: "LogCache")],
                           path: "Sources/FuzzTrace"),
     ],
     swiftLanguageModes: [.v6]

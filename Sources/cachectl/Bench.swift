@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LogCache
+import LogCacheSimulation
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LogCache
+import LogCacheSimulation
 
 /// Runs the built `cachectl` (it sits next to the test bundle in the build directory).
 enum CacheCtlBinary {

@@ -1,5 +1,6 @@
 import Testing
 @testable import LogCache
+import LogCacheSimulation
 
 /// Drains a policy: the victims in the order it gives them.
 func drain<P: EvictionPolicy>(_ policy: inout P) -> [UInt32] {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LogCache
+import LogCacheSimulation
 
 /// The shared trace directory, `<package root>/../shared/traces/`, found from this file's path.
 enum SharedTraces {

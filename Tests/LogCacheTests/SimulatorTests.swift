@@ -1,5 +1,6 @@
 import Testing
 @testable import LogCache
+import LogCacheSimulation
 
 @Suite struct SimulatorTests {
     func request(_ t: Int64, _ id: UInt64, _ size: Int) -> TraceRequest { TraceRequest(time: t, id: id, size: size) }

@@ -2,6 +2,7 @@ import CZstd
 import Foundation
 import Testing
 @testable import LogCache
+import LogCacheSimulation
 
 /// A scratch directory for one test, removed afterwards.
 final class ScratchDirectory {

@@ -5,7 +5,7 @@
 // trap, hang or read past their buffer. Requests are counted up to a bound, because a
 // `.lis` line may stand for billions of blocks.
 import FuzzSupport
-import LogCache
+import LogCacheSimulation
 
 /// Bytes in memory as a ``ByteSource``, handed out in small pieces so that records and
 /// lines straddle refills.

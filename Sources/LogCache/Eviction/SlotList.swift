@@ -108,7 +108,7 @@ public struct SlotList: Sendable {
 extension Array {
     /// Grows the array (doubling) so that `index` is valid, filling new places with `filler`.
     @inline(__always)
-    mutating func ensureIndex(_ index: UInt32, filler: Element) {
+    package mutating func ensureIndex(_ index: UInt32, filler: Element) {
         if Int(index) >= count {
             let n = Swift.max(Int(index) + 1, count * 2, 64)
             append(contentsOf: repeatElement(filler, count: n - count))

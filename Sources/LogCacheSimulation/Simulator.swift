@@ -1,3 +1,5 @@
+import LogCache
+
 /// Replays requests against one policy at one capacity with libCacheSim's semantics.
 ///
 /// On a hit the policy hears of it. On a miss the request and its bytes are counted; an object

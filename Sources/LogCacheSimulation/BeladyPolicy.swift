@@ -1,3 +1,5 @@
+import LogCache
+
 /// Belady's offline optimum (MIN): evict the object whose next request is farthest away,
 /// objects never requested again first (the earliest inserted of those first).
 ///

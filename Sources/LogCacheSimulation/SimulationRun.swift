@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LogCache
 
 /// The outcome of replaying a trace against one policy at one capacity.
 public struct SimulationResult: Sendable, Equatable {
