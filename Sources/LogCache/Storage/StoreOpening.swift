@@ -239,8 +239,6 @@ enum StoreOpening {
         /// Applies the records of a segment whose header has been checked.
         private mutating func loadRecords(_ segment: Segment, length: Int, active isActive: Bool) throws(CacheError) {
             let id = segment.id
-            let file = segment.file
-
             var scanFrom = SegmentHeader.size
             // Entries already listed by a good index file that covers only part of the segment:
             // kept so that a rebuilt index file lists them too.
