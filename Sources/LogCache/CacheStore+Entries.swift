@@ -65,9 +65,7 @@ extension CacheStore {
             if entry.certainlyExpired(at: now) { continue }
             let record = try segment.readRecord(offset: entry.offset, length: entry.length)
             let found = record.withUnsafeBytes { bytes -> (EntryInfo, [UInt8])? in
-                guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decode(bytes, salt: salt),
-                      h.totalLength == bytes.count, h.kind == .value, h.expiresAt == 0 || h.expiresAt > now
-                else { return nil }
+                guard let h = verifiedValueRecord(bytes, entry: entry), !h.isExpired(at: now) else { return nil }
                 let key = RecordCoding.key(of: h, in: bytes)
                 guard KeyHash.hash(key) == entry.keyHash, key.starts(with: prefix),
                       let value = ValueCodec.decode(RecordCoding.storedValue(of: h, in: bytes), codec: h.codec,
@@ -119,7 +117,7 @@ extension CacheStore {
         var bytes = try segment.file.read(count: min(length, RecordHeader.size + 256), at: Int(entry.offset))
         let header = bytes.withUnsafeBytes { RecordCoding.decodeHeader($0) }
         guard case .success(let h) = header, h.totalLength == length, h.kind == .value,
-              h.expiresAt == 0 || h.expiresAt > now
+              !h.isExpired(at: now)
         else { return nil }
         let keyEnd = RecordHeader.size + h.keyLength
         if bytes.count < keyEnd {

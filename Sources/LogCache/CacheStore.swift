@@ -202,18 +202,24 @@ public final class CacheStore: Sendable {
         if entry.certainlyExpired(at: now) { return expire(entry) }
         let record = try segment.readRecord(offset: entry.offset, length: entry.length)
         return record.withUnsafeBytes { bytes -> [UInt8]? in
-            guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decode(bytes, salt: salt),
-                  h.totalLength == bytes.count, h.kind == .value
-            else { return corrupt(entry) }
+            guard let h = verifiedValueRecord(bytes, entry: entry) else { return corrupt(entry) }
             // Another key with the same 64-bit hash: a miss, never the other key's value.
             guard RecordCoding.key(of: h, in: bytes).elementsEqual(key) else { return miss() }
-            if h.expiresAt != 0 && h.expiresAt <= now { return expire(entry) }
+            if h.isExpired(at: now) { return expire(entry) }
             guard let v = ValueCodec.decode(RecordCoding.storedValue(of: h, in: bytes), codec: h.codec, rawLength: h.rawLength)
             else { return corrupt(entry) }
             counters.hits.add(1, ordering: .relaxed)
             recordHit(entry)
             return v
         }
+    }
+
+    /// The header of the record read for `entry` when it is the good value record the entry
+    /// says: as long as the entry, its checksum right, a value. Every read of a value goes
+    /// through here.
+    func verifiedValueRecord(_ bytes: UnsafeRawBufferPointer, entry: IndexEntry) -> RecordHeader? {
+        guard bytes.count == Int(entry.length) else { return nil }
+        return RecordCoding.valueRecord(bytes, salt: salt)
     }
 
     func miss() -> [UInt8]? {
@@ -271,9 +277,8 @@ public final class CacheStore: Sendable {
         let record = try segment.readRecord(offset: entry.offset, length: entry.length)
         let now = clock.now()
         return record.withUnsafeBytes { bytes -> RecordHeader? in
-            guard case .success(let h) = RecordCoding.decode(bytes, salt: salt), h.kind == .value,
-                  RecordCoding.key(of: h, in: bytes).elementsEqual(key),
-                  h.expiresAt == 0 || h.expiresAt > now
+            guard let h = verifiedValueRecord(bytes, entry: entry), RecordCoding.key(of: h, in: bytes).elementsEqual(key),
+                  !h.isExpired(at: now)
             else { return nil }
             return h
         }

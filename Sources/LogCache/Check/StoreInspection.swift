@@ -201,10 +201,9 @@ struct StoreInspection {
         var records: [IndexFileEntry] = []
         var undecodable = f.undecodable
         var nextReport = Self.progressStep
-        // Offsets are 32 bits wide: nothing past 4 GiB can be a record of this segment, and a
-        // file that long (a real segment is at most 1 GiB and one record) is damage.
-        let scanned = UnsafeRawBufferPointer(rebasing: bytes[0..<min(bytes.count, Limits.segmentOffsetLimit)])
-        let outcome = SegmentScan.scan(scanned, from: SegmentHeader.size, salt: salt) { offset, h, record in
+        // A file longer than 4 GiB (a real segment is at most 1 GiB and one record) is damage
+        // past that point.
+        let outcome = SegmentScan.scanSegment(bytes, from: SegmentHeader.size, salt: salt) { offset, h, record in
             let key = RecordCoding.key(of: h, in: record)
             records.append(IndexFileEntry(header: h, record: record, offset: offset))
             if h.kind == .value, h.codec != .none,
@@ -220,7 +219,7 @@ struct StoreInspection {
         f.undecodable = undecodable
         f.damaged = outcome.damaged
         f.validEnd = outcome.validEnd
-        f.tornBytes = outcome.tornBytes + (bytes.count - scanned.count)
+        f.tornBytes = outcome.tornBytes
         for d in outcome.damaged {
             problems.append(.init(file: name, offset: d.offset, what: "\(d.length) damaged bytes hold no good record"))
         }

@@ -55,9 +55,8 @@ struct CompactionPass {
             }
             let length = try segment.file.size()
             let mapped = try MappedFile(segment.file, length: length)
-            let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(length, Limits.segmentOffsetLimit)])
             var failure: CacheError?
-            _ = SegmentScan.scan(usable, from: SegmentHeader.size, salt: store.salt) { offset, header, record in
+            _ = SegmentScan.scanSegment(mapped.bytes, from: SegmentHeader.size, salt: store.salt) { offset, header, record in
                 guard failure == nil else { return }
                 if store.compactor.stopping.load(ordering: .relaxed) {
                     failure = .closed
@@ -73,7 +72,7 @@ struct CompactionPass {
                 if done - lastReport >= 4 << 20 { report(.copying, done: done, total: total) }
             }
             if let failure { throw failure }
-            done += length - usable.count
+            done += max(0, length - Limits.segmentOffsetLimit)
             // Written out at each segment's end, so a progress report is a point where the
             // copy is really part-way on the disk.
             try output.flushPending()
@@ -91,7 +90,7 @@ struct CompactionPass {
         switch h.kind {
         case .value:
             let live = current.flatMap { $0.segment == segment && Int($0.offset) == offset ? $0 : nil }
-            let hasExpired = h.expiresAt != 0 && h.expiresAt <= now
+            let hasExpired = h.isExpired(at: now)
             if let live, !hasExpired {
                 let at = try output.append(record, keyHash: hash, expiresAt: h.expiresAt, kind: .value, pinned: false,
                                            newSegmentID: newID)

@@ -46,6 +46,9 @@ public struct RecordHeader: Sendable, Equatable {
 
     /// Header, key and stored value together.
     public var totalLength: Int { Self.size + keyLength + storedLength }
+
+    /// Whether the record's value is gone at `now` (milliseconds since 1970).
+    public func isExpired(at now: Int64) -> Bool { expiresAt != 0 && expiresAt <= now }
 }
 
 /// Why bytes at a position are not a good record.
@@ -152,6 +155,15 @@ public enum RecordCoding {
         let actual = checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<header.totalLength]), salt: salt)
         guard UInt32(littleEndian: stored) == actual else { return .failure(.checksumMismatch) }
         return .success(header)
+    }
+
+    /// The header of `bytes` when they are exactly one good value record: what an index
+    /// entry must point at. Nil means the record there is damaged (or not a value).
+    public static func valueRecord(_ bytes: UnsafeRawBufferPointer, salt: RecordSalt) -> RecordHeader? {
+        guard case .success(let h) = decode(bytes, salt: salt), h.totalLength == bytes.count, h.kind == .value else {
+            return nil
+        }
+        return h
     }
 
     /// The key bytes of a decoded record.

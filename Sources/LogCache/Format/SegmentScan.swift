@@ -60,6 +60,19 @@ public enum SegmentScan {
         return outcome
     }
 
+    /// ``scan(_:from:salt:visit:)`` over a whole segment file's bytes. Offsets are 32 bits
+    /// wide, so bytes past 4 GiB (only damage makes a segment that long) hold no record of
+    /// the segment and count as a torn tail.
+    public static func scanSegment(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, salt: RecordSalt,
+        visit: (_ offset: Int, _ header: RecordHeader, _ record: UnsafeRawBufferPointer) -> Void
+    ) -> Outcome {
+        let usable = UnsafeRawBufferPointer(rebasing: bytes[0..<min(bytes.count, Limits.segmentOffsetLimit)])
+        var outcome = scan(usable, from: start, salt: salt, visit: visit)
+        outcome.tornBytes += bytes.count - usable.count
+        return outcome
+    }
+
     /// Whether the record at `offset` has a sound header that says it ends past the bytes.
     static func endsPastEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         guard offset >= 0, offset + RecordHeader.size <= bytes.count,

@@ -110,8 +110,7 @@ enum FormatConversion {
         }
         var failure: CacheError?
         let scan = bytes.withUnsafeBytes { all in
-            let usable = UnsafeRawBufferPointer(rebasing: all[0..<min(all.count, Limits.segmentOffsetLimit)])
-            return SegmentScan.scan(usable, from: start, salt: .versionOne) { _, h, record in
+            SegmentScan.scanSegment(all, from: start, salt: .versionOne) { _, h, record in
                 guard failure == nil else { return }
                 var copy = [UInt8](record)
                 RecordCoding.reseal(&copy, salt: salt)

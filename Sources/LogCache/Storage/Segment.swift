@@ -45,14 +45,9 @@ final class Segment: Sendable {
     /// new end raises SIGBUS: the active segment is read with ``scanTail(from:to:salt:visit:)``.
     func scan(from start: Int, length: Int, salt: RecordSalt, visit: (IndexFileEntry) -> Void) throws(CacheError) -> SegmentScan.Outcome {
         let mapped = try MappedFile(file, length: length)
-        // Offsets are 32 bits wide: bytes past 4 GiB (only damage makes a segment that long)
-        // hold no record of this segment and count as a torn tail.
-        let usable = UnsafeRawBufferPointer(rebasing: mapped.bytes[0..<min(mapped.bytes.count, Limits.segmentOffsetLimit)])
-        var outcome = SegmentScan.scan(usable, from: start, salt: salt) { offset, h, record in
+        return SegmentScan.scanSegment(mapped.bytes, from: start, salt: salt) { offset, h, record in
             visit(IndexFileEntry(header: h, record: record, offset: offset))
         }
-        outcome.tornBytes += mapped.bytes.count - usable.count
-        return outcome
     }
 
     /// Scans the records in bytes `start ..< end` read with one `pread`: how the active
