@@ -1,15 +1,9 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension CacheStore {
     /// Below this many records a batch is encoded on the caller's thread: handing work to
     /// other threads costs more than compressing a few values.
     static let parallelEncodingMinimum = 64
-
-    /// Threads a batch is encoded on: the processors online.
-    static let encodingThreads = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
     /// Encodes the records of a batch, on every core when the batch is large and compressed.
     ///
@@ -18,7 +12,7 @@ extension CacheStore {
     /// chunks on several threads before the writer lock is taken; the records keep the order
     /// of `count`. The first error by position is thrown, as encoding in order would.
     func encodeRecords(count: Int, _ encode: @Sendable (Int) throws(CacheError) -> PendingRecord) throws(CacheError) -> [PendingRecord] {
-        let workers = Self.encodingThreads
+        let workers = Processors.online
         guard count >= Self.parallelEncodingMinimum, workers > 1, settings.compression != .none else {
             var records: [PendingRecord] = []
             records.reserveCapacity(count)

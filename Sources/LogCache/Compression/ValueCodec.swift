@@ -15,7 +15,7 @@ enum ValueCodec {
     /// Contexts with worker threads, one per processor, for large values; nil where the
     /// library was built without them (its bound for workers is then 0).
     private static let parallelContexts: ContextPool? = {
-        let workers = min(Int(ZSTD_cParam_getBounds(ZSTD_c_nbWorkers).upperBound), CacheStore.encodingThreads)
+        let workers = min(Int(ZSTD_cParam_getBounds(ZSTD_c_nbWorkers).upperBound), Processors.online)
         guard workers > 1 else { return nil }
         return ContextPool(create: {
             guard let ctx = ZSTD_createCCtx() else { return nil }
