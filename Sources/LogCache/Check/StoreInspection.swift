@@ -56,8 +56,6 @@ struct StoreInspection {
     var temporaryFiles: [String] = []
     var problems: [FsckReport.Problem] = []
 
-    /// Bytes of the largest manifest worth reading.
-    static let maxManifestLength = Manifest.maxFileLength
     /// How often a scan reports progress.
     private static let progressStep = 4 << 20
 
@@ -108,26 +106,13 @@ struct StoreInspection {
     /// version is a store this build must not touch, so that one throws.
     private mutating func readManifest(present: Bool) throws(CacheError) {
         guard present else { return manifestUnusable("the manifest is missing") }
-        let path = dir.path(Manifest.fileName)
         do throws(CacheError) {
-            let file = try File.open(path, flags: O_RDONLY)
-            let size = try file.size()
-            guard size <= Self.maxManifestLength else {
-                return manifestUnusable("the manifest is \(size) bytes long, more than any manifest can be")
-            }
-            let bytes = try file.read(count: size, at: 0)
-            switch bytes.withUnsafeBytes({ Manifest.decode($0) }) {
-            case .success(let m) where m.formatVersion != FormatVersion.current:
-                throw CacheError.incompatibleFormat(path: dir.path, found: m.formatVersion, supported: FormatVersion.current)
-            case .success(let m):
-                manifest = m
-            case .failure(.unsupportedVersion(let v)):
-                throw CacheError.incompatibleFormat(path: dir.path, found: v, supported: FormatVersion.current)
-            case .failure(let defect):
-                manifestUnusable(defect.description)
-            }
+            // The same checks as an open: the length before anything is read, then the bytes.
+            manifest = try StoreOpening.readManifest(dir)
         } catch .incompatibleFormat(let path, let found, let supported) {
             throw .incompatibleFormat(path: path, found: found, supported: supported)
+        } catch .corruptStore(_, let detail) {
+            manifestUnusable(detail)
         } catch {
             manifestUnusable("cannot be read: \(error)")
         }
