@@ -170,17 +170,8 @@ struct StoreInspection {
         }
         let mapped = try MappedFile(file, length: f.length)
         let bytes = mapped.bytes
-        if let h = SegmentHeader.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<SegmentHeader.size])) {
-            if h.formatVersion != FormatVersion.current {
-                f.headerProblem = "segment header says format version \(h.formatVersion), not \(FormatVersion.current)"
-            } else if h.segmentID != f.id {
-                f.headerProblem = "segment header says segment \(h.segmentID), not \(f.id)"
-            } else if h.salt != salt {
-                f.headerProblem = "segment header's salt is not the store's (a segment of another store)"
-            }
-        } else {
-            f.headerProblem = "segment header is damaged (bad magic or checksum)"
-        }
+        let header = UnsafeRawBufferPointer(rebasing: bytes[0..<SegmentHeader.size])
+        f.headerProblem = SegmentHeader.check(header, segmentID: f.id, salt: salt)?.description
         if let p = f.headerProblem { problems.append(.init(file: name, offset: 0, what: p)) }
 
         var records: [IndexFileEntry] = []

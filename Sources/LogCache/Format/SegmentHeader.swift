@@ -54,6 +54,39 @@ public struct SegmentHeader: Sendable, Equatable {
         return SegmentHeader(segmentID: id, salt: RecordSalt(salt), formatVersion: version)
     }
 
+    /// Why the first bytes of a segment file are not the header of segment `id` of the store
+    /// salted with `salt`.
+    public enum Mismatch: Sendable, Equatable, CustomStringConvertible {
+        /// Bad magic or checksum.
+        case damaged
+        /// A header of another format version.
+        case formatVersion(UInt32)
+        /// The header of another segment: a file copied or renamed into the wrong place.
+        case segment(found: UInt32, expected: UInt32)
+        /// The header of another store's segment, whose records would all fail their
+        /// checksums here.
+        case salt
+
+        public var description: String {
+            switch self {
+            case .damaged: "segment header is damaged (bad magic or checksum)"
+            case .formatVersion(let v): "segment header says format version \(v), not \(FormatVersion.current)"
+            case .segment(let found, let expected): "segment header says segment \(found), not \(expected)"
+            case .salt: "segment header's salt is not the store's (a segment of another store)"
+            }
+        }
+    }
+
+    /// Checks that `bytes` begin with the current-version header of segment `id` of the store
+    /// salted with `salt`; nil when they do. Opening and fsck judge a header the same way here.
+    public static func check(_ bytes: UnsafeRawBufferPointer, segmentID id: UInt32, salt: RecordSalt) -> Mismatch? {
+        guard let h = decode(bytes) else { return .damaged }
+        if h.formatVersion != FormatVersion.current { return .formatVersion(h.formatVersion) }
+        if h.segmentID != id { return .segment(found: h.segmentID, expected: id) }
+        if h.salt != salt { return .salt }
+        return nil
+    }
+
     /// Where the first record of a segment with this header starts.
     public var recordsStart: Int { formatVersion == 1 ? Self.versionOneSize : Self.size }
 }

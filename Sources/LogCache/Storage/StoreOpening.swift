@@ -216,20 +216,19 @@ enum StoreOpening {
                 length = SegmentHeader.size
             }
             let header = try file.read(count: SegmentHeader.size, at: 0)
-            if let h = header.withUnsafeBytes({ SegmentHeader.decode($0) }) {
-                guard h.formatVersion == FormatVersion.current else {
-                    throw .incompatibleFormat(path: path, found: h.formatVersion, supported: FormatVersion.current)
-                }
-                guard h.segmentID == id else {
-                    throw .corruptStore(path: path, detail: "file holds segment \(h.segmentID), not \(id)")
-                }
+            switch header.withUnsafeBytes({ SegmentHeader.check($0, segmentID: id, salt: salt) }) {
+            case nil:
+                break
+            case .damaged:
+                corruptRecords += 1
+            case .formatVersion(let v):
+                throw .incompatibleFormat(path: path, found: v, supported: FormatVersion.current)
+            case .segment(let other, _):
+                throw .corruptStore(path: path, detail: "file holds segment \(other), not \(id)")
+            case .salt:
                 // Records salted for another store would all fail their checksums, and the
                 // active segment would be cut as if torn: refuse the file instead.
-                guard h.salt == salt else {
-                    throw .corruptStore(path: path, detail: "segment belongs to another store (its salt is not the manifest's)")
-                }
-            } else {
-                corruptRecords += 1
+                throw .corruptStore(path: path, detail: "segment belongs to another store (its salt is not the manifest's)")
             }
             let segment = Segment(id: id, file: file)
             segments[id] = segment
