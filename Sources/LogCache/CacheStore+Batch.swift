@@ -35,10 +35,7 @@ extension CacheStore {
         try catchUpIfNeeded()
         let found = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)?] in
             guard !s.closed else { throw .closed }
-            return hashes.map { h in
-                guard let e = s.live.index.entry(for: h), let seg = s.segments[e.segment] else { return nil }
-                return (e, seg)
-            }
+            return hashes.map { s.located($0) }
         }
         let order = found.enumerated()
             .compactMap { i, hit in hit.map { (index: i, entry: $0.0, segment: $0.1) } }

@@ -64,6 +64,12 @@ public final class CacheStore: Sendable {
         var segments: [UInt32: Segment]
         var diskBytes: Int
         var closed = false
+
+        /// The live entry of `hash` and the open segment that holds its record.
+        func located(_ hash: UInt64) -> (IndexEntry, Segment)? {
+            guard let e = live.index.entry(for: hash), let segment = segments[e.segment] else { return nil }
+            return (e, segment)
+        }
     }
 
     /// Opens the store in `directory`, creating the directory and a new store when it is
@@ -191,8 +197,7 @@ public final class CacheStore: Sendable {
         try catchUpIfNeeded(forKey: hash)
         return try state.read { s throws(CacheError) -> (IndexEntry, Segment)? in
             guard !s.closed else { throw .closed }
-            guard let e = s.live.index.entry(for: hash), let seg = s.segments[e.segment] else { return nil }
-            return (e, seg)
+            return s.located(hash)
         }
     }
 
