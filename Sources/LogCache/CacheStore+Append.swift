@@ -130,15 +130,17 @@ extension CacheStore {
     /// between leaves an unnamed file, which the next open removes.
     func startSegment(_ w: inout WriterState, segments: ([UInt32], UInt32) -> [UInt32]) throws(CacheError) -> Segment {
         var id = w.manifest.nextSegmentID
-        var created: File?
-        while created == nil {
+        let file: File
+        while true {
             guard id < Limits.segmentIDLimit else {
                 throw .corruptStore(path: directory, detail: "segment numbers are exhausted")
             }
-            created = try createSegmentFile(id, &w)
-            if created == nil { id += 1 }
+            if let created = try createSegmentFile(id, &w) {
+                file = created
+                break
+            }
+            id += 1
         }
-        guard let file = created else { throw .corruptStore(path: directory, detail: "no segment file was created") }
         let name = Segment.fileName(id)
         var next = w.manifest
         next.segments = segments(next.segments, id)

@@ -47,13 +47,14 @@ public enum SegmentScan {
                 outcome.records += 1
                 continue
             }
-            guard !endsPastEnd(bytes, at: p), let next = nextGoodRecord(bytes, after: p, salt: salt) else {
+            let claimedEnd = soundHeaderEnd(bytes, at: p)
+            guard claimedEnd.map({ $0 <= bytes.count }) ?? true,
+                  let next = nextGoodRecord(bytes, after: p, claimedEnd: claimedEnd, salt: salt)
+            else {
                 outcome.tornBytes = bytes.count - p
                 break
             }
-            if case .success(let h) = RecordCoding.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[p...])) {
-                outcome.furthestClaim = max(outcome.furthestClaim, p + h.totalLength)
-            }
+            if let claimedEnd { outcome.furthestClaim = max(outcome.furthestClaim, claimedEnd) }
             outcome.damaged.append(DamagedRange(offset: p, length: next - p))
             p = next
         }
@@ -73,12 +74,13 @@ public enum SegmentScan {
         return outcome
     }
 
-    /// Whether the record at `offset` has a sound header that says it ends past the bytes.
-    static func endsPastEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+    /// Where the record at `offset` ends by its header, when the header is sound (whatever
+    /// its checksum says); nil when it is not.
+    static func soundHeaderEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
         guard offset >= 0, offset + RecordHeader.size <= bytes.count,
               case .success(let h) = RecordCoding.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-        else { return false }
-        return h.totalLength > bytes.count - offset
+        else { return nil }
+        return offset + h.totalLength
     }
 
     /// The header of the good record at `offset`, or nil.
@@ -90,13 +92,11 @@ public enum SegmentScan {
         return h
     }
 
-    /// The offset of the first good record after `offset`: first where the header there says
-    /// the record ends, then byte by byte.
-    static func nextGoodRecord(_ bytes: UnsafeRawBufferPointer, after offset: Int, salt: RecordSalt) -> Int? {
-        if case .success(let h) = RecordCoding.decodeHeader(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
-            let guess = offset + h.totalLength
-            if guess < bytes.count, goodRecord(bytes, at: guess, salt: salt) != nil { return guess }
-        }
+    /// The offset of the first good record after the bad one at `offset`: first where its
+    /// sound header, if it has one, says it ends (`claimedEnd`), then byte by byte.
+    static func nextGoodRecord(_ bytes: UnsafeRawBufferPointer, after offset: Int, claimedEnd: Int?,
+                               salt: RecordSalt) -> Int? {
+        if let guess = claimedEnd, guess < bytes.count, goodRecord(bytes, at: guess, salt: salt) != nil { return guess }
         var q = offset + 1
         while q + RecordHeader.size <= bytes.count {
             if goodRecord(bytes, at: q, salt: salt) != nil { return q }
