@@ -4,9 +4,10 @@ extension CacheStore {
     public func setValues(_ values: [String: [UInt8]], ttl: Duration? = nil) throws(CacheError) {
         let now = clock.now()
         let pairs = Array(values)
-        let records = try encodeRecords(count: pairs.count) { i throws(CacheError) in
+        let encoder = self.encoder
+        let records = try encoder.batch(count: pairs.count) { i throws(CacheError) in
             try withBytes(pairs[i].key) { k throws(CacheError) in
-                try withBytes(pairs[i].value) { v throws(CacheError) in try encodeValueRecord(key: k, value: v, ttl: ttl, now: now) }
+                try withBytes(pairs[i].value) { v throws(CacheError) in try encoder.value(key: k, value: v, ttl: ttl, now: now) }
             }
         }
         try append(records)
@@ -32,11 +33,8 @@ extension CacheStore {
     @discardableResult
     public func forEachValue(forKeys keys: [String], _ body: (Int, [UInt8]) -> Void) throws(CacheError) -> Int {
         let hashes = keys.map { k in withBytes(k) { KeyHash.hash($0) } }
-        try catchUpIfNeeded()
-        let found = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)?] in
-            guard !s.closed else { throw .closed }
-            return hashes.map { s.located($0) }
-        }
+        try log.catchUpIfBehind()
+        let found = try index.located(hashes)
         let order = found.enumerated()
             .compactMap { i, hit in hit.map { (index: i, entry: $0.0, segment: $0.1) } }
             .sorted { ($0.entry.segment, $0.entry.offset) < ($1.entry.segment, $1.entry.offset) }
@@ -44,7 +42,7 @@ extension CacheStore {
         var count = 0
         for hit in order {
             let value = try withBytes(keys[hit.index]) { k throws(CacheError) in
-                try readValue(entry: hit.entry, segment: hit.segment, key: k)
+                try read(hit.entry, in: hit.segment, key: k)
             }
             guard let value else { continue }
             count += 1

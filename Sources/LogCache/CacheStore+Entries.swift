@@ -47,7 +47,7 @@ extension CacheStore {
         var visited = 0
         for (entry, segment) in try liveEntriesInLogOrder() {
             if let limit, visited >= limit { return }
-            guard let info = try readEntryInfo(entry: entry, segment: segment, now: now),
+            guard let info = try reader.info(entry, in: segment, now: now),
                   info.key.starts(with: prefix)
             else { continue }
             visited += 1
@@ -62,18 +62,12 @@ extension CacheStore {
     public func forEachValue(prefix: [UInt8] = [], _ body: (EntryInfo, [UInt8]) -> Bool) throws(CacheError) {
         let now = clock.now()
         for (entry, segment) in try liveEntriesInLogOrder() {
-            if entry.certainlyExpired(at: now) { continue }
-            let record = try segment.readRecord(offset: entry.offset, length: entry.length)
-            let found = record.withUnsafeBytes { bytes -> (EntryInfo, [UInt8])? in
-                guard let h = verifiedValueRecord(bytes, entry: entry), !h.isExpired(at: now) else { return nil }
+            let found = try reader.read(entry, in: segment, key: nil, now: now) { h, bytes -> (EntryInfo, [UInt8])? in
                 let key = RecordCoding.key(of: h, in: bytes)
-                guard KeyHash.hash(key) == entry.keyHash, key.starts(with: prefix),
-                      let value = ValueCodec.decode(RecordCoding.storedValue(of: h, in: bytes), codec: h.codec,
-                                                    rawLength: h.rawLength)
-                else { return nil }
-                return (Self.info(h, key: [UInt8](key)), value)
+                guard key.starts(with: prefix), let value = RecordReader.value(of: h, in: bytes) else { return nil }
+                return (RecordReader.info(h, key: [UInt8](key)), value)
             }
-            guard let (info, value) = found else { continue }
+            guard case .found(let (info, value)?) = found else { continue }
             guard body(info, value) else { return }
         }
     }
@@ -84,54 +78,17 @@ extension CacheStore {
     /// Segment numbers are not log order: a compaction gives the segments it writes new,
     /// higher numbers but puts them where the segments they replace were.
     private func liveEntriesInLogOrder() throws(CacheError) -> [(IndexEntry, Segment)] {
-        try catchUpIfNeeded()
-        // The manifest and the index change together under the writer lock (a catch-up, a
-        // roll, a compaction's publish), so both are read under it to agree with each other.
-        let (snapshot, order) = try writer.withLock { w throws(CacheError) -> ([(IndexEntry, Segment)], [UInt32: Int]) in
-            guard !w.closed else { throw .closed }
+        try log.catchUpIfBehind()
+        // Read under the log's mutex, so that the index agrees with the manifest.
+        let index = self.index
+        let (snapshot, order) = try log.withManifest { m throws(CacheError) -> ([(IndexEntry, Segment)], [UInt32: Int]) in
             var position: [UInt32: Int] = [:]
-            position.reserveCapacity(w.manifest.segments.count)
-            for (i, id) in w.manifest.segments.enumerated() { position[id] = i }
-            let list = try state.read { s throws(CacheError) -> [(IndexEntry, Segment)] in
-                guard !s.closed else { throw .closed }
-                var list: [(IndexEntry, Segment)] = []
-                list.reserveCapacity(s.live.count)
-                s.live.index.forEach { _, e in
-                    if let segment = s.segments[e.segment] { list.append((e, segment)) }
-                }
-                return list
-            }
-            return (list, position)
+            position.reserveCapacity(m.segments.count)
+            for (i, id) in m.segments.enumerated() { position[id] = i }
+            return (try index.liveEntries(), position)
         }
         // A segment the manifest does not name (none should be) goes last, by number.
         func place(_ e: IndexEntry) -> (Int, UInt32, UInt32) { (order[e.segment] ?? Int.max, e.segment, e.offset) }
         return snapshot.sorted { place($0.0) < place($1.0) }
-    }
-
-    /// The header and key of the record `entry` points at, when it is a live value whose key
-    /// has the entry's hash.
-    private func readEntryInfo(entry: IndexEntry, segment: Segment, now: Int64) throws(CacheError) -> EntryInfo? {
-        if entry.certainlyExpired(at: now) { return nil }
-        // One read is enough for the usual short key; a longer key takes a second one.
-        let length = Int(entry.length)
-        var bytes = try segment.file.read(count: min(length, RecordHeader.size + 256), at: Int(entry.offset))
-        let header = bytes.withUnsafeBytes { RecordCoding.decodeHeader($0) }
-        guard case .success(let h) = header, h.totalLength == length, h.kind == .value,
-              !h.isExpired(at: now)
-        else { return nil }
-        let keyEnd = RecordHeader.size + h.keyLength
-        if bytes.count < keyEnd {
-            bytes = try segment.file.read(count: keyEnd, at: Int(entry.offset))
-            guard bytes.count == keyEnd else { return nil }
-        }
-        let key = [UInt8](bytes[RecordHeader.size..<keyEnd])
-        guard withBytes(key, { KeyHash.hash($0) }) == entry.keyHash else { return nil }
-        return Self.info(h, key: key)
-    }
-
-    private static func info(_ h: RecordHeader, key: [UInt8]) -> EntryInfo {
-        EntryInfo(key: key, rawLength: h.rawLength, storedLength: h.storedLength, recordLength: h.totalLength,
-                  createdAt: h.createdAt,
-                  expiresAt: h.expiresAt == 0 ? nil : h.expiresAt)
     }
 }

@@ -39,43 +39,19 @@ extension CacheStore {
         for entry in entries {
             if let e = entry.expiresAt {
                 if e <= 0 { throw .invalidOption("expiry \(e) is not after 1970") }
-                try Self.checkExpiry(e)
+                try RecordEncoder.checkExpiry(e)
             }
         }
-        let records = try encodeRecords(count: entries.count) { i throws(CacheError) in
+        let encoder = self.encoder
+        let records = try encoder.batch(count: entries.count) { i throws(CacheError) in
             let entry = entries[i]
             return try withBytes(entry.key) { k throws(CacheError) in
                 try withBytes(entry.value) { v throws(CacheError) in
-                    try encodeValueRecord(key: k, value: v, expiresAt: entry.expiresAt ?? 0, now: now)
+                    try encoder.value(key: k, value: v, expiresAt: entry.expiresAt ?? 0, now: now)
                 }
             }
         }
         try append(records)
         counters.writes.add(records.count, ordering: .relaxed)
-    }
-}
-
-extension CacheStore {
-    /// Refuses an absolute expiry (milliseconds since 1970, 0 for never) that no record may
-    /// hold: one before 1970 or past ``Limits/latestExpiry``.
-    static func checkExpiry(_ expiresAt: Int64) throws(CacheError) {
-        guard expiresAt >= 0 else { throw .invalidOption("expiry \(expiresAt) is before 1970") }
-        guard expiresAt <= Limits.latestExpiry else {
-            throw .invalidOption("expiry \(expiresAt) ms since 1970 is past the latest a store keeps, \(Limits.latestExpiry) (9999-12-31T23:59:59.999Z)")
-        }
-    }
-
-    /// `now + ttl` in milliseconds, refused (naming `what` and the TTL) when the sum would
-    /// pass ``Limits/latestExpiry`` or leave `Int64`: a clock may be set anywhere, and a TTL
-    /// may come from a caller or a manifest.
-    static func expiry(now: Int64, plus ttl: Int64, what: String) throws(CacheError) -> Int64 {
-        let (sum, overflow) = now.addingReportingOverflow(ttl)
-        // The TTL on its own too: a saturated one must not pass by a clock set before 1970.
-        guard !overflow, ttl <= Limits.latestExpiry, sum <= Limits.latestExpiry else {
-            throw .invalidOption("\(what) of \(ttl) ms from now (\(now) ms since 1970) would expire past the latest moment a store keeps, \(Limits.latestExpiry) ms since 1970 (9999-12-31T23:59:59.999Z)")
-        }
-        // A clock before 1970 gives no expiry a record can hold either.
-        guard sum > 0 else { throw .invalidOption("\(what) of \(ttl) ms from now (\(now) ms since 1970) would expire before 1970") }
-        return sum
     }
 }

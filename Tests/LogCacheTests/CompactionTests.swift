@@ -129,9 +129,9 @@ struct CompactionTests {
     }
 
     private func compactDeadSegmentsOnly(_ store: CacheStore) throws -> CompactionSummary {
-        let order = store.writer.withLock { $0.manifest.segments }
-        let summary = try store.compactionPass(onDemand: false, progress: nil)
-        let after = store.writer.withLock { $0.manifest.segments }
+        let order = store.log.manifest.segments
+        let summary = try store.compactor.run(onDemand: false, progress: nil)
+        let after = store.log.manifest.segments
         // The oldest segment is mostly live: it must not have been part of the pass.
         #expect(after.first == order.first)
         #expect(summary.segmentsRewritten > 0)
@@ -204,13 +204,13 @@ struct CompactionTests {
         _ = try compactDeadSegmentsOnly(store)
         // Another handle (as another process would) judges the segments from the files alone.
         let other = try CacheStore(directory: dir.path, options: options)
-        let again = try other.compactionPass(onDemand: false, progress: nil)
+        let again = try other.compactor.run(onDemand: false, progress: nil)
         #expect(again.segmentsRewritten == 0, "another handle rewrote the kept tombstones again")
         try other.close()
-        #expect(try store.compactionPass(onDemand: false, progress: nil).segmentsRewritten == 0)
+        #expect(try store.compactor.run(onDemand: false, progress: nil).segmentsRewritten == 0)
         try store.close()
         let reopened = try CacheStore(directory: dir.path, options: options)
-        #expect(try reopened.compactionPass(onDemand: false, progress: nil).segmentsRewritten == 0,
+        #expect(try reopened.compactor.run(onDemand: false, progress: nil).segmentsRewritten == 0,
                 "after a restart the kept tombstones were rewritten again")
         for i in 0..<20 { #expect(try reopened.value(forKey: "doomed-\(i)") == nil) }
         try reopened.close()
@@ -243,7 +243,7 @@ struct CompactionTests {
         for k in 0..<200 { try store.set(Self.value(k, 0), forKey: "key-\(k)") }
         for k in stride(from: 0, to: 200, by: 3) { try store.set(Self.value(k, 1), forKey: "key-\(k)") }
         for k in stride(from: 0, to: 200, by: 7) { for _ in 0..<(k % 4 + 1) { _ = try store.value(forKey: "key-\(k)") } }
-        let snapshot = { store.state.read { s in s.live.tracker?.snapshot(index: s.live.index) } }
+        let snapshot = { store.index.policySnapshot() }
         let before = snapshot()
         let summary = try store.compact()
         #expect(summary.liveBytesCopied > 0)

@@ -173,7 +173,7 @@ struct ForgedRecordTests {
         let valueStart = RecordHeader.size + 3
         try handle.write(contentsOf: Data(record[0..<(valueStart + ends[ends.count - 1] + 10)]))
         // Another writer's announcement makes the reader read the tail as it is now.
-        _ = writer.shared.announce(keyHashes: [KeyHash.hash(Array("admin".utf8)), KeyHash.hash(Array("victim".utf8))],
+        _ = writer.log.shared.announce(keyHashes: [KeyHash.hash(Array("admin".utf8)), KeyHash.hash(Array("victim".utf8))],
                                    end: (1, start))
         #expect(try reader.value(forKey: "admin") == nil)
         #expect(try reader.value(forKey: "victim") == Array("precious".utf8))
@@ -218,7 +218,7 @@ struct ForgedRecordTests {
             let n = min(1024, record.count - 100 - written)
             try handle.write(contentsOf: Data(record[written..<(written + n)]))
             written += n
-            _ = writer.shared.announce(keyHashes: hashes, end: (1, start))
+            _ = writer.log.shared.announce(keyHashes: hashes, end: (1, start))
             usleep(1000)
         }
         try handle.close()

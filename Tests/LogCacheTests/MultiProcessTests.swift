@@ -110,11 +110,11 @@ struct MultiProcessTests {
         try store.set([9], forKey: "key-0")
 
         #expect(try run(productPath("logcache-worker"), ["write", dir.path, "1", "5"]).status == 0)
-        let seen = store.seenSequence.load(ordering: .acquiring)
+        let seen = store.log.follower.seen
         #expect(try store.value(forKey: stable[0]) == [0])
-        #expect(store.seenSequence.load(ordering: .acquiring) == seen, "a lookup of an unchanged key caught up")
+        #expect(store.log.follower.seen == seen, "a lookup of an unchanged key caught up")
         #expect(try store.value(forKey: "key-0") == [UInt8(truncatingIfNeeded: 5)])
-        #expect(store.seenSequence.load(ordering: .acquiring) > seen)
+        #expect(store.log.follower.seen > seen)
 
         // A remove in another process marks the key too.
         #expect(try run(productPath("cachectl"), ["delete", dir.path, stable[1]]).status == 0)

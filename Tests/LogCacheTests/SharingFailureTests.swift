@@ -64,7 +64,7 @@ struct SharingFailureTests {
         let store = try CacheStore(directory: dir.path, options: Self.options)
         defer { try? store.close() }
         try store.set(Self.value("s", 0), forKey: "s-0")
-        let next = store.writer.withLock { $0.manifest.nextSegmentID }
+        let next = store.log.manifest.nextSegmentID
         // What a handle with an outdated manifest would find: a segment file that holds records.
         let planted = Array(try Data(contentsOf: URL(fileURLWithPath: dir.file(Segment.fileName(1)))))
         let path = dir.file(Segment.fileName(next))
@@ -84,7 +84,7 @@ struct SharingFailureTests {
     static func appendUnannounced(_ value: [UInt8], key: String, encoder: CacheStore, dir: String) throws {
         let record = try withBytes(Array(key.utf8)) { k throws(CacheError) in
             try withBytes(value) { v throws(CacheError) in
-                try encoder.encodeValueRecord(key: k, value: v, ttl: nil, now: encoder.clock.now())
+                try encoder.encoder.value(key: k, value: v, ttl: nil, now: encoder.clock.now())
             }
         }
         let lock = try FileLock(path: dir + "/" + StoreLocks.appendFileName)

@@ -135,9 +135,9 @@ struct StoreEntriesTests {
             expected.append(Array("new-\(i)".utf8))
             i += 1
         }
-        let summary = try store.compactionPass(onDemand: false, progress: nil)
+        let summary = try store.compactor.run(onDemand: false, progress: nil)
         #expect(summary.segmentsRewritten > 0)
-        let order = store.writer.withLock { $0.manifest.segments }
+        let order = store.log.manifest.segments
         // The precondition of the test: a higher-numbered segment now comes before lower ones.
         try #require(order.count >= 2 && order[0] > order[1], "\(order)")
 

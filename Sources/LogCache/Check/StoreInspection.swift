@@ -183,7 +183,7 @@ struct StoreInspection {
             let key = RecordCoding.key(of: h, in: record)
             records.append(IndexFileEntry(header: h, record: record, offset: offset))
             if h.kind == .value, h.codec != .none,
-               ValueCodec.decode(RecordCoding.storedValue(of: h, in: record), codec: h.codec, rawLength: h.rawLength) == nil {
+               RecordReader.value(of: h, in: record) == nil {
                 undecodable.append((offset, h.totalLength, [UInt8](key), h.createdAt))
             }
             if offset >= nextReport {

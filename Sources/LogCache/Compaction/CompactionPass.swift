@@ -12,7 +12,9 @@
 /// Records are copied in log order and the new segments take the run's place in the log,
 /// so every record keeps its order relative to the records outside the run.
 struct CompactionPass {
-    let store: CacheStore
+    let compactor: Compactor
+    let log: SegmentLog
+    let index: StoreIndex
     /// The first segment of the log: a run that starts there has nothing older than it.
     let oldest: UInt32?
     let progress: ((CompactionProgress) -> Void)?
@@ -30,25 +32,27 @@ struct CompactionPass {
     /// new files must not be removed, whatever happens.
     private(set) var published = false
 
-    init(store: CacheStore, oldest: UInt32?, progress: ((CompactionProgress) -> Void)?, total: Int) {
-        self.store = store
+    init(compactor: Compactor, oldest: UInt32?, progress: ((CompactionProgress) -> Void)?, total: Int) {
+        self.compactor = compactor
+        log = compactor.log
+        index = compactor.index
         self.oldest = oldest
         self.progress = progress
         self.total = total
-        self.now = store.clock.now()
+        self.now = compactor.clock.now()
     }
 
     /// Copies what must survive of `run` into new segments.
     mutating func copy(run: [UInt32]) throws(CacheError) {
         runs.append(run)
-        var output = CompactionOutput(dir: store.dir, segmentSize: store.settings.segmentSize, salt: store.salt)
+        var output = CompactionOutput(dir: log.dir, segmentSize: compactor.segmentSize, salt: log.salt)
         defer { outputs.append(output) }
         let startsLog = run.first == oldest
         var hidden = Set<UInt64>()
-        let store = self.store
-        let newID = { () throws(CacheError) -> UInt32 in try store.allocateSegmentID() }
+        let log = self.log
+        let newID = { () throws(CacheError) -> UInt32 in try log.allocateSegmentID() }
         for id in run {
-            guard let segment = store.state.read({ $0.segments[id] }) else {
+            guard let segment = index.segment(id) else {
                 // Gone from the store (everything was removed): publishing will find the
                 // run missing and give up; nothing here needs copying.
                 continue
@@ -56,9 +60,9 @@ struct CompactionPass {
             let length = try segment.file.size()
             let mapped = try MappedFile(segment.file, length: length)
             var failure: CacheError?
-            _ = SegmentScan.scanSegment(mapped.bytes, from: SegmentHeader.size, salt: store.salt) { offset, header, record in
+            _ = SegmentScan.scanSegment(mapped.bytes, from: SegmentHeader.size, salt: log.salt) { offset, header, record in
                 guard failure == nil else { return }
-                if store.compactor.stopping.load(ordering: .relaxed) {
+                if compactor.stopping.load(ordering: .relaxed) {
                     failure = .closed
                     return
                 }
@@ -86,7 +90,7 @@ struct CompactionPass {
         newSegmentID newID: () throws(CacheError) -> UInt32
     ) throws(CacheError) {
         let hash = RecordCoding.keyHash(of: h, in: record)
-        let current = store.state.read { $0.live.index.entry(for: hash) }
+        let current = index.entry(for: hash)
         switch h.kind {
         case .value:
             let live = current.flatMap { $0.segment == segment && Int($0.offset) == offset ? $0 : nil }
@@ -102,7 +106,7 @@ struct CompactionPass {
             // Latest record of its key (the index holds it, or holds nothing for the key)
             // and expired: it hides older values.
             if hasExpired, current == nil || live != nil, !startsLog, hidden.insert(hash).inserted {
-                let tombstone = RecordCoding.eviction(keyHash: hash, at: now, salt: store.salt)
+                let tombstone = RecordCoding.eviction(keyHash: hash, at: now, salt: log.salt)
                 try withBytes(tombstone) { t throws(CacheError) in
                     _ = try output.append(t, keyHash: hash, expiresAt: 0, kind: .eviction, pinned: true, newSegmentID: newID)
                 }
@@ -124,9 +128,9 @@ struct CompactionPass {
         report(.publishing, done: 0, total: runs.count)
         let outputs = self.outputs
         let runs = self.runs
-        let store = self.store
+        let index = self.index
         let written = outputs.reduce(0) { $0 + $1.bytesWritten }
-        return try store.exclusively { w throws(CacheError) -> Bool in
+        return try log.exclusively { w throws(CacheError) -> Bool in
             var list = w.manifest.segments
             for (run, out) in zip(runs, outputs) {
                 // The run must still be in place and sealed (the last entry is the active segment).
@@ -140,21 +144,13 @@ struct CompactionPass {
             next.generation += 1
             published = true
             do throws(CacheError) {
-                try store.publishManifest(next, &w)
+                try w.publish(next)
             } catch {
                 // Unless the new manifest may be in place, nothing names the new files: they go.
                 if !w.manifestInDoubt { published = false }
                 throw error
             }
-            store.state.write { s in
-                for out in outputs {
-                    for seg in out.written {
-                        s.segments[seg.segment.id] = seg.segment
-                        s.live.addTombstoneBytes(seg.pinnedBytes, segment: seg.segment.id)
-                    }
-                }
-                s.diskBytes += written
-            }
+            index.addCompacted(outputs.flatMap(\.written), bytes: written)
             return true
         }
     }
@@ -166,41 +162,22 @@ struct CompactionPass {
         var i = 0
         while i < relocations.count {
             let batch = relocations[i..<min(i + 4096, relocations.count)]
-            store.state.write { s in
-                for r in batch { s.live.relocate(r.old, segment: r.segment, offset: r.offset) }
-            }
+            index.relocate(batch)
             i += batch.count
         }
         let victims = runs.flatMap { $0 }
         let sizes = victims.map { id in
-            (store.dir.fileSize(Segment.fileName(id)) ?? 0) + (store.dir.fileSize(Segment.indexFileName(id)) ?? 0)
+            (log.dir.fileSize(Segment.fileName(id)) ?? 0) + (log.dir.fileSize(Segment.indexFileName(id)) ?? 0)
         }
-        let expired = self.expired
-        let (freed, expiredCount, stale) = store.state.write { s -> (Int, Int, Int) in
-            var expiredCount = 0
-            for e in expired where s.live.remove(e) != nil { expiredCount += 1 }
-            var freed = 0
-            var stale = 0
-            for (id, size) in zip(victims, sizes) {
-                // Entries still pointing here are records the scan found damaged.
-                stale += s.live.removeAll(inSegment: id)
-                s.live.forget(segment: id)
-                if s.segments.removeValue(forKey: id) != nil {
-                    s.diskBytes -= size
-                    freed += size
-                }
-            }
-            return (freed, expiredCount, stale)
-        }
-        store.counters.expirations.add(expiredCount, ordering: .relaxed)
-        store.counters.corruptRecords.add(stale, ordering: .relaxed)
+        let retired = index.retire(victims, sizes: sizes, expired: expired)
+        compactor.counters.expirations.add(retired.expiredEntries, ordering: .relaxed)
+        compactor.counters.corruptRecords.add(retired.staleEntries, ordering: .relaxed)
         for (n, id) in victims.enumerated() {
             report(.removing, done: n, total: victims.count)
-            try store.dir.remove(Segment.fileName(id))
-            try store.dir.remove(Segment.indexFileName(id))
+            try log.dir.removeSegment(id)
         }
-        try store.dir.sync()
-        return freed
+        try log.dir.sync()
+        return retired.freedBytes
     }
 
     /// Removes the new files of a pass that did not publish.

@@ -1,11 +1,17 @@
 import Dispatch
 import Synchronization
 
-/// A store's compaction machinery: the lock that lets one pass run at a time, the
-/// background queue and the counters. Passes remember nothing between them: what a pass
-/// decides follows from the files, so every process and every restart decides the same.
+/// A store's compaction: the pass that runs one at a time, the background queue and the
+/// counters. It works on the log and the index it is given, never on the store. Passes
+/// remember nothing between them: what a pass decides follows from the files, so every
+/// process and every restart decides the same.
 final class Compactor: Sendable {
     let options: CompactionOptions
+    let log: SegmentLog
+    let index: StoreIndex
+    let counters: Counters
+    let clock: any CacheClock
+    let segmentSize: Int
     /// Held for the whole of a pass.
     let pass = Lock<Void>(())
     /// Set by `close()`: a running pass stops at its next record, a queued one does not start.
@@ -19,7 +25,116 @@ final class Compactor: Sendable {
     let bytesFreed = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
 
-    init(options: CompactionOptions) {
+    init(options: CompactionOptions, log: SegmentLog, index: StoreIndex, counters: Counters, clock: any CacheClock,
+         segmentSize: Int) {
         self.options = options
+        self.log = log
+        self.index = index
+        self.counters = counters
+        self.clock = clock
+        self.segmentSize = segmentSize
+    }
+
+    /// Queues a background pass unless one is queued already; the pass itself decides
+    /// whether the triggers have passed.
+    func schedule() {
+        guard options.automatic, !stopping.load(ordering: .relaxed),
+              scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        queue.async { [weak self] in
+            guard let self else { return }
+            self.scheduled.store(false, ordering: .releasing)
+            do throws(CacheError) {
+                _ = try self.run(onDemand: false, progress: nil)
+            } catch .closed {
+                // The store closed under the pass, which stopped cleanly.
+            } catch {
+                self.failures.add(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Stops background compaction and waits for a running pass to end.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        pass.withLock { _ in }
+    }
+
+    /// Runs one pass: chooses runs of sealed segments, copies them, publishes one manifest,
+    /// retires the old segments. On demand it waits for a pass in another process and first
+    /// seals the active segment when it holds dead bytes; in the background it gives way.
+    func run(onDemand: Bool, progress: ((CompactionProgress) -> Void)?) throws(CacheError) -> CompactionSummary {
+        try pass.withLock { _ throws(CacheError) -> CompactionSummary in
+            let started = ContinuousClock.now
+            guard !stopping.load(ordering: .acquiring) else { throw .closed }
+            // One process compacts at a time; a background pass gives way to a running one.
+            if onDemand {
+                try log.locks.compact.lockExclusive()
+            } else if try !log.locks.compact.tryLockExclusive() {
+                let now = index.footprint
+                return .nothing(segments: now.segments, bytes: now.bytes, seconds: seconds(since: started))
+            }
+            defer { log.locks.compact.unlock() }
+            // Liveness is judged by this handle's index: it must know every record written so far.
+            try log.catchUpIfBehind()
+            let before = index.footprint
+            let (order, sealed) = try candidates(onDemand: onDemand)
+            let runs = CompactionPlan.runs(sealed: sealed, options: options, segmentSize: segmentSize, onDemand: onDemand)
+            guard !runs.isEmpty else {
+                return .nothing(segments: before.segments, bytes: before.bytes, seconds: seconds(since: started))
+            }
+            var pass = CompactionPass(compactor: self, oldest: order.first, progress: progress,
+                                      total: sealed.filter { s in runs.contains { $0.contains(s.id) } }.reduce(0) { $0 + $1.length })
+            defer { if !pass.published { pass.discard() } }
+            for run in runs { try pass.copy(run: run) }
+            try pass.finish()
+            guard try pass.publish() else {
+                // The segment set changed under the pass (everything was removed): nothing to do.
+                return .nothing(segments: before.segments, bytes: before.bytes, seconds: seconds(since: started))
+            }
+            let freed = try pass.retire()
+            let after = index.footprint
+            let written = pass.outputs.reduce(0) { $0 + $1.bytesWritten }
+            passes.add(1, ordering: .relaxed)
+            bytesWritten.add(written, ordering: .relaxed)
+            bytesFreed.add(freed, ordering: .relaxed)
+            return CompactionSummary(
+                segmentsBefore: before.segments, segmentsAfter: after.segments, bytesBefore: before.bytes,
+                bytesAfter: after.bytes, segmentsRewritten: runs.reduce(0) { $0 + $1.count },
+                liveBytesCopied: pass.liveBytesCopied, bytesWritten: written, bytesFreed: freed,
+                seconds: seconds(since: started),
+                writeAmplification: freed > 0 ? 1 + Double(written) / Double(freed) : 0)
+        }
+    }
+
+    /// The segment list in log order and the usage of each sealed segment. An on-demand pass
+    /// first seals the active segment when it holds dead bytes, so that they can go too.
+    private func candidates(onDemand: Bool) throws(CacheError) -> ([UInt32], [SegmentUsage]) {
+        // Expired entries still in the index are dead space too.
+        let expired = index.expiredBytes(at: clock.now())
+        let index = self.index
+        let order = try log.exclusively { w throws(CacheError) -> [UInt32] in
+            if onDemand, w.active.length > SegmentHeader.size {
+                let id = w.active.segment.id
+                let live = index.liveBytes(inSegment: id) - (expired[id] ?? 0)
+                if live < w.active.length - SegmentHeader.size { try w.roll(indexingInto: index) }
+            }
+            return w.manifest.segments
+        }
+        let sealedIDs = Array(order.dropLast())
+        var usage: [SegmentUsage] = []
+        for (id, found) in zip(sealedIDs, index.usage(of: sealedIDs, expired: expired)) {
+            // A segment whose file was lost at open cannot be rewritten: it counts as full,
+            // which keeps it out of every run.
+            let length = try found.segment?.file.size() ?? segmentSize
+            usage.append(SegmentUsage(id: id, length: length, liveBytes: found.segment == nil ? length : found.live,
+                                      pinnedBytes: found.pinned))
+        }
+        return (order, usage)
+    }
+
+    private func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

@@ -122,3 +122,13 @@ struct ActiveSegment {
     /// The index file for what has been written so far.
     func indexFile(salt: RecordSalt) throws(CacheError) -> [UInt8] { try segment.indexFile(length: length, salt: salt) }
 }
+
+extension Directory {
+    /// Removes the files of a segment that no manifest names any more: its data and its
+    /// index file. Readers still holding the segment keep reading it: the descriptor outlives
+    /// the name.
+    func removeSegment(_ id: UInt32) throws(CacheError) {
+        try remove(Segment.fileName(id))
+        try remove(Segment.indexFileName(id))
+    }
+}

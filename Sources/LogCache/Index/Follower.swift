@@ -1,0 +1,197 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import Synchronization
+
+/// What this handle has seen of other processes' changes, and the catch-up that brings its
+/// index and log state up to what the files hold.
+///
+/// Each process keeps its own index. A reader compares the shared change counter with the
+/// value it last saw, a single load, and only when it moved (and touches the key wanted, or
+/// segments came or went) does it read the new tail of the log, and the manifest when its
+/// generation moved. Writers always catch up first, under the append lock.
+final class Follower: Sendable {
+    let shared: SharedCounters
+    let index: StoreIndex
+    let clock: any CacheClock
+    /// For a rebuilt index's eviction policy.
+    let settings: StoreSettings
+    /// The shared change counter as of this handle's last look at the files: when the
+    /// counter differs, another process has written and reads catch up first.
+    private let seenSequence: Atomic<UInt64>
+    /// The shared generation hint as of this handle's last catch-up: when it moves, segments
+    /// came or went, and every lookup must catch up first.
+    private let seenGeneration: Atomic<UInt64>
+
+    init(shared: SharedCounters, index: StoreIndex, clock: any CacheClock, settings: StoreSettings,
+         sequence: UInt64, generation: UInt64) {
+        self.shared = shared
+        self.index = index
+        self.clock = clock
+        self.settings = settings
+        seenSequence = Atomic(sequence)
+        seenGeneration = Atomic(generation)
+    }
+
+    /// Whether a lookup of the key with `hash` must catch up first: only when another
+    /// process's changes may touch it, because one wrote a key of the same bucket
+    /// (``SharedCounters``) or segments came or went (a roll, a compaction, `removeAll`).
+    /// Otherwise this handle's index already answers for the key as the files do, and the
+    /// catch-up waits for a lookup that needs it, or a write.
+    func isBehind(forKey hash: UInt64) -> Bool {
+        let seen = seenSequence.load(ordering: .acquiring)
+        guard shared.sequence != seen else { return false }
+        return shared.lastChange(ofKey: hash) > seen || shared.generation != seenGeneration.load(ordering: .acquiring)
+    }
+
+    /// The change sequence this handle has caught up to.
+    var seen: UInt64 { seenSequence.load(ordering: .acquiring) }
+
+    /// Whether another process has changed the store since this handle last looked.
+    var isBehind: Bool { shared.sequence != seenSequence.load(ordering: .acquiring) }
+
+    /// Records that this handle's view includes the change announced as `sequence`, under
+    /// manifest generation `generation`.
+    func saw(sequence: UInt64, generation: UInt64) {
+        seenGeneration.store(generation, ordering: .releasing)
+        seenSequence.store(sequence, ordering: .releasing)
+    }
+
+    /// Brings the index and `w` up to what the files hold: a newer manifest, then records
+    /// appended to the active segment beyond what this handle has seen.
+    ///
+    /// With the append lock held nobody else is writing, so the active segment's length is
+    /// final: it is read even when the counter did not move (a writer killed before its
+    /// announcement), and bytes after the last good record, a killed writer's torn append,
+    /// are cut so the next record follows a good one.
+    ///
+    /// Under the append lock it also announces the records at the end of the active segment
+    /// that nobody announced (a writer killed between its append and its announcement), so
+    /// that handles which had caught up before they were written read them too.
+    func catchUp(_ w: inout LogState, holdingAppendLock locked: Bool) throws(CacheError) {
+        let sequence = shared.sequence
+        let moved = sequence != seenSequence.load(ordering: .acquiring)
+        guard moved || locked || w.manifestInDoubt else { return }
+        let hint = shared.generation
+        if hint != w.generationHint || w.manifestInDoubt {
+            let manifest = try StoreOpening.readManifest(w.context.dir)
+            // Compared whole, not by generation: a generation says which manifest came later,
+            // not that two manifests are the same one.
+            if manifest != w.manifest { try adopt(manifest, &w) }
+            w.manifestInDoubt = false
+            if manifest.generation >= hint {
+                w.generationHint = hint
+            } else if locked {
+                // The hint is ahead of the file and nobody can be publishing: its writer died
+                // between the two. Set it back so that nobody keeps rereading the manifest.
+                shared.intend(generation: manifest.generation)
+                w.generationHint = manifest.generation
+            }
+            // Otherwise a manifest is being published right now: look again next time.
+        }
+        try readActiveTail(&w, cutTornBytes: locked)
+        var seen = sequence
+        if locked, let keys = try shared.keysPastAnnouncedEnd(of: w.active, salt: w.context.salt) {
+            seen = shared.announce(keyHashes: keys, end: (w.active.segment.id, w.active.length))
+        }
+        saw(sequence: seen, generation: w.generationHint)
+    }
+
+    private func loader(_ w: LogState) -> IndexLoader {
+        IndexLoader(dir: w.context.dir, now: clock.now(), salt: w.context.salt)
+    }
+
+    /// Applies the records past what this handle has read of its active segment, up to the
+    /// file's end; with `cutTornBytes` (only under the append lock) bytes after the last good
+    /// record are cut.
+    private func readActiveTail(_ w: inout LogState, cutTornBytes: Bool) throws(CacheError) {
+        let end = try w.active.segment.file.size()
+        guard end > w.active.length else { return }
+        let segment = w.active.segment
+        let start = w.active.length
+        let validEnd = try index.load(with: loader(w)) { l throws(CacheError) in try l.loadTail(of: segment, from: start, to: end) }
+        w.active.length = validEnd
+        if cutTornBytes && validEnd < end { w.active.length = try segment.cutTornTail(at: validEnd, salt: w.context.salt) }
+    }
+
+    /// Moves to a manifest another process published.
+    ///
+    /// When it only adds segments after the ones this handle knows (the active segment was
+    /// sealed and new ones begun), the rest of the old active segment and the new segments
+    /// are read in log order. When it removed segments (a compaction or `removeAll`), or a
+    /// segment it adds was replaced already, the index is rebuilt from the newest manifest,
+    /// keeping the policy's order by key.
+    private func adopt(_ manifest: Manifest, _ w: inout LogState) throws(CacheError) {
+        let known = w.manifest.segments
+        guard manifest.segments.count >= known.count, manifest.segments.starts(with: known) else {
+            return try reload(&w)
+        }
+        // The old active segment is sealed now: its length is final.
+        try readActiveTail(&w, cutTornBytes: false)
+        let added = Array(manifest.segments.dropFirst(known.count))
+        if !added.isEmpty {
+            let fresh = loader(w)
+            let outcome = index.load(with: fresh) { l -> Result<ActiveSegment?, FollowError> in
+                do throws(FollowError) {
+                    for (i, id) in added.enumerated() { try l.follow(segment: id, active: i == added.count - 1) }
+                    return .success(l.active)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch outcome {
+            case .success(let newActive):
+                if let newActive { w.active = newActive }
+            case .failure(.replaced):
+                return try reload(&w)
+            case .failure(.failed(let error)):
+                throw error
+            }
+        }
+        w.manifest = manifest
+    }
+
+    /// Rebuilds the index from the current manifest, retrying while compactions in other
+    /// processes replace files under it. Readers keep using the old index and segments
+    /// (whose open files stay readable) until the new ones are swapped in.
+    private func reload(_ w: inout LogState) throws(CacheError) {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let manifest = try StoreOpening.readManifest(w.context.dir)
+            var l = loader(w)
+            // Reuse the files already open, so that a segment removed meanwhile still reads.
+            let open = index.segments
+            do throws(FollowError) {
+                for (i, id) in manifest.segments.enumerated() {
+                    try l.follow(segment: id, file: open[id]?.file, active: i == manifest.segments.count - 1)
+                }
+            } catch {
+                switch error {
+                case .replaced(let id):
+                    guard attempts < 100 else {
+                        throw .io(operation: "open", path: w.context.dir.path(Segment.fileName(id)), errno: ENOENT)
+                    }
+                    continue
+                case .failed(let error):
+                    throw error
+                }
+            }
+            guard let active = l.active else {
+                throw .corruptStore(path: w.context.dir.path, detail: "the manifest names no active segment")
+            }
+            var live = l.live
+            live.shrinkToFit()
+            if settings.isBounded {
+                // The policy's order by key hash carries over, then log order for keys it did not know.
+                let snapshot = index.policySnapshot()
+                live.tracker = EvictionTracker.loaded(for: live.index, settings: settings, manifest: manifest, snapshot: snapshot)
+            }
+            index.replace(live: live, segments: l.segments, diskBytes: l.diskBytes)
+            w.active = active
+            w.manifest = manifest
+            return
+        }
+    }
+}

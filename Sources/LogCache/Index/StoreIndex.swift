@@ -1,0 +1,175 @@
+/// A handle's in-memory index: the live set (every live key, its policy, and the byte counts
+/// that follow from it), the open segments, and the bytes the store takes on disk.
+///
+/// The only place the index changes. Readers look entries up under a shared lock, so they run
+/// side by side; the writer (appends, catch-ups, compaction) changes it under the exclusive
+/// lock, in short steps, so that no reader waits long.
+final class StoreIndex: Sendable {
+    /// What the lock guards.
+    struct Contents {
+        var live: LiveSet
+        var segments: [UInt32: Segment]
+        var diskBytes: Int
+        var closed = false
+
+        /// The live entry of `hash` and the open segment that holds its record.
+        func located(_ hash: UInt64) -> (IndexEntry, Segment)? {
+            guard let e = live.index.entry(for: hash), let segment = segments[e.segment] else { return nil }
+            return (e, segment)
+        }
+    }
+
+    private let contents: ReadWriteLock<Contents>
+
+    /// An index over what opening a store loaded.
+    init(live: LiveSet, segments: [UInt32: Segment], diskBytes: Int) {
+        contents = ReadWriteLock(Contents(live: live, segments: segments, diskBytes: diskBytes))
+    }
+
+    /// Runs `body` with shared access: for the reads of this type's extensions.
+    func read<R, E: Error>(_ body: (borrowing Contents) throws(E) -> R) throws(E) -> R {
+        try contents.read(body)
+    }
+
+    /// Runs `body` with exclusive access: for the changes of this type's extensions.
+    func write<R, E: Error>(_ body: (inout Contents) throws(E) -> R) throws(E) -> R {
+        try contents.write(body)
+    }
+
+    // MARK: Looking up
+
+    /// The live entry of `hash` and the segment that holds its record.
+    func located(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
+        try read { s throws(CacheError) in
+            guard !s.closed else { throw .closed }
+            return s.located(hash)
+        }
+    }
+
+    /// ``located(_:)`` for many keys under one hold of the lock.
+    func located(_ hashes: [UInt64]) throws(CacheError) -> [(IndexEntry, Segment)?] {
+        try read { s throws(CacheError) in
+            guard !s.closed else { throw .closed }
+            return hashes.map { s.located($0) }
+        }
+    }
+
+    /// The live entry of `hash`, whichever segment holds it.
+    func entry(for hash: UInt64) -> IndexEntry? {
+        read { $0.live.index.entry(for: hash) }
+    }
+
+    /// The open segment `id`.
+    func segment(_ id: UInt32) -> Segment? {
+        read { $0.segments[id] }
+    }
+
+    /// Every open segment by number.
+    var segments: [UInt32: Segment] { read { $0.segments } }
+
+    /// Every live entry with its segment, in no particular order.
+    func liveEntries() throws(CacheError) -> [(IndexEntry, Segment)] {
+        try read { s throws(CacheError) in
+            guard !s.closed else { throw .closed }
+            var list: [(IndexEntry, Segment)] = []
+            list.reserveCapacity(s.live.count)
+            s.live.index.forEach { _, e in
+                if let segment = s.segments[e.segment] { list.append((e, segment)) }
+            }
+            return list
+        }
+    }
+
+    /// Open segments and the bytes the store takes on disk.
+    var footprint: (segments: Int, bytes: Int) {
+        read { s in (s.segments.count, s.diskBytes) }
+    }
+
+    /// What ``CacheStore/statistics`` reports of the index.
+    var sizes: (entries: Int, liveBytes: Int, diskBytes: Int, segments: Int, memoryBytes: Int) {
+        read { s in (s.live.count, s.live.liveBytes, s.diskBytes, s.segments.count, s.live.index.memoryBytes) }
+    }
+
+    // MARK: Changing
+
+    /// Points the index at records just appended to `segment`, which end at `end`.
+    func apply(_ records: ArraySlice<PendingRecord>, segment: UInt32, endingAt end: Int) {
+        var offset = end - records.reduce(0) { $0 + $1.bytes.count }
+        write { s in
+            for r in records {
+                let length = r.bytes.count
+                switch r.kind {
+                case .value:
+                    let entry = IndexEntry(keyHash: r.keyHash, segment: segment, offset: UInt32(offset),
+                                           length: UInt32(length), expiresAt: r.expiresAt)
+                    s.live.put(entry, expiresAt: r.expiresAt)
+                case .tombstone, .eviction:
+                    s.live.remove(hash: r.keyHash)
+                    s.live.addTombstoneBytes(length, segment: segment)
+                }
+                s.diskBytes += length
+                offset += length
+            }
+        }
+    }
+
+    /// Opens a segment the log just started; `bytes` is what it and the sealed one's new
+    /// index file add on disk.
+    func add(_ segment: Segment, bytes: Int) {
+        write { s in
+            s.segments[segment.id] = segment
+            s.diskBytes += bytes
+        }
+    }
+
+    /// Drops `entry` if it is still its key's live entry; true when it was.
+    func remove(_ entry: IndexEntry) -> Bool {
+        write { $0.live.remove(entry) != nil }
+    }
+
+    /// Forgets every key and segment but `segment`, the new empty one; returns how many live
+    /// entries there were.
+    func removeAll(keeping segment: Segment) -> Int {
+        write { s in
+            let count = s.live.count
+            s.live.removeAll()
+            s.segments = [segment.id: segment]
+            s.diskBytes = SegmentHeader.size
+            return count
+        }
+    }
+
+    /// Takes the place of the whole index with one rebuilt from the files.
+    func replace(live: LiveSet, segments: [UInt32: Segment], diskBytes: Int) {
+        write { s in
+            s.live = live
+            s.segments = segments
+            s.diskBytes = diskBytes
+        }
+    }
+
+    /// Runs `body` with a loader that applies records to this index in place (under the
+    /// exclusive lock), then keeps the segments it opened and the bytes it counted.
+    func load<R, E: Error>(with fresh: IndexLoader, _ body: (inout IndexLoader) throws(E) -> R) throws(E) -> R {
+        var loader = fresh
+        return try write { s throws(E) -> R in
+            swap(&loader.live, &s.live)
+            defer {
+                swap(&loader.live, &s.live)
+                s.diskBytes += loader.diskBytes
+                for (id, segment) in loader.segments { s.segments[id] = segment }
+            }
+            return try body(&loader)
+        }
+    }
+
+    /// Closes the index: lookups fail with ``CacheError/closed`` from now on, and the
+    /// segments' files close once no reader holds them.
+    func close() {
+        write { s in
+            s.closed = true
+            s.segments = [:]
+            s.live = LiveSet()
+        }
+    }
+}

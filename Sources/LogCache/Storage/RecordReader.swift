@@ -1,0 +1,76 @@
+/// Reads the record an index entry points at and checks that it is what the entry says: the
+/// one implementation behind every read of a value (get, batch get, remove, listings, export)
+/// and, for the decoding step, fsck.
+struct RecordReader: Sendable {
+    /// The store's record salt: a record whose checksum does not start from it was not
+    /// written by this store.
+    let salt: RecordSalt
+
+    /// What reading an entry's record found.
+    enum Outcome<T> {
+        /// A good, unexpired value record of the key, and what the caller made of it.
+        case found(T)
+        /// The entry or its record has expired.
+        case expired
+        /// The record is not the good value record the entry says (length, checksum, kind):
+        /// it must never be returned.
+        case damaged
+        /// The record is another key's with the same 64-bit hash.
+        case otherKey
+    }
+
+    /// Reads the record of `entry` with one `pread` and checks, in order: its length against
+    /// the entry, its salted checksum and kind, its key (the bytes of `key`, or when nil the
+    /// entry's hash), its expiry at `now`; `body` is given the header and the record only
+    /// when all hold.
+    func read<T>(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer?, now: Int64,
+                 _ body: (RecordHeader, UnsafeRawBufferPointer) -> T) throws(CacheError) -> Outcome<T> {
+        if entry.certainlyExpired(at: now) { return .expired }
+        let record = try segment.readRecord(offset: entry.offset, length: entry.length)
+        return record.withUnsafeBytes { bytes -> Outcome<T> in
+            guard bytes.count == Int(entry.length), let h = RecordCoding.valueRecord(bytes, salt: salt) else { return .damaged }
+            let recordKey = RecordCoding.key(of: h, in: bytes)
+            if let key {
+                guard recordKey.elementsEqual(key) else { return .otherKey }
+            } else {
+                guard KeyHash.hash(recordKey) == entry.keyHash else { return .otherKey }
+            }
+            if h.isExpired(at: now) { return .expired }
+            return .found(body(h, bytes))
+        }
+    }
+
+    /// The value of a verified record, decompressed to exactly the length its header gives;
+    /// nil when it does not decompress so.
+    static func value(of h: RecordHeader, in record: UnsafeRawBufferPointer) -> [UInt8]? {
+        ValueCodec.decode(RecordCoding.storedValue(of: h, in: record), codec: h.codec, rawLength: h.rawLength)
+    }
+
+    /// The header and key of the record `entry` points at, when it is an unexpired value
+    /// record of the entry's length whose key has the entry's hash: what a listing shows,
+    /// read without the value (the checksum, which covers the value, is not checked).
+    func info(_ entry: IndexEntry, in segment: Segment, now: Int64) throws(CacheError) -> EntryInfo? {
+        if entry.certainlyExpired(at: now) { return nil }
+        // One read is enough for the usual short key; a longer key takes a second one.
+        let length = Int(entry.length)
+        var bytes = try segment.file.read(count: min(length, RecordHeader.size + 256), at: Int(entry.offset))
+        let header = bytes.withUnsafeBytes { RecordCoding.decodeHeader($0) }
+        guard case .success(let h) = header, h.totalLength == length, h.kind == .value,
+              !h.isExpired(at: now)
+        else { return nil }
+        let keyEnd = RecordHeader.size + h.keyLength
+        if bytes.count < keyEnd {
+            bytes = try segment.file.read(count: keyEnd, at: Int(entry.offset))
+            guard bytes.count == keyEnd else { return nil }
+        }
+        let key = [UInt8](bytes[RecordHeader.size..<keyEnd])
+        guard withBytes(key, { KeyHash.hash($0) }) == entry.keyHash else { return nil }
+        return Self.info(h, key: key)
+    }
+
+    /// A listing's entry for the record with header `h` and key `key`.
+    static func info(_ h: RecordHeader, key: [UInt8]) -> EntryInfo {
+        EntryInfo(key: key, rawLength: h.rawLength, storedLength: h.storedLength, recordLength: h.totalLength,
+                  createdAt: h.createdAt, expiresAt: h.expiresAt == 0 ? nil : h.expiresAt)
+    }
+}

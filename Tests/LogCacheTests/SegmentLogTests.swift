@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+/// The log on its own, with the index it feeds: appends, rolls, segment numbers, the
+/// manifest and the announcements in `SHARED`, on a real store directory.
+@Suite("SegmentLog")
+struct SegmentLogTests {
+    /// The pieces a store handle is made of, opened on `path` without a `CacheStore`.
+    struct Pieces {
+        let locks: StoreLocks
+        let index: StoreIndex
+        let log: SegmentLog
+        let encoder: RecordEncoder
+
+        init(_ path: String, segmentSize: Int = Limits.minSegmentSize) throws {
+            let options = Options(compression: .none, segmentSize: segmentSize)
+            let opened = try StoreOpening.open(directory: path, options: options)
+            locks = opened.locks
+            index = StoreIndex(live: opened.live, segments: opened.segments, diskBytes: opened.diskBytes)
+            let follower = Follower(shared: opened.counters, index: index, clock: options.clock,
+                                    settings: opened.manifest.settings, sequence: opened.sequence,
+                                    generation: opened.manifest.generation)
+            log = SegmentLog(
+                context: LogContext(dir: opened.directory, salt: opened.manifest.salt,
+                                    segmentSize: opened.manifest.settings.segmentSize, durability: .none,
+                                    shared: opened.counters),
+                locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
+            encoder = RecordEncoder(settings: opened.manifest.settings, salt: opened.manifest.salt)
+        }
+
+        func record(_ key: String, size: Int) throws -> PendingRecord {
+            try withBytes(Array(key.utf8)) { k throws(CacheError) in
+                try withBytes([UInt8](repeating: 1, count: size)) { v throws(CacheError) in
+                    try encoder.value(key: k, value: v, expiresAt: 0, now: 1)
+                }
+            }
+        }
+
+        /// Appends under the log's locks; true when a segment was sealed.
+        func append(_ records: [PendingRecord]) throws -> Bool {
+            let index = self.index
+            return try log.exclusively { w throws(CacheError) in try w.append(records, indexingInto: index) }
+        }
+
+        func close() {
+            _ = log.close {}
+            index.close()
+            locks.open.unlock()
+        }
+    }
+
+    @Test("Records that pass the segment size seal the segment: its index file is written, a manifest names the next, the index points into both")
+    func appendRolls() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let p = try Pieces(dir.path)
+        defer { p.close() }
+        let records = try (0..<6).map { try p.record("k\($0)", size: 1000) }
+        #expect(try !p.append(Array(records[0..<3])))
+        #expect(p.log.manifest.segments == [1])
+        #expect(try p.append(Array(records[3...])), "no segment was sealed")
+        let manifest = p.log.manifest
+        #expect(manifest.segments.count == 2 && manifest.segments[0] == 1)
+        #expect(try StoreOpening.readManifest(Directory(path: dir.path)) == manifest, "the manifest file is not the log's")
+        #expect(FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(1))))
+        #expect(p.index.segment(manifest.segments[1]) != nil, "the index did not open the new segment")
+        // Every record is where the index says, byte for byte.
+        for (i, r) in records.enumerated() {
+            let (entry, segment) = try #require(try p.index.located(r.keyHash), "k\(i) is not indexed")
+            #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
+            #expect(entry.segment == (i < 3 ? 1 : manifest.segments[1]))
+        }
+    }
+
+    @Test("A record larger than a segment gets a segment of its own")
+    func largeRecord() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let p = try Pieces(dir.path)
+        defer { p.close() }
+        _ = try p.append([try p.record("small", size: 10)])
+        let big = try p.record("big", size: 3 * Limits.minSegmentSize)
+        #expect(try p.append([big]))
+        let (entry, segment) = try #require(try p.index.located(big.keyHash))
+        #expect(entry.offset == UInt32(SegmentHeader.size) && segment.id == p.log.manifest.segments.last)
+        #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == big.bytes)
+    }
+
+    @Test("Segment numbers handed out are never reused: each is past the manifest's, and the shared generation moves with it")
+    func allocateSegmentID() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let p = try Pieces(dir.path)
+        defer { p.close() }
+        let before = p.log.manifest
+        let first = try p.log.allocateSegmentID()
+        let second = try p.log.allocateSegmentID()
+        #expect(first == before.nextSegmentID && second == first + 1)
+        let after = try StoreOpening.readManifest(Directory(path: dir.path))
+        #expect(after.nextSegmentID == second + 1 && after.generation == before.generation + 2)
+        #expect(after.segments == before.segments)
+        #expect(p.log.shared.generation == after.generation)
+        // The next segment started skips both numbers.
+        _ = try p.append(try (0..<5).map { try p.record("k\($0)", size: 1000) })
+        #expect(p.log.manifest.segments.last == second + 1)
+    }
+
+    @Test("A change is announced in SHARED once it is in the files; holding the locks without changing anything announces nothing")
+    func announcements() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let p = try Pieces(dir.path)
+        defer { p.close() }
+        let start = p.log.shared.sequence
+        try p.log.exclusively { _ throws(CacheError) in }
+        #expect(p.log.shared.sequence == start)
+        let r = try p.record("key", size: 10)
+        _ = try p.append([r])
+        #expect(p.log.shared.sequence == start + 1)
+        #expect(p.log.shared.lastChange(ofKey: r.keyHash) == start + 1)
+        #expect(p.log.follower.seen == start + 1, "the writer counts its own change as unseen")
+        let end = p.log.shared.announcedEnd
+        #expect(end.segment == 1 && end.length == SegmentHeader.size + r.bytes.count)
+    }
+
+    @Test("Another handle's log catches up with appends and rolls it did not make")
+    func follows() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let a = try Pieces(dir.path)
+        defer { a.close() }
+        let b = try Pieces(dir.path)
+        defer { b.close() }
+        let records = try (0..<6).map { try a.record("k\($0)", size: 1000) }
+        _ = try a.append(records)
+        #expect(b.log.follower.isBehind && b.log.follower.isBehind(forKey: records[0].keyHash))
+        #expect(try b.index.located(records[0].keyHash) == nil)
+        try b.log.catchUp()
+        #expect(!b.log.follower.isBehind)
+        #expect(b.log.manifest == a.log.manifest)
+        for r in records {
+            let (entry, segment) = try #require(try b.index.located(r.keyHash))
+            #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
+        }
+    }
+
+    @Test("A closed log refuses writes and flushes")
+    func closed() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let p = try Pieces(dir.path)
+        p.close()
+        #expect(throws: CacheError.closed) { try p.log.flush() }
+        #expect(throws: CacheError.closed) { _ = try p.log.allocateSegmentID() }
+        #expect(p.log.close {}.wasOpen == false)
+    }
+}

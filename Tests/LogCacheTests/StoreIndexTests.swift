@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+@testable import LogCache
+
+/// The index on its own: what applying, removing, relocating, retiring and evicting do to
+/// its entries and byte counts, over real segment files.
+@Suite("StoreIndex")
+struct StoreIndexTests {
+    static let salt = RecordSalt(0x5EED)
+
+    /// A value record of `key` (raw, `size` value bytes) ready to apply.
+    static func value(_ key: String, size: Int = 10, expiresAt: Int64 = 0) throws -> PendingRecord {
+        let encoder = RecordEncoder(
+            settings: StoreSettings(compression: .none, compressionThreshold: 0, segmentSize: 1 << 20,
+                                    defaultTTLMilliseconds: nil, capacityBytes: nil, capacityEntries: nil, policy: .lru),
+            salt: salt)
+        return try withBytes(Array(key.utf8)) { k throws(CacheError) in
+            try withBytes([UInt8](repeating: 7, count: size)) { v throws(CacheError) in
+                try encoder.value(key: k, value: v, expiresAt: expiresAt, now: 1)
+            }
+        }
+    }
+
+    static func hash(_ key: String) -> UInt64 { KeyHash.hash(Array(key.utf8)) }
+
+    /// An index with one open segment `id` (a real, empty file in `dir`).
+    static func index(_ dir: TemporaryDirectory, segments ids: [UInt32] = [1]) throws -> StoreIndex {
+        var segments: [UInt32: Segment] = [:]
+        for id in ids {
+            segments[id] = Segment(id: id, file: try File.open(dir.file(Segment.fileName(id)), flags: O_RDWR | O_CREAT))
+        }
+        return StoreIndex(live: LiveSet(), segments: segments, diskBytes: 0)
+    }
+
+    @Test("Applied values are found where they were written; a rewrite replaces the entry and its bytes; a tombstone removes it")
+    func applyValuesAndTombstones() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let index = try Self.index(dir)
+        let a = try Self.value("a"), b = try Self.value("b", size: 20)
+        index.apply([a, b], segment: 1, endingAt: 24 + a.bytes.count + b.bytes.count)
+        let (ea, sa) = try #require(try index.located(Self.hash("a")))
+        #expect(ea.segment == 1 && ea.offset == 24 && Int(ea.length) == a.bytes.count && sa.id == 1)
+        let eb = try #require(index.entry(for: Self.hash("b")))
+        #expect(Int(eb.offset) == 24 + a.bytes.count)
+        #expect(index.sizes.entries == 2)
+        #expect(index.sizes.liveBytes == a.bytes.count + b.bytes.count)
+        #expect(index.liveBytes(inSegment: 1) == a.bytes.count + b.bytes.count)
+
+        let a2 = try Self.value("a", size: 30)
+        let end = 24 + a.bytes.count + b.bytes.count + a2.bytes.count
+        index.apply([a2], segment: 1, endingAt: end)
+        #expect(index.sizes.entries == 2)
+        #expect(index.sizes.liveBytes == a2.bytes.count + b.bytes.count, "the replaced record's bytes are no longer live")
+        #expect(index.entry(for: Self.hash("a"))?.offset == UInt32(end - a2.bytes.count))
+
+        let tomb = try withBytes(Array("b".utf8)) { k in
+            RecordEncoder(settings: StoreSettings(compression: .none, compressionThreshold: 0, segmentSize: 1 << 20,
+                                                  defaultTTLMilliseconds: nil, capacityBytes: nil, capacityEntries: nil,
+                                                  policy: .lru), salt: Self.salt).tombstone(key: k, now: 2)
+        }
+        index.apply([tomb], segment: 1, endingAt: end + tomb.bytes.count)
+        #expect(index.entry(for: Self.hash("b")) == nil)
+        #expect(index.sizes.liveBytes == a2.bytes.count)
+        #expect(index.sizes.diskBytes == a.bytes.count + b.bytes.count + a2.bytes.count + tomb.bytes.count)
+        // The tombstone's bytes are kept by compaction unless its run starts the log.
+        #expect(index.usage(of: [0, 1], expired: [:]).last?.pinned == tomb.bytes.count)
+    }
+
+    @Test("remove(entry) and relocate only act on the entry the index still holds")
+    func staleEntriesAreLeftAlone() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let index = try Self.index(dir, segments: [1, 2])
+        let a = try Self.value("a")
+        index.apply([a], segment: 1, endingAt: 24 + a.bytes.count)
+        let old = try #require(index.entry(for: Self.hash("a")))
+        index.apply([a], segment: 1, endingAt: 24 + 2 * a.bytes.count)
+        let current = try #require(index.entry(for: Self.hash("a")))
+        #expect(!index.remove(old), "an entry already replaced was removed")
+        index.relocate([(old: old, segment: 2, offset: 24)])
+        #expect(index.entry(for: Self.hash("a")) == current, "a stale copy was made the key's entry")
+        index.relocate([(old: current, segment: 2, offset: 24)])
+        let moved = try #require(index.entry(for: Self.hash("a")))
+        #expect(moved.segment == 2 && moved.offset == 24)
+        #expect(index.liveBytes(inSegment: 1) == 0 && index.liveBytes(inSegment: 2) == a.bytes.count)
+        #expect(index.remove(moved))
+        #expect(try index.located(Self.hash("a")) == nil)
+        #expect(index.sizes.liveBytes == 0)
+    }
+
+    @Test("retire forgets the segments, frees their bytes, drops entries still pointing there and the expired ones")
+    func retire() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let index = try Self.index(dir, segments: [1, 2])
+        let a = try Self.value("a"), b = try Self.value("b"), c = try Self.value("c", expiresAt: 5_000)
+        index.apply([a, b], segment: 1, endingAt: 24 + a.bytes.count + b.bytes.count)
+        index.apply([c], segment: 2, endingAt: 24 + c.bytes.count)
+        let before = index.sizes.diskBytes
+        let expired = try #require(index.entry(for: Self.hash("c")))
+        let retired = index.retire([1], sizes: [100], expired: [expired])
+        #expect(retired.freedBytes == 100 && retired.staleEntries == 2 && retired.expiredEntries == 1)
+        #expect(index.segment(1) == nil && index.segment(2) != nil)
+        #expect(index.sizes.entries == 0 && index.sizes.liveBytes == 0)
+        #expect(index.sizes.diskBytes == before - 100)
+        #expect(index.retire([1], sizes: [100], expired: []).freedBytes == 0, "a segment was freed twice")
+    }
+
+    @Test("makeRoom evicts the policy's victims until the records fit, counting a rewritten key as replaced")
+    func makeRoom() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let index = try Self.index(dir)
+        index.installPolicy { EvictionTracker(kind: .lru, capacity: .max).loaded($0) }
+        let records = try (0..<4).map { try Self.value("k\($0)") }
+        let size = records[0].bytes.count
+        var end = 24
+        for r in records {
+            end += size
+            index.apply([r], segment: 1, endingAt: end)
+        }
+        // Room for 4: a rewrite of k3 needs nothing, a new key of the same size needs the oldest to go.
+        #expect(index.makeRoom(for: [try Self.value("k3")], maxBytes: 4 * size, maxEntries: 4, now: 1).victims.isEmpty)
+        let evicted = index.makeRoom(for: [try Self.value("k9")], maxBytes: 4 * size, maxEntries: 4, now: 1)
+        #expect(evicted.victims == [Self.hash("k0")] && evicted.bytes == size && evicted.expired == 0)
+        #expect(index.entry(for: Self.hash("k0")) == nil && index.sizes.entries == 3)
+        let two = index.makeRoom(for: [], maxBytes: .max, maxEntries: 1, now: 1)
+        #expect(two.victims == [Self.hash("k1"), Self.hash("k2")])
+    }
+
+    @Test("A closed index refuses lookups and holds no segment")
+    func closed() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let index = try Self.index(dir)
+        let a = try Self.value("a")
+        index.apply([a], segment: 1, endingAt: 24 + a.bytes.count)
+        index.close()
+        #expect(throws: CacheError.closed) { _ = try index.located(Self.hash("a")) }
+        #expect(throws: CacheError.closed) { _ = try index.liveEntries() }
+        #expect(index.segments.isEmpty && index.sizes.entries == 0)
+    }
+}
+
+extension EvictionTracker {
+    /// The tracker loaded for `index` in log order, with no saved order.
+    fileprivate func loaded(_ index: KeyIndex) -> EvictionTracker {
+        var slots: [UInt32] = []
+        index.forEach { slot, _ in slots.append(slot) }
+        load(index: index, snapshot: nil, logOrder: slots)
+        return self
+    }
+}
