@@ -26,7 +26,8 @@ public final class CacheStore: Sendable {
     /// The store's record salt (kept in its manifest): every record checksum starts from it.
     let salt: RecordSalt
     let clock: any CacheClock
-    let locks: StoreLocks
+    /// This handle's hits, misses, writes and the rest, for ``statistics``.
+    let counters = Counters()
     /// Every write's first step: checks and encoding.
     let encoder: RecordEncoder
     /// Every read's last step: the record read and verified.
@@ -38,7 +39,6 @@ public final class CacheStore: Sendable {
     let compactor: Compactor
     /// Memoization's flights and statistics (Memoize/).
     let memo = Memoizer()
-    let counters = Counters()
     private let syncTimer = Lock<SyncTimer?>(nil)
 
     /// Opens the store in `directory`, creating the directory and a new store when it is
@@ -55,20 +55,22 @@ public final class CacheStore: Sendable {
         settings = opened.manifest.settings
         salt = opened.manifest.salt
         clock = options.clock
-        locks = opened.locks
         encoder = RecordEncoder(settings: settings, salt: salt)
         reader = RecordReader(salt: salt)
-        index = StoreIndex(live: opened.live, segments: opened.segments, diskBytes: opened.diskBytes)
+        let loaded = opened.loaded
+        // Opening checked that the manifest names an active segment.
+        guard let active = loaded.active else { throw .corruptStore(path: directory, detail: "no active segment") }
+        index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
         let follower = Follower(shared: opened.counters, index: index, clock: clock, settings: settings,
                                 sequence: opened.sequence, generation: opened.manifest.generation)
         log = SegmentLog(
-            context: LogContext(dir: opened.directory, salt: salt, segmentSize: settings.segmentSize,
+            context: LogContext(dir: loaded.dir, segmentSize: settings.segmentSize,
                                 durability: options.durability, shared: opened.counters),
-            locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
+            locks: opened.locks, follower: follower, active: active, manifest: opened.manifest)
         compactor = Compactor(options: compaction, log: log, index: index, counters: counters, clock: clock,
                               segmentSize: settings.segmentSize)
-        counters.tornRecordsDropped.store(opened.tornRecords, ordering: .relaxed)
-        counters.corruptRecords.store(opened.corruptRecords, ordering: .relaxed)
+        counters.tornRecordsDropped.store(loaded.tornRecords, ordering: .relaxed)
+        counters.corruptRecords.store(loaded.corruptRecords, ordering: .relaxed)
         if case .syncInterval(let interval) = options.durability {
             syncTimer.withLock { $0 = SyncTimer(interval: interval) { [weak self] in self?.log.syncIfDirty() } }
         }
@@ -247,7 +249,7 @@ public final class CacheStore: Sendable {
         }
         guard wasOpen else { return }
         index.close()
-        locks.open.unlock()
+        log.locks.open.unlock()
         if let failure { throw failure }
     }
 

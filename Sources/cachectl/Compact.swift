@@ -37,9 +37,7 @@ struct Compact: ParsableCommand {
         bar?.finish()
         try store.close()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            try printJSON(summary)
             return
         }
         let rows: [(String, String)] = [
@@ -52,7 +50,6 @@ struct Compact: ParsableCommand {
             ("write amplification", summary.bytesFreed > 0 ? String(format: "%.2f", summary.writeAmplification) : "-"),
             ("seconds", String(format: "%.3f", summary.seconds)),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+        printFields(rows)
     }
 }

@@ -19,9 +19,6 @@ struct Delete: ParsableCommand {
     var key: String
 
     func run() throws {
-        let store = try store.openExisting()
-        let removed = try store.removeValue(forKey: key)
-        try store.close()
-        if !removed { throw ExitCode(1) }
+        guard try store.withExisting({ try $0.removeValue(forKey: key) }) else { throw ExitCode(1) }
     }
 }

@@ -44,9 +44,7 @@ struct Fsck: ParsableCommand {
         }
         bar?.finish()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             printText(report)
         }

@@ -23,10 +23,7 @@ struct Get: ParsableCommand {
     var key: String
 
     func run() throws {
-        let store = try store.openExisting()
-        let value = try store.value(forKey: key)
-        try store.close()
-        guard let value else { throw ExitCode(1) }
+        guard let value = try store.withExisting({ try $0.value(forKey: key) }) else { throw ExitCode(1) }
         try writeStandardOutput(value)
     }
 }

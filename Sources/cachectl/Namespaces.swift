@@ -26,25 +26,20 @@ struct Namespaces: ParsableCommand {
     /// One namespace as `--json` prints it.
     struct Row: Encodable {
         var namespace: String
-        var entries: Int
-        var storedBytes: Int
+        var entries: Int, storedBytes: Int
         var computeSeconds: Double
         var failures: Int
         var versions: [String: Int]
     }
 
     func run() throws {
-        let store = try store.openExisting()
-        let summaries = try store.memoNamespaces()
-        try store.close()
+        let summaries = try store.withExisting { try $0.memoNamespaces() }
         if json {
             let rows = summaries.map {
                 Row(namespace: $0.namespace, entries: $0.entries, storedBytes: $0.storedBytes,
                     computeSeconds: seconds($0.computeTime), failures: $0.failures, versions: $0.versions)
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            try printJSON(rows)
             return
         }
         let header = ["NAMESPACE", "ENTRIES", "STORED", "COMPUTE", "FAILURES", "VERSIONS"]

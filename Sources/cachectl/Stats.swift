@@ -45,13 +45,11 @@ struct Stats: ParsableCommand {
     }
 
     func run() throws {
-        let store = try store.openExisting()
-        let report = Report(statistics: store.statistics, formatVersion: FormatVersion.current, settings: store.settings)
-        try store.close()
+        let report = try store.withExisting {
+            Report(statistics: $0.statistics, formatVersion: FormatVersion.current, settings: $0.settings)
+        }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
             return
         }
         let s = report.statistics
@@ -69,7 +67,6 @@ struct Stats: ParsableCommand {
             ("evictions", "\(s.evictions) (\(s.evictedBytes) bytes)"), ("expirations", "\(s.expirations)"),
             ("torn records dropped", "\(s.tornRecordsDropped)"), ("corrupt records", "\(s.corruptRecords)"),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+        printFields(rows)
     }
 }

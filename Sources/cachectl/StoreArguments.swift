@@ -28,6 +28,20 @@ struct StoreArguments: ParsableArguments {
         return try CacheStore(directory: directory, options: Self.options)
     }
 
+    /// Runs `body` on the existing store and closes it, also when `body` fails.
+    func withExisting<R>(_ body: (CacheStore) throws -> R) throws -> R {
+        let store = try openExisting()
+        let result: R
+        do {
+            result = try body(store)
+        } catch {
+            try? store.close()
+            throw error
+        }
+        try store.close()
+        return result
+    }
+
     /// Fails with "no LogCache store at PATH" (exit 3), creating nothing, unless the path is a
     /// directory holding a manifest, or with `allowingLostManifest` at least a segment file
     /// (fsck repairs a store whose manifest was lost).

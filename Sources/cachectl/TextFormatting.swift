@@ -60,3 +60,17 @@ func counted(_ n: Int, _ singular: String, _ pluralForm: String? = nil) -> Strin
 func settingSeconds(milliseconds ms: Int64) -> String {
     ms % 1000 == 0 ? "\(ms / 1000)" : secondsText(milliseconds: ms)
 }
+
+/// Prints `value` as one line of JSON with sorted keys: what every `--json` prints, so that
+/// scripts can compare outputs.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Prints `rows` as two columns, the names padded to the longest.
+func printFields(_ rows: [(String, String)]) {
+    let width = rows.map(\.0.count).max() ?? 0
+    for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+}

@@ -17,15 +17,16 @@ struct SegmentLogTests {
             let options = Options(compression: .none, segmentSize: segmentSize)
             let opened = try StoreOpening.open(directory: path, options: options)
             locks = opened.locks
-            index = StoreIndex(live: opened.live, segments: opened.segments, diskBytes: opened.diskBytes)
+            let loaded = opened.loaded
+            let active = try #require(loaded.active)
+            index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
             let follower = Follower(shared: opened.counters, index: index, clock: options.clock,
                                     settings: opened.manifest.settings, sequence: opened.sequence,
                                     generation: opened.manifest.generation)
             log = SegmentLog(
-                context: LogContext(dir: opened.directory, salt: opened.manifest.salt,
-                                    segmentSize: opened.manifest.settings.segmentSize, durability: .none,
+                context: LogContext(dir: loaded.dir, segmentSize: opened.manifest.settings.segmentSize, durability: .none,
                                     shared: opened.counters),
-                locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
+                locks: opened.locks, follower: follower, active: active, manifest: opened.manifest)
             encoder = RecordEncoder(settings: opened.manifest.settings, salt: opened.manifest.salt)
         }
 

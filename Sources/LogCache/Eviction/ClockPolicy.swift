@@ -3,33 +3,26 @@
 public struct ClockPolicy: SimulatedPolicy, Sendable {
     /// "clock".
     public static let name = "clock"
-    private var list = SlotList()
-    private var referenced: [Bool] = []
+    private var queue = MarkedQueue()
 
     /// The capacity plays no part: the owner decides how many evictions are needed.
     public init(capacity: Int) {}
 
-    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + 1 }
+    public var metadataBytesPerObject: Int { MarkedQueue.bytesPerSlot }
 
-    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
-        referenced.ensureIndex(slot, filler: false)
-        referenced[Int(slot)] = false
-        list.pushHead(slot)
-    }
-
-    public mutating func access(_ slot: UInt32) { referenced[Int(slot)] = true }
-    public mutating func remove(_ slot: UInt32) { list.remove(slot) }
+    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) { queue.insert(slot) }
+    public mutating func access(_ slot: UInt32) { queue.mark(slot) }
+    public mutating func remove(_ slot: UInt32) { queue.remove(slot) }
 
     public mutating func evict() -> UInt32? {
         while true {
-            let t = list.tail
+            let t = queue.list.tail
             if t == noSlot { return nil }
-            if !referenced[Int(t)] {
-                list.remove(t)
+            guard queue.clearMark(t) else {
+                queue.remove(t)
                 return t
             }
-            referenced[Int(t)] = false
-            list.moveToHead(t)
+            queue.moveToHead(t)
         }
     }
 }

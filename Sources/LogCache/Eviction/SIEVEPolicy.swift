@@ -5,39 +5,32 @@
 public struct SIEVEPolicy: SimulatedPolicy, Sendable {
     /// "sieve".
     public static let name = "sieve"
-    private var list = SlotList()
-    private var visited: [Bool] = []
+    private var queue = MarkedQueue()
     /// Where the next eviction starts looking; ``noSlot`` means the tail.
     public private(set) var hand: UInt32 = noSlot
 
     /// The capacity plays no part: the owner decides how many evictions are needed.
     public init(capacity: Int) {}
 
-    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + 1 }
+    public var metadataBytesPerObject: Int { MarkedQueue.bytesPerSlot }
 
-    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
-        visited.ensureIndex(slot, filler: false)
-        visited[Int(slot)] = false
-        list.pushHead(slot)
-    }
-
-    public mutating func access(_ slot: UInt32) { visited[Int(slot)] = true }
+    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) { queue.insert(slot) }
+    public mutating func access(_ slot: UInt32) { queue.mark(slot) }
 
     public mutating func remove(_ slot: UInt32) {
-        if slot == hand { hand = list.towardHead(slot) }
-        list.remove(slot)
+        if slot == hand { hand = queue.list.towardHead(slot) }
+        queue.remove(slot)
     }
 
     public mutating func evict() -> UInt32? {
-        var s = hand == noSlot ? list.tail : hand
+        var s = hand == noSlot ? queue.list.tail : hand
         if s == noSlot { return nil }
-        while visited[Int(s)] {
-            visited[Int(s)] = false
-            s = list.towardHead(s)
-            if s == noSlot { s = list.tail }
+        while queue.clearMark(s) {
+            s = queue.list.towardHead(s)
+            if s == noSlot { s = queue.list.tail }
         }
-        hand = list.towardHead(s)
-        list.remove(s)
+        hand = queue.list.towardHead(s)
+        queue.remove(s)
         return s
     }
 }

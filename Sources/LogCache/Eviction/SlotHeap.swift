@@ -88,16 +88,11 @@ public struct SlotHeap: Sendable {
     mutating func siftUp(_ start: Int) {
         var i = start
         let s = heap[i]
-        while i > 0 {
-            let parent = (i - 1) / 2
-            let p = heap[parent]
-            if !less(s, p) { break }
-            heap[i] = p
-            position[Int(p)] = UInt32(i)
+        while i > 0, case let parent = (i - 1) / 2, less(s, heap[parent]) {
+            place(heap[parent], at: i)
             i = parent
         }
-        heap[i] = s
-        position[Int(s)] = UInt32(i)
+        place(s, at: i)
     }
 
     @inline(__always)
@@ -111,12 +106,17 @@ public struct SlotHeap: Sendable {
             if child + 1 < n && less(heap[child + 1], heap[child]) { child += 1 }
             let c = heap[child]
             if !less(c, s) { break }
-            heap[i] = c
-            position[Int(c)] = UInt32(i)
+            place(c, at: i)
             i = child
         }
-        heap[i] = s
-        position[Int(s)] = UInt32(i)
+        place(s, at: i)
+    }
+
+    /// Puts `slot` at heap position `i` and remembers where it is.
+    @inline(__always)
+    private mutating func place(_ slot: UInt32, at i: Int) {
+        heap[i] = slot
+        position[Int(slot)] = UInt32(i)
     }
 
     /// All slots, smallest key first (a sorted copy; O(n log n)).

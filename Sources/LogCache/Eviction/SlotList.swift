@@ -35,25 +35,22 @@ public struct SlotList: Sendable {
 
     /// Adds `slot` at the head; it must not be in the list.
     @inline(__always)
-    public mutating func pushHead(_ slot: UInt32) {
-        ensure(slot)
-        let i = Int(slot)
-        prev[i] = noSlot
-        next[i] = head
-        if head != noSlot { prev[Int(head)] = slot } else { tail = slot }
-        head = slot
-        count += 1
-    }
+    public mutating func pushHead(_ slot: UInt32) { link(slot, after: noSlot, before: head) }
 
     /// Adds `slot` at the tail (it becomes the next one out); it must not be in the list.
     @inline(__always)
-    public mutating func pushTail(_ slot: UInt32) {
+    public mutating func pushTail(_ slot: UInt32) { link(slot, after: tail, before: noSlot) }
+
+    /// Links `slot` between neighbours `p` (toward the head) and `n` (toward the tail);
+    /// ``noSlot`` on a side makes it that end of the list.
+    @inline(__always)
+    private mutating func link(_ slot: UInt32, after p: UInt32, before n: UInt32) {
         ensure(slot)
         let i = Int(slot)
-        next[i] = noSlot
-        prev[i] = tail
-        if tail != noSlot { next[Int(tail)] = slot } else { head = slot }
-        tail = slot
+        prev[i] = p
+        next[i] = n
+        if p != noSlot { next[Int(p)] = slot } else { head = slot }
+        if n != noSlot { prev[Int(n)] = slot } else { tail = slot }
         count += 1
     }
 

@@ -92,14 +92,14 @@ final class Follower: Sendable {
         }
         try readActiveTail(&w, cutTornBytes: locked)
         var seen = sequence
-        if locked, let keys = try shared.keysPastAnnouncedEnd(of: w.active, salt: w.context.salt) {
+        if locked, let keys = try shared.keysPastAnnouncedEnd(of: w.active, salt: w.salt) {
             seen = shared.announce(keyHashes: keys, end: (w.active.segment.id, w.active.length))
         }
         saw(sequence: seen, generation: w.generationHint)
     }
 
     private func loader(_ w: LogState) -> IndexLoader {
-        IndexLoader(dir: w.context.dir, now: clock.now(), salt: w.context.salt)
+        IndexLoader(dir: w.context.dir, now: clock.now(), salt: w.salt)
     }
 
     /// Applies the records past what this handle has read of its active segment, up to the
@@ -112,7 +112,7 @@ final class Follower: Sendable {
         let start = w.active.length
         let validEnd = try index.load(with: loader(w)) { l throws(CacheError) in try l.loadTail(of: segment, from: start, to: end) }
         w.active.length = validEnd
-        if cutTornBytes && validEnd < end { w.active.length = try segment.cutTornTail(at: validEnd, salt: w.context.salt) }
+        if cutTornBytes && validEnd < end { w.active.length = try segment.cutTornTail(at: validEnd, salt: w.salt) }
     }
 
     /// Moves to a manifest another process published.

@@ -3,26 +3,20 @@ public struct MemoNamespaceSummary: Sendable, Equatable, Codable {
     /// The namespace.
     public var namespace: String
     /// Live entries per version.
-    public var versions: [String: Int]
+    public var versions: [String: Int] = [:]
     /// Live entries of every version.
-    public var entries: Int
+    public var entries = 0
     /// Bytes of their records as stored.
-    public var storedBytes: Int
+    public var storedBytes = 0
     /// Entries that hold a cached failure rather than a result.
-    public var failures: Int
+    public var failures = 0
     /// The computation time recorded with the entries, summed: what one more hit on each
     /// would save.
-    public var computeTime: Duration
+    public var computeTime: Duration = .zero
 
-    /// A summary of the given figures.
-    public init(namespace: String, versions: [String: Int] = [:], entries: Int = 0, storedBytes: Int = 0,
-                failures: Int = 0, computeTime: Duration = .zero) {
+    /// A summary of `namespace` with no entries yet; the counts are added up entry by entry.
+    public init(namespace: String) {
         self.namespace = namespace
-        self.versions = versions
-        self.entries = entries
-        self.storedBytes = storedBytes
-        self.failures = failures
-        self.computeTime = computeTime
     }
 }
 

@@ -85,10 +85,7 @@ public struct ChatRequest: Sendable, Hashable, Codable {
             stop = try c.decodeIfPresent([String].self, forKey: AnyCodingKey("stop"))
         }
         tools = try c.decodeIfPresent([JSONValue].self, forKey: AnyCodingKey("tools"))
-        extra = [:]
-        for key in c.allKeys where !Self.namedFields.contains(key.stringValue) {
-            extra[key.stringValue] = try c.decode(JSONValue.self, forKey: key)
-        }
+        extra = try c.extraFields(named: Self.namedFields)
         apiKey = nil
         timeout = nil
         headers = [:]
@@ -97,17 +94,10 @@ public struct ChatRequest: Sendable, Hashable, Codable {
     /// Writes the request body: the named fields that are set, then ``extra``.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyCodingKey.self)
-        try c.encode(model, forKey: AnyCodingKey("model"))
-        try c.encode(messages, forKey: AnyCodingKey("messages"))
-        try c.encodeIfPresent(temperature, forKey: AnyCodingKey("temperature"))
-        try c.encodeIfPresent(topP, forKey: AnyCodingKey("top_p"))
-        try c.encodeIfPresent(maxTokens, forKey: AnyCodingKey("max_tokens"))
-        try c.encodeIfPresent(seed, forKey: AnyCodingKey("seed"))
-        try c.encodeIfPresent(stop, forKey: AnyCodingKey("stop"))
-        try c.encodeIfPresent(tools, forKey: AnyCodingKey("tools"))
-        for (name, value) in extra where !Self.namedFields.contains(name) {
-            try c.encode(value, forKey: AnyCodingKey(name))
-        }
+        try c.encodeBody([
+            "model": model, "messages": messages, "temperature": temperature, "top_p": topP,
+            "max_tokens": maxTokens, "seed": seed, "stop": stop, "tools": tools,
+        ], extra: extra, named: Self.namedFields)
     }
 }
 
@@ -158,22 +148,40 @@ public struct ChatMessage: Sendable, Hashable, Codable {
         name = try c.decodeIfPresent(String.self, forKey: AnyCodingKey("name"))
         toolCalls = try c.decodeIfPresent([JSONValue].self, forKey: AnyCodingKey("tool_calls"))
         toolCallID = try c.decodeIfPresent(String.self, forKey: AnyCodingKey("tool_call_id"))
-        extra = [:]
-        for key in c.allKeys where !Self.namedFields.contains(key.stringValue) {
-            extra[key.stringValue] = try c.decode(JSONValue.self, forKey: key)
-        }
+        extra = try c.extraFields(named: Self.namedFields)
     }
 
     /// Writes the message as the body has it.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyCodingKey.self)
-        try c.encode(role, forKey: AnyCodingKey("role"))
-        try c.encodeIfPresent(content, forKey: AnyCodingKey("content"))
-        try c.encodeIfPresent(name, forKey: AnyCodingKey("name"))
-        try c.encodeIfPresent(toolCalls, forKey: AnyCodingKey("tool_calls"))
-        try c.encodeIfPresent(toolCallID, forKey: AnyCodingKey("tool_call_id"))
-        for (name, value) in extra where !Self.namedFields.contains(name) {
-            try c.encode(value, forKey: AnyCodingKey(name))
+        try c.encodeBody([
+            "role": role, "content": content, "name": name, "tool_calls": toolCalls, "tool_call_id": toolCallID,
+        ], extra: extra, named: Self.namedFields)
+    }
+}
+
+extension KeyedEncodingContainer where Key == AnyCodingKey {
+    /// Writes a body: each named field that is set, in order, then the fields of `extra`
+    /// that no property names.
+    fileprivate mutating func encodeBody(
+        _ fields: KeyValuePairs<String, (any Encodable)?>, extra: [String: JSONValue], named: Set<String>
+    ) throws {
+        for (name, value) in fields {
+            if let value { try encode(value, forKey: AnyCodingKey(name)) }
         }
+        for (name, value) in extra where !named.contains(name) {
+            try encode(value, forKey: AnyCodingKey(name))
+        }
+    }
+}
+
+extension KeyedDecodingContainer where Key == AnyCodingKey {
+    /// The fields of a body that no property names, by name.
+    fileprivate func extraFields(named: Set<String>) throws -> [String: JSONValue] {
+        var extra: [String: JSONValue] = [:]
+        for key in allKeys where !named.contains(key.stringValue) {
+            extra[key.stringValue] = try decode(JSONValue.self, forKey: key)
+        }
+        return extra
     }
 }

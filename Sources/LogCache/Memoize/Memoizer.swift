@@ -43,35 +43,19 @@ final class Memoizer: Sendable {
         while true {
             if let (hit, _) = try storedResult(key, in: store, as: Value.self) { return hit }
             let (flight, leader) = join(key)
-            if !leader {
+            guard leader else {
                 if let shared = try sharedResult(flight.wait(), key: key, as: Value.self) { return shared }
                 continue
             }
-            var outcome = MemoFlight.Outcome.failure(CancellationError())
-            defer { land(flight, key: key, outcome: outcome) }
-            do {
+            let led = Result { () throws -> (Value, [UInt8]) in
                 let lock = try MemoLock.acquire(storeDirectory: store.directory, key: key)
                 defer { lock.release() }
                 // Another process may have computed the key while this one waited for the lock.
-                if let (hit, record) = try storedResult(key, in: store, as: Value.self) {
-                    outcome = .record(record)
-                    return hit
-                }
+                if let found = try storedResult(key, in: store, as: Value.self) { return found }
                 let start = ContinuousClock.now
-                let value: Value
-                do {
-                    value = try compute()
-                } catch {
-                    computeFailed(error, key: key, in: store, errors: errors, elapsed: ContinuousClock.now - start)
-                    throw error
-                }
-                let record = try storeResult(value, key: key, in: store, ttl: ttl, elapsed: ContinuousClock.now - start)
-                outcome = .record(record)
-                return value
-            } catch {
-                outcome = .failure(error)
-                throw error
+                return try keep(Result(catching: compute), key: key, in: store, ttl: ttl, errors: errors, since: start)
             }
+            return try land(flight, key: key, led)
         }
     }
 
@@ -82,34 +66,55 @@ final class Memoizer: Sendable {
         while true {
             if let (hit, _) = try storedResult(key, in: store, as: Value.self) { return hit }
             let (flight, leader) = join(key)
-            if !leader {
+            guard leader else {
                 if let shared = try sharedResult(await flight.wait(), key: key, as: Value.self) { return shared }
                 continue
             }
-            var outcome = MemoFlight.Outcome.failure(CancellationError())
-            defer { land(flight, key: key, outcome: outcome) }
+            var led: Result<(Value, [UInt8]), any Error>
             do {
                 let lock = try await MemoLock.acquire(storeDirectory: store.directory, key: key)
                 defer { lock.release() }
-                if let (hit, record) = try storedResult(key, in: store, as: Value.self) {
-                    outcome = .record(record)
-                    return hit
+                if let found = try storedResult(key, in: store, as: Value.self) {
+                    led = .success(found)
+                } else {
+                    let start = ContinuousClock.now
+                    var computed: Result<Value, any Error>
+                    do { computed = .success(try await compute()) } catch { computed = .failure(error) }
+                    led = Result { try keep(computed, key: key, in: store, ttl: ttl, errors: errors, since: start) }
                 }
-                let start = ContinuousClock.now
-                let value: Value
-                do {
-                    value = try await compute()
-                } catch {
-                    computeFailed(error, key: key, in: store, errors: errors, elapsed: ContinuousClock.now - start)
-                    throw error
-                }
-                let record = try storeResult(value, key: key, in: store, ttl: ttl, elapsed: ContinuousClock.now - start)
-                outcome = .record(record)
-                return value
             } catch {
-                outcome = .failure(error)
-                throw error
+                led = .failure(error)
             }
+            return try land(flight, key: key, led)
+        }
+    }
+
+    /// Ends the flight the caller led with what it found or computed (its waiters get the
+    /// entry's bytes or the error), and returns the result or throws the error.
+    private func land<Value>(_ flight: MemoFlight, key: MemoKey, _ led: Result<(Value, [UInt8]), any Error>) throws -> Value {
+        switch led {
+        case .success(let (value, record)):
+            land(flight, key: key, outcome: .record(record))
+            return value
+        case .failure(let error):
+            land(flight, key: key, outcome: .failure(error))
+            throw error
+        }
+    }
+
+    /// Stores what a computation started at `start` ended with: its result with the time it
+    /// took (returned with the entry's bytes), or its failure when `errors` says so (thrown).
+    private func keep<Value: Encodable>(
+        _ computed: Result<Value, any Error>, key: MemoKey, in store: CacheStore, ttl: Duration?,
+        errors: ErrorCaching, since start: ContinuousClock.Instant
+    ) throws -> (Value, [UInt8]) {
+        let elapsed = ContinuousClock.now - start
+        switch computed {
+        case .success(let value):
+            return (value, try storeResult(value, key: key, in: store, ttl: ttl, elapsed: elapsed))
+        case .failure(let error):
+            computeFailed(error, key: key, in: store, errors: errors, elapsed: elapsed)
+            throw error
         }
     }
 

@@ -53,12 +53,21 @@ final class File: @unchecked Sendable {
 
     /// Reads exactly `buffer.count` bytes at `offset`; returns fewer only at the end of the file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(CacheError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        return try repeating("read", count: buffer.count) { done in
+            pread(fd, base + done, buffer.count - done, off_t(offset + done))
+        }
+    }
+
+    /// Calls `step` with the bytes done so far until `count` are done or it returns 0 (the end
+    /// of the file); retries a call interrupted by a signal, throws on any other failure.
+    private func repeating(_ operation: String, count: Int, _ step: (Int) -> Int) throws(CacheError) -> Int {
         var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+        while done < count {
+            let n = step(done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .io(operation: "read", path: path, errno: errno)
+                throw .io(operation: operation, path: path, errno: errno)
             }
             if n == 0 { break }
             done += n
@@ -81,15 +90,12 @@ final class File: @unchecked Sendable {
 
     /// Writes all of `bytes` at `offset`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(CacheError) {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "write", path: path, errno: errno)
-            }
-            done += n
+        guard let base = bytes.baseAddress else { return }
+        let done = try repeating("write", count: bytes.count) { done in
+            pwrite(fd, base + done, bytes.count - done, off_t(offset + done))
         }
+        // A write that makes no progress and reports no error: the disk took nothing more.
+        guard done == bytes.count else { throw .io(operation: "write", path: path, errno: ENOSPC) }
     }
 
     /// Writes all of `bytes` at `offset`.

@@ -27,6 +27,8 @@ struct LogState {
     }
 
     private var dir: Directory { context.dir }
+    /// The store's record salt: the manifest's, which no later manifest changes.
+    var salt: RecordSalt { manifest.salt }
 
     // MARK: Appending
 
@@ -94,7 +96,7 @@ struct LogState {
     mutating func roll(indexingInto index: StoreIndex) throws(CacheError) {
         let sealed = active
         try sealed.segment.file.sync()
-        let indexFile = try sealed.indexFile(salt: context.salt)
+        let indexFile = try sealed.indexFile(salt: salt)
         try dir.writeAtomically(Segment.indexFileName(sealed.segment.id), indexFile)
         let segment = try startSegment { $0 + [$1] }
         index.add(segment, bytes: SegmentHeader.size + indexFile.count)
@@ -124,7 +126,7 @@ struct LogState {
         next.nextSegmentID = id + 1
         next.generation += 1
         do throws(CacheError) {
-            try file.write(SegmentHeader(segmentID: id, salt: context.salt).encoded(), at: 0)
+            try file.write(SegmentHeader(segmentID: id, salt: salt).encoded(), at: 0)
             try file.sync()
             try publish(next)
         } catch {

@@ -22,13 +22,15 @@ final class SegmentLog: Sendable {
     private let state: Lock<LogState>
 
     var dir: Directory { context.dir }
-    var salt: RecordSalt { context.salt }
+    /// The store's record salt, which never changes.
+    let salt: RecordSalt
     var shared: SharedCounters { context.shared }
 
     init(context: LogContext, locks: StoreLocks, follower: Follower, active: ActiveSegment, manifest: Manifest) {
         self.context = context
         self.locks = locks
         self.follower = follower
+        salt = manifest.salt
         state = Lock(LogState(context: context, active: active, manifest: manifest))
     }
 
@@ -133,7 +135,7 @@ final class SegmentLog: Sendable {
                 defer { locks.append.unlock() }
                 try follower.catchUp(&w, holdingAppendLock: true)
                 try beforeClosing()
-                try context.dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile(salt: context.salt))
+                try context.dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile(salt: salt))
             } catch { failure = error }
             w.closed = true
             return true
@@ -142,10 +144,9 @@ final class SegmentLog: Sendable {
     }
 }
 
-/// What the log's operations need and never change.
+/// What the log's operations need and never change (the store's salt is the manifest's).
 struct LogContext: Sendable {
     let dir: Directory
-    let salt: RecordSalt
     /// The active segment is sealed once a record would take it past this many bytes.
     let segmentSize: Int
     let durability: Durability

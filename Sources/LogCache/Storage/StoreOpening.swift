@@ -17,16 +17,12 @@ enum StoreOpening {
 
     /// Everything a `CacheStore` starts from.
     struct Opened {
-        var directory: Directory
         var locks: StoreLocks
         var counters: SharedCounters
         var manifest: Manifest
-        var active: ActiveSegment
-        var live: LiveSet
-        var segments: [UInt32: Segment]
-        var diskBytes: Int
-        var tornRecords: Int
-        var corruptRecords: Int
+        /// The index recovered, the segments opened, the active segment and what was found
+        /// damaged (by the conversion of an older format too).
+        var loaded: IndexLoader
         /// The shared change counter as it was when loading ended.
         var sequence: UInt64
     }
@@ -80,15 +76,13 @@ enum StoreOpening {
             guard let active = loader.active else {
                 throw .corruptStore(path: path, detail: "the manifest names no active segment")
             }
-            return Opened(
-                directory: dir, locks: locks, counters: counters, manifest: manifest, active: active,
-                live: loader.live, segments: loader.segments, diskBytes: loader.diskBytes,
-                tornRecords: loader.tornRecords + (converted?.tornRecords ?? 0),
-                corruptRecords: loader.corruptRecords + (converted?.corruptRecords ?? 0),
-                // Records a killed writer appended but never announced are announced now, so
-                // that handles which had caught up before they were written read them too.
-                sequence: counters.announce(keyHashes: try counters.keysPastAnnouncedEnd(of: active, salt: manifest.salt) ?? [],
-                                            end: (active.segment.id, active.length)))
+            loader.tornRecords += converted?.tornRecords ?? 0
+            loader.corruptRecords += converted?.corruptRecords ?? 0
+            // Records a killed writer appended but never announced are announced now, so
+            // that handles which had caught up before they were written read them too.
+            let unannounced = try counters.keysPastAnnouncedEnd(of: active, salt: manifest.salt) ?? []
+            let sequence = counters.announce(keyHashes: unannounced, end: (active.segment.id, active.length))
+            return Opened(locks: locks, counters: counters, manifest: manifest, loaded: loader, sequence: sequence)
         } catch {
             locks.open.unlock()
             throw error
