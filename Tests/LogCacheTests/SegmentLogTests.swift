@@ -51,78 +51,79 @@ struct SegmentLogTests {
         }
     }
 
-    @Test("Records that pass the segment size seal the segment: its index file is written, a manifest names the next, the index points into both")
-    func appendRolls() throws {
+    /// Runs `body` with the pieces opened on a new store, and cleans up.
+    static func withPieces(_ body: (Pieces, TemporaryDirectory) throws -> Void) throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
         let p = try Pieces(dir.path)
         defer { p.close() }
-        let records = try (0..<6).map { try p.record("k\($0)", size: 1000) }
-        #expect(try !p.append(Array(records[0..<3])))
-        #expect(p.log.manifest.segments == [1])
-        #expect(try p.append(Array(records[3...])), "no segment was sealed")
-        let manifest = p.log.manifest
-        #expect(manifest.segments.count == 2 && manifest.segments[0] == 1)
-        #expect(try StoreOpening.readManifest(Directory(path: dir.path)) == manifest, "the manifest file is not the log's")
-        #expect(FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(1))))
-        #expect(p.index.segment(manifest.segments[1]) != nil, "the index did not open the new segment")
-        // Every record is where the index says, byte for byte.
-        for (i, r) in records.enumerated() {
-            let (entry, segment) = try #require(try p.index.located(r.keyHash), "k\(i) is not indexed")
-            #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
-            #expect(entry.segment == (i < 3 ? 1 : manifest.segments[1]))
+        try body(p, dir)
+    }
+
+    @Test("Records that pass the segment size seal the segment: its index file is written, a manifest names the next, the index points into both")
+    func appendRolls() throws {
+        try Self.withPieces { p, dir in
+            let records = try (0..<6).map { try p.record("k\($0)", size: 1000) }
+            #expect(try !p.append(Array(records[0..<3])))
+            #expect(p.log.manifest.segments == [1])
+            #expect(try p.append(Array(records[3...])), "no segment was sealed")
+            let manifest = p.log.manifest
+            #expect(manifest.segments.count == 2 && manifest.segments[0] == 1)
+            #expect(try StoreOpening.readManifest(Directory(path: dir.path)) == manifest, "the manifest file is not the log's")
+            #expect(FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(1))))
+            #expect(p.index.segment(manifest.segments[1]) != nil, "the index did not open the new segment")
+            // Every record is where the index says, byte for byte.
+            for (i, r) in records.enumerated() {
+                let (entry, segment) = try #require(try p.index.located(r.keyHash), "k\(i) is not indexed")
+                #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
+                #expect(entry.segment == (i < 3 ? 1 : manifest.segments[1]))
+            }
         }
     }
 
     @Test("A record larger than a segment gets a segment of its own")
     func largeRecord() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.cleanup() }
-        let p = try Pieces(dir.path)
-        defer { p.close() }
-        _ = try p.append([try p.record("small", size: 10)])
-        let big = try p.record("big", size: 3 * Limits.minSegmentSize)
-        #expect(try p.append([big]))
-        let (entry, segment) = try #require(try p.index.located(big.keyHash))
-        #expect(entry.offset == UInt32(SegmentHeader.size) && segment.id == p.log.manifest.segments.last)
-        #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == big.bytes)
+        try Self.withPieces { p, dir in
+            _ = try p.append([try p.record("small", size: 10)])
+            let big = try p.record("big", size: 3 * Limits.minSegmentSize)
+            #expect(try p.append([big]))
+            let (entry, segment) = try #require(try p.index.located(big.keyHash))
+            #expect(entry.offset == UInt32(SegmentHeader.size) && segment.id == p.log.manifest.segments.last)
+            #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == big.bytes)
+        }
     }
 
     @Test("Segment numbers handed out are never reused: each is past the manifest's, and the shared generation moves with it")
     func allocateSegmentID() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.cleanup() }
-        let p = try Pieces(dir.path)
-        defer { p.close() }
-        let before = p.log.manifest
-        let first = try p.log.allocateSegmentID()
-        let second = try p.log.allocateSegmentID()
-        #expect(first == before.nextSegmentID && second == first + 1)
-        let after = try StoreOpening.readManifest(Directory(path: dir.path))
-        #expect(after.nextSegmentID == second + 1 && after.generation == before.generation + 2)
-        #expect(after.segments == before.segments)
-        #expect(p.log.shared.generation == after.generation)
-        // The next segment started skips both numbers.
-        _ = try p.append(try (0..<5).map { try p.record("k\($0)", size: 1000) })
-        #expect(p.log.manifest.segments.last == second + 1)
+        try Self.withPieces { p, dir in
+            let before = p.log.manifest
+            let first = try p.log.allocateSegmentID()
+            let second = try p.log.allocateSegmentID()
+            #expect(first == before.nextSegmentID && second == first + 1)
+            let after = try StoreOpening.readManifest(Directory(path: dir.path))
+            #expect(after.nextSegmentID == second + 1 && after.generation == before.generation + 2)
+            #expect(after.segments == before.segments)
+            #expect(p.log.shared.generation == after.generation)
+            // The next segment started skips both numbers.
+            _ = try p.append(try (0..<5).map { try p.record("k\($0)", size: 1000) })
+            #expect(p.log.manifest.segments.last == second + 1)
+        }
     }
 
     @Test("A change is announced in SHARED once it is in the files; holding the locks without changing anything announces nothing")
     func announcements() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.cleanup() }
-        let p = try Pieces(dir.path)
-        defer { p.close() }
-        let start = p.log.shared.sequence
-        try p.log.exclusively { _ throws(CacheError) in }
-        #expect(p.log.shared.sequence == start)
-        let r = try p.record("key", size: 10)
-        _ = try p.append([r])
-        #expect(p.log.shared.sequence == start + 1)
-        #expect(p.log.shared.lastChange(ofKey: r.keyHash) == start + 1)
-        #expect(p.log.follower.seen == start + 1, "the writer counts its own change as unseen")
-        let end = p.log.shared.announcedEnd
-        #expect(end.segment == 1 && end.length == SegmentHeader.size + r.bytes.count)
+        try Self.withPieces { p, dir in
+            let start = p.log.shared.sequence
+            try p.log.exclusively { _ throws(CacheError) in }
+            #expect(p.log.shared.sequence == start)
+            let r = try p.record("key", size: 10)
+            _ = try p.append([r])
+            #expect(p.log.shared.sequence == start + 1)
+            #expect(p.log.shared.lastChange(ofKey: r.keyHash) == start + 1)
+            #expect(p.log.follower.seen == start + 1, "the writer counts its own change as unseen")
+            let end = p.log.shared.announcedEnd
+            #expect(end.segment == 1 && end.length == SegmentHeader.size + r.bytes.count)
+        }
     }
 
     @Test("Another handle's log catches up with appends and rolls it did not make")

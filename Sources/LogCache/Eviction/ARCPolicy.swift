@@ -11,15 +11,10 @@ public struct ARCPolicy: SimulatedPolicy, Sendable {
     public static let name = "arc"
 
     private let capacity: Int
-    private var t1 = SlotList()
-    private var t2 = SlotList()
+    /// T1 (first) and T2 (second).
+    private var queues = QueuePair()
     private var b1 = GhostList()
     private var b2 = GhostList()
-    private var inT2: [Bool] = []
-    private var keys: [UInt64] = []
-    private var sizes: [Int] = []
-    private var t1Bytes = 0
-    private var t2Bytes = 0
     private enum GhostHit { case none, b1, b2 }
     private var pending = GhostHit.none
     /// The adaptive target size of T1.
@@ -29,10 +24,10 @@ public struct ARCPolicy: SimulatedPolicy, Sendable {
     public init(capacity: Int) { self.capacity = capacity }
 
     /// Links for two lists, list flag, key and size per slot (ghosts cost extra, see ``GhostList``).
-    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot * 2 + 1 + 8 + 8 }
+    public var metadataBytesPerObject: Int { QueuePair.bytesPerSlot }
 
     /// Whether a cached object is in T2 (seen at least twice).
-    public func isFrequent(_ slot: UInt32) -> Bool { inT2[Int(slot)] }
+    public func isFrequent(_ slot: UInt32) -> Bool { queues.isInSecond(slot) }
 
     /// Whether `key` is a ghost in B1 (evicted from T1) or B2 (evicted from T2).
     public func ghostList(of key: UInt64) -> Int? {
@@ -57,62 +52,28 @@ public struct ARCPolicy: SimulatedPolicy, Sendable {
     }
 
     public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
-        inT2.ensureIndex(slot, filler: false)
-        keys.ensureIndex(slot, filler: 0)
-        sizes.ensureIndex(slot, filler: 0)
-        let s = Int(slot)
-        keys[s] = key
-        sizes[s] = size
-        if pending != .none {
-            inT2[s] = true
-            t2.pushHead(slot)
-            t2Bytes += size
-        } else {
-            inT2[s] = false
-            t1.pushHead(slot)
-            t1Bytes += size
-        }
+        // A ghost hit means the key was seen before: it goes straight to T2.
+        queues.insert(slot, key: key, size: size, intoSecond: pending != .none)
         pending = .none
+        let t1Bytes = queues.firstBytes, t2Bytes = queues.secondBytes
         while t1Bytes + b1.bytes > capacity, b1.count > 0 { b1.dropOldest() }
         while t1Bytes + t2Bytes + b1.bytes + b2.bytes > 2 * capacity, b2.count > 0 { b2.dropOldest() }
     }
 
-    public mutating func access(_ slot: UInt32) {
-        let s = Int(slot)
-        if inT2[s] {
-            t2.moveToHead(slot)
-        } else {
-            t1.remove(slot)
-            t1Bytes -= sizes[s]
-            inT2[s] = true
-            t2.pushHead(slot)
-            t2Bytes += sizes[s]
-        }
-    }
-
-    public mutating func remove(_ slot: UInt32) {
-        let s = Int(slot)
-        if inT2[s] {
-            t2.remove(slot)
-            t2Bytes -= sizes[s]
-        } else {
-            t1.remove(slot)
-            t1Bytes -= sizes[s]
-        }
-    }
+    public mutating func access(_ slot: UInt32) { queues.moveToHeadOfSecond(slot) }
+    public mutating func remove(_ slot: UInt32) { queues.remove(slot) }
 
     public mutating func evict() -> UInt32? {
-        let t1Size = Double(t1Bytes)
-        let fromT1 = t1.count > 0 && (t2.count == 0 || t1Size > target || (pending == .b2 && t1Size == target))
+        let t1Size = Double(queues.firstBytes)
+        let fromT1 = queues.first.count > 0
+            && (queues.second.count == 0 || t1Size > target || (pending == .b2 && t1Size == target))
         if fromT1 {
-            guard let v = t1.popTail() else { return nil }
-            t1Bytes -= sizes[Int(v)]
-            b1.push(keys[Int(v)], size: sizes[Int(v)])
+            guard let v = queues.popFirst() else { return nil }
+            b1.push(queues.key(v), size: queues.size(v))
             return v
         }
-        guard let v = t2.popTail() else { return nil }
-        t2Bytes -= sizes[Int(v)]
-        b2.push(keys[Int(v)], size: sizes[Int(v)])
+        guard let v = queues.popSecond() else { return nil }
+        b2.push(queues.key(v), size: queues.size(v))
         return v
     }
 }

@@ -16,17 +16,14 @@ public struct S3FIFOPolicy: SimulatedPolicy, Sendable {
 
     private let smallTarget: Int
     private let ghostBudget: Int
-    private var small = SlotList()
-    private var main = SlotList()
+    /// The small queue (first) and the main queue (second).
+    private var queues = QueuePair()
     private var ghost = GhostList()
-    private var inSmall: [Bool] = []
     private var frequency: [UInt8] = []
-    private var keys: [UInt64] = []
-    private var sizes: [Int] = []
     /// Bytes (units) held by the small queue.
-    public private(set) var smallBytes = 0
+    public var smallBytes: Int { queues.firstBytes }
     /// Bytes (units) held by the main queue.
-    public private(set) var mainBytes = 0
+    public var mainBytes: Int { queues.secondBytes }
 
     /// A policy for `capacity` units, split 10% / 90%.
     public init(capacity: Int) {
@@ -35,32 +32,19 @@ public struct S3FIFOPolicy: SimulatedPolicy, Sendable {
     }
 
     /// Links, queue flag, frequency, key and size per slot.
-    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot * 2 + 1 + 1 + 8 + 8 }
+    public var metadataBytesPerObject: Int { QueuePair.bytesPerSlot + 1 }
 
     /// Whether `key` is remembered as a ghost.
     public func isGhost(_ key: UInt64) -> Bool { ghost.contains(key) }
 
     /// Whether a cached object is in the small queue (false: the main queue).
-    public func isInSmallQueue(_ slot: UInt32) -> Bool { inSmall[Int(slot)] }
+    public func isInSmallQueue(_ slot: UInt32) -> Bool { !queues.isInSecond(slot) }
 
     public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
-        inSmall.ensureIndex(slot, filler: false)
         frequency.ensureIndex(slot, filler: 0)
-        keys.ensureIndex(slot, filler: 0)
-        sizes.ensureIndex(slot, filler: 0)
-        let s = Int(slot)
-        frequency[s] = 0
-        keys[s] = key
-        sizes[s] = size
-        if ghost.remove(key) != nil {
-            inSmall[s] = false
-            main.pushHead(slot)
-            mainBytes += size
-        } else {
-            inSmall[s] = true
-            small.pushHead(slot)
-            smallBytes += size
-        }
+        frequency[Int(slot)] = 0
+        // A requested ghost goes straight to the main queue.
+        queues.insert(slot, key: key, size: size, intoSecond: ghost.remove(key) != nil)
     }
 
     public mutating func access(_ slot: UInt32) {
@@ -68,40 +52,28 @@ public struct S3FIFOPolicy: SimulatedPolicy, Sendable {
         if frequency[s] < 3 { frequency[s] += 1 }
     }
 
-    public mutating func remove(_ slot: UInt32) {
-        let s = Int(slot)
-        if inSmall[s] {
-            small.remove(slot)
-            smallBytes -= sizes[s]
-        } else {
-            main.remove(slot)
-            mainBytes -= sizes[s]
-        }
-    }
+    public mutating func remove(_ slot: UInt32) { queues.remove(slot) }
 
     public mutating func evict() -> UInt32? {
         while true {
-            if small.count > 0 && (smallBytes >= smallTarget || main.count == 0) {
+            if queues.first.count > 0 && (smallBytes >= smallTarget || queues.second.count == 0) {
                 if let victim = evictSmall() { return victim }
                 continue
             }
-            if main.count > 0 { return evictMain() }
-            if small.count == 0 { return nil }
+            if queues.second.count > 0 { return evictMain() }
+            if queues.first.count == 0 { return nil }
         }
     }
 
     /// Drains the small queue's tail until one object leaves the cache (nil: all were promoted).
     private mutating func evictSmall() -> UInt32? {
-        while let t = small.popTail() {
+        while let t = queues.popFirst() {
             let s = Int(t)
-            smallBytes -= sizes[s]
             if frequency[s] >= Self.moveToMainThreshold {
                 frequency[s] = 0
-                inSmall[s] = false
-                main.pushHead(t)
-                mainBytes += sizes[s]
+                queues.pushSecond(t)
             } else {
-                ghost.push(keys[s], size: sizes[s])
+                ghost.push(queues.key(t), size: queues.size(t))
                 while ghost.bytes > ghostBudget, ghost.count > 1 { ghost.dropOldest() }
                 return t
             }
@@ -110,15 +82,12 @@ public struct S3FIFOPolicy: SimulatedPolicy, Sendable {
     }
 
     private mutating func evictMain() -> UInt32? {
-        while let t = main.popTail() {
+        // Popped and pushed back: reinsertion at the head with one less frequency.
+        while let t = queues.popSecond() {
             let s = Int(t)
-            if frequency[s] > 0 {
-                frequency[s] -= 1
-                main.pushHead(t)
-            } else {
-                mainBytes -= sizes[s]
-                return t
-            }
+            guard frequency[s] > 0 else { return t }
+            frequency[s] -= 1
+            queues.pushSecond(t)
         }
         return nil
     }

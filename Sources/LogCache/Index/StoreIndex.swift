@@ -1,10 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A handle's in-memory index: the live set (every live key, its policy, and the byte counts
 /// that follow from it), the open segments, and the bytes the store takes on disk.
 ///
-/// The only place the index changes. Readers look entries up under a shared lock, so they run
-/// side by side; the writer (appends, catch-ups, compaction) changes it under the exclusive
-/// lock, in short steps, so that no reader waits long.
-final class StoreIndex: Sendable {
+/// The only place the index changes. It is read on every `value(forKey:)`, so it sits behind
+/// a readers-writer lock (a `pthread_rwlock_t`, which ThreadSanitizer knows, as it knows the
+/// mutexes of ``Lock``): readers look entries up side by side, and the writer (appends,
+/// catch-ups, compaction) changes it alone, in short steps, so that no reader waits long.
+final class StoreIndex: @unchecked Sendable {
     /// What the lock guards.
     struct Contents {
         var live: LiveSet
@@ -19,21 +24,29 @@ final class StoreIndex: Sendable {
         }
     }
 
-    private let contents: ReadWriteLock<Contents>
+    /// Read and changed only under `lock`.
+    private var contents: Contents
+    private let lock = allocatePthreadLock(pthread_rwlock_t()) { pthread_rwlock_init($0, nil) }
 
     /// An index over what opening a store loaded.
     init(live: LiveSet, segments: [UInt32: Segment], diskBytes: Int) {
-        contents = ReadWriteLock(Contents(live: live, segments: segments, diskBytes: diskBytes))
+        contents = Contents(live: live, segments: segments, diskBytes: diskBytes)
     }
+
+    deinit { freePthreadLock(lock, pthread_rwlock_destroy) }
 
     /// Runs `body` with shared access: for the reads of this type's extensions.
     func read<R, E: Error>(_ body: (borrowing Contents) throws(E) -> R) throws(E) -> R {
-        try contents.read(body)
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(contents)
     }
 
     /// Runs `body` with exclusive access: for the changes of this type's extensions.
     func write<R, E: Error>(_ body: (inout Contents) throws(E) -> R) throws(E) -> R {
-        try contents.write(body)
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(&contents)
     }
 
     // MARK: Looking up
