@@ -36,6 +36,10 @@ public final class CacheStore: Sendable {
     let log: SegmentLog
     /// The in-memory index and the open segments.
     let index: StoreIndex
+    /// The log's ``SegmentLog/follower``, held here too: every lookup asks it first, and a
+    /// reference through the log would be retained and released on each, an atomic write to
+    /// one shared counter that reader threads contend for.
+    let follower: Follower
     let compactor: Compactor
     /// Memoization's flights and statistics (Memoize/).
     let memo = Memoizer()
@@ -61,8 +65,8 @@ public final class CacheStore: Sendable {
         // Opening checked that the manifest names an active segment.
         guard let active = loaded.active else { throw .corruptStore(path: directory, detail: "no active segment") }
         index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
-        let follower = Follower(shared: opened.counters, index: index, clock: clock, settings: settings,
-                                sequence: opened.sequence, generation: opened.manifest.generation)
+        follower = Follower(shared: opened.counters, index: index, clock: clock, settings: settings,
+                            sequence: opened.sequence, generation: opened.manifest.generation)
         log = SegmentLog(
             context: LogContext(dir: loaded.dir, segmentSize: settings.segmentSize,
                                 durability: options.durability, shared: opened.counters),
@@ -143,7 +147,7 @@ public final class CacheStore: Sendable {
     /// The live entry of `hash` and its segment, after catching up with other processes when
     /// their changes may touch the key.
     private func lookup(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
-        if log.follower.isBehind(forKey: hash) { try log.catchUp() }
+        if follower.isBehind(forKey: hash) { try log.catchUp() }
         return try index.located(hash)
     }
 
