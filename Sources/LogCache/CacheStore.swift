@@ -28,21 +28,22 @@ public final class CacheStore: Sendable {
     let clock: any CacheClock
     /// This handle's hits, misses, writes and the rest, for ``statistics``.
     let counters = Counters()
+    /// The segment files and the manifest.
+    let log: SegmentLog
     /// Every write's first step: checks and encoding.
     let encoder: RecordEncoder
     /// Every read's last step: the record read and verified.
     let reader: RecordReader
-    /// The segment files and the manifest.
-    let log: SegmentLog
     /// The in-memory index and the open segments.
     let index: StoreIndex
     /// The log's ``SegmentLog/follower``, held here too: every lookup asks it first, and a
     /// reference through the log would be retained and released on each, an atomic write to
     /// one shared counter that reader threads contend for.
     let follower: Follower
-    let compactor: Compactor
     /// Memoization's flights and statistics (Memoize/).
     let memo = Memoizer()
+    /// Background and on-demand compaction of the log and the index.
+    let compactor: Compactor
     private let syncTimer = Lock<SyncTimer?>(nil)
 
     /// Opens the store in `directory`, creating the directory and a new store when it is
@@ -118,12 +119,15 @@ public final class CacheStore: Sendable {
     /// room for them is evicted first, and its eviction records are written ahead of them.
     func append(_ records: [PendingRecord]) throws(CacheError) {
         let index = self.index
-        let rolled = try log.exclusively { w throws(CacheError) -> Bool in
+        var rolled = false
+        // A sealed segment may be worth compacting, also when a later write of the batch failed.
+        defer { if rolled { compactor.schedule() } }
+        try log.exclusively { w throws(CacheError) in
+            let active = w.active.segment.id
+            defer { rolled = w.active.segment.id != active }
             let evictions = evictions(for: records)
-            return try w.append(evictions.isEmpty ? records : evictions + records, indexingInto: index)
+            _ = try w.append(evictions.isEmpty ? records : evictions + records, indexingInto: index)
         }
-        // A sealed segment may be worth compacting.
-        if rolled { compactor.schedule() }
     }
 
     // MARK: Reading
@@ -214,7 +218,13 @@ public final class CacheStore: Sendable {
         }()
         let settings = self.settings
         index.installPolicy { EvictionTracker.loaded(for: $0, settings: settings, manifest: manifest, snapshot: snapshot) }
-        try append([])
+        // Over the capacity only after a crash between a write and its evictions: nothing is
+        // written (or synced) otherwise.
+        let index = self.index
+        try log.exclusively { w throws(CacheError) in
+            let evictions = evictions(for: [])
+            if !evictions.isEmpty { _ = try w.append(evictions, indexingInto: index) }
+        }
     }
 
     /// With a capacity, the eviction records of what must go so that `records` fit (expired

@@ -117,7 +117,11 @@ final class Compactor: Sendable {
             if onDemand, w.active.length > SegmentHeader.size {
                 let id = w.active.segment.id
                 let live = index.liveBytes(inSegment: id) - (expired[id] ?? 0)
-                if live < w.active.length - SegmentHeader.size { try w.roll(indexingInto: index) }
+                if live < w.active.length - SegmentHeader.size {
+                    try w.roll(indexingInto: index)
+                    // The sealed segment's successor may need a pass of its own later.
+                    schedule()
+                }
             }
             return w.manifest.segments
         }

@@ -112,7 +112,7 @@ final class Follower: Sendable {
         let start = w.active.length
         let validEnd = try index.load(with: loader(w)) { l throws(CacheError) in try l.loadTail(of: segment, from: start, to: end) }
         w.active.length = validEnd
-        if cutTornBytes && validEnd < end { w.active.length = try segment.cutTornTail(at: validEnd, salt: w.salt) }
+        if cutTornBytes && validEnd < end { try w.cutTornTail() }
     }
 
     /// Moves to a manifest another process published.

@@ -14,9 +14,16 @@ public struct MemoNamespaceSummary: Sendable, Equatable, Codable {
     /// would save.
     public var computeTime: Duration = .zero
 
-    /// A summary of `namespace` with no entries yet; the counts are added up entry by entry.
-    public init(namespace: String) {
+    /// A summary of the given figures; by default one with no entries yet, whose counts are
+    /// added up entry by entry.
+    public init(namespace: String, versions: [String: Int] = [:], entries: Int = 0, storedBytes: Int = 0,
+                failures: Int = 0, computeTime: Duration = .zero) {
         self.namespace = namespace
+        self.versions = versions
+        self.entries = entries
+        self.storedBytes = storedBytes
+        self.failures = failures
+        self.computeTime = computeTime
     }
 }
 

@@ -7,6 +7,10 @@ import Glibc
 /// (appending, rolling, publishing) and by ``Follower`` (adopting other processes' changes).
 struct LogState {
     let context: LogContext
+    /// The store's record salt, from the manifest it was opened with: fixed for the life of
+    /// the handle, so that a manifest with another salt (another store in its place) is refused
+    /// as such rather than adopted.
+    let salt: RecordSalt
     var active: ActiveSegment
     var manifest: Manifest
     /// The shared generation hint as of the last look at the manifest file.
@@ -23,12 +27,11 @@ struct LogState {
         self.context = context
         self.active = active
         self.manifest = manifest
+        salt = manifest.salt
         generationHint = manifest.generation
     }
 
     private var dir: Directory { context.dir }
-    /// The store's record salt: the manifest's, which no later manifest changes.
-    var salt: RecordSalt { manifest.salt }
 
     // MARK: Appending
 
@@ -79,6 +82,12 @@ struct LogState {
         }
         active.length += totalSize
         active.unsynced = true
+    }
+
+    /// Cuts the bytes past the active segment's last good record (its length now), a killed
+    /// writer's torn append, so the next record follows a good one. Only under the append lock.
+    mutating func cutTornTail() throws(CacheError) {
+        active.length = try active.segment.cutTornTail(at: active.length, salt: salt)
     }
 
     /// Forces the active segment to the disk.
