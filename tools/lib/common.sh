@@ -31,3 +31,29 @@ ensure_apt() {
 }
 
 ensure_apt libzstd-dev liblz4-dev
+
+# swift_build ARGS...: `swift build ARGS`, and once more after dropping the build plan when
+# it names a source file that no longer exists. SwiftPM keeps the plan of a package that
+# depends on this one by path (Benchmarks/, Fuzz/) when a file of this one is removed, and
+# then refuses to build ("missing inputs") until the plan is made anew.
+swift_build() {
+    local scratch=".build" prev="" arg log status
+    for arg in "$@"; do
+        [ "$prev" = "--scratch-path" ] && scratch="$arg"
+        prev="$arg"
+    done
+    log="$(mktemp)"
+    set +e
+    swift build "$@" 2>&1 | tee "$log" >&2
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" -ne 0 ] && grep -q "because of missing inputs" "$log"; then
+        echo "the build plan in $scratch names removed files; making it anew" >&2
+        rm -f "$scratch"/debug.yaml "$scratch"/release.yaml "$scratch"/*/debug/description.json "$scratch"/*/release/description.json
+        rm -f "$log"
+        swift build "$@" >&2
+        return
+    fi
+    rm -f "$log"
+    return "$status"
+}
