@@ -12,8 +12,10 @@ final class Compactor: Sendable {
     let counters: Counters
     let clock: any CacheClock
     let segmentSize: Int
-    /// Held for the whole of a pass.
-    let pass = Lock<Void>(())
+    /// Held for the whole of a pass; counts the passes begun. Not a `Lock<Void>`: a value of
+    /// no size sits at the object's own address, and ThreadSanitizer takes a change of it under
+    /// the lock and another thread's read of the object's header for a race.
+    let pass = Lock<Int>(0)
     /// Set by `close()`: a running pass stops at its next record, a queued one does not start.
     let stopping = Atomic<Bool>(false)
     /// A background pass is queued and has not started.
@@ -64,7 +66,8 @@ final class Compactor: Sendable {
     /// retires the old segments. On demand it waits for a pass in another process and first
     /// seals the active segment when it holds dead bytes; in the background it gives way.
     func run(onDemand: Bool, progress: ((CompactionProgress) -> Void)?) throws(CacheError) -> CompactionSummary {
-        try pass.withLock { _ throws(CacheError) -> CompactionSummary in
+        try pass.withLock { begun throws(CacheError) -> CompactionSummary in
+            begun += 1
             let started = ContinuousClock.now
             guard !stopping.load(ordering: .acquiring) else { throw .closed }
             // One process compacts at a time; a background pass gives way to a running one.
