@@ -63,15 +63,13 @@ public final class CacheStore: Sendable {
         encoder = RecordEncoder(settings: settings, salt: salt)
         reader = RecordReader(salt: salt)
         let loaded = opened.loaded
-        // Opening checked that the manifest names an active segment.
-        guard let active = loaded.active else { throw .corruptStore(path: directory, detail: "no active segment") }
         index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
         follower = Follower(shared: opened.counters, index: index, clock: clock, settings: settings,
                             sequence: opened.sequence, generation: opened.manifest.generation)
         log = SegmentLog(
             context: LogContext(dir: loaded.dir, segmentSize: settings.segmentSize,
                                 durability: options.durability, shared: opened.counters),
-            locks: opened.locks, follower: follower, active: active, manifest: opened.manifest)
+            locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
         compactor = Compactor(options: compaction, log: log, index: index, counters: counters, clock: clock,
                               segmentSize: settings.segmentSize)
         counters.tornRecordsDropped.store(loaded.tornRecords, ordering: .relaxed)
@@ -198,10 +196,11 @@ public final class CacheStore: Sendable {
     func removeValue(key: UnsafeRawBufferPointer) throws(CacheError) -> Bool {
         try RecordEncoder.checkKey(key)
         // The value must be live and really this key's (not a hash twin's) to count as removed.
-        guard let (entry, segment) = try lookup(KeyHash.hash(key)),
+        let hash = KeyHash.hash(key)
+        guard let (entry, segment) = try lookup(hash),
               case .found = try reader.read(entry, in: segment, key: key, now: clock.now(), { _, _ in })
         else { return false }
-        try append([encoder.tombstone(key: key, now: clock.now())])
+        try append([encoder.tombstone(key: key, keyHash: hash, now: clock.now())])
         counters.deletes.add(1, ordering: .relaxed)
         return true
     }

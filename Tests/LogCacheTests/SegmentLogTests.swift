@@ -18,7 +18,6 @@ struct SegmentLogTests {
             let opened = try StoreOpening.open(directory: path, options: options)
             locks = opened.locks
             let loaded = opened.loaded
-            let active = try #require(loaded.active)
             index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
             let follower = Follower(shared: opened.counters, index: index, clock: options.clock,
                                     settings: opened.manifest.settings, sequence: opened.sequence,
@@ -26,7 +25,7 @@ struct SegmentLogTests {
             log = SegmentLog(
                 context: LogContext(dir: loaded.dir, segmentSize: opened.manifest.settings.segmentSize, durability: .none,
                                     shared: opened.counters),
-                locks: opened.locks, follower: follower, active: active, manifest: opened.manifest)
+                locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
             encoder = RecordEncoder(settings: opened.manifest.settings, salt: opened.manifest.salt)
         }
 

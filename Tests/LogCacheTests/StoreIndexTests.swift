@@ -8,13 +8,15 @@ import Testing
 struct StoreIndexTests {
     static let salt = RecordSalt(0x5EED)
 
+    /// Encodes raw records with `salt`.
+    static let encoder = RecordEncoder(
+        settings: StoreSettings(compression: .none, compressionThreshold: 0, segmentSize: 1 << 20,
+                                defaultTTLMilliseconds: nil, capacityBytes: nil, capacityEntries: nil, policy: .lru),
+        salt: salt)
+
     /// A value record of `key` (raw, `size` value bytes) ready to apply.
     static func value(_ key: String, size: Int = 10, expiresAt: Int64 = 0) throws -> PendingRecord {
-        let encoder = RecordEncoder(
-            settings: StoreSettings(compression: .none, compressionThreshold: 0, segmentSize: 1 << 20,
-                                    defaultTTLMilliseconds: nil, capacityBytes: nil, capacityEntries: nil, policy: .lru),
-            salt: salt)
-        return try withBytes(Array(key.utf8)) { k throws(CacheError) in
+        try withBytes(Array(key.utf8)) { k throws(CacheError) in
             try withBytes([UInt8](repeating: 7, count: size)) { v throws(CacheError) in
                 try encoder.value(key: k, value: v, expiresAt: expiresAt, now: 1)
             }
@@ -54,11 +56,7 @@ struct StoreIndexTests {
         #expect(index.sizes.liveBytes == a2.bytes.count + b.bytes.count, "the replaced record's bytes are no longer live")
         #expect(index.entry(for: Self.hash("a"))?.offset == UInt32(end - a2.bytes.count))
 
-        let tomb = try withBytes(Array("b".utf8)) { k in
-            RecordEncoder(settings: StoreSettings(compression: .none, compressionThreshold: 0, segmentSize: 1 << 20,
-                                                  defaultTTLMilliseconds: nil, capacityBytes: nil, capacityEntries: nil,
-                                                  policy: .lru), salt: Self.salt).tombstone(key: k, now: 2)
-        }
+        let tomb = withBytes(Array("b".utf8)) { k in Self.encoder.tombstone(key: k, keyHash: Self.hash("b"), now: 2) }
         index.apply([tomb], segment: 1, endingAt: end + tomb.bytes.count)
         #expect(index.entry(for: Self.hash("b")) == nil)
         #expect(index.sizes.liveBytes == a2.bytes.count)

@@ -33,12 +33,12 @@ struct RecordEncoder: Sendable {
         return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
     }
 
-    /// The tombstone that removes `key`.
-    func tombstone(key: UnsafeRawBufferPointer, now: Int64) -> PendingRecord {
+    /// The tombstone that removes `key`, whose hash is `keyHash`.
+    func tombstone(key: UnsafeRawBufferPointer, keyHash: UInt64, now: Int64) -> PendingRecord {
         let bytes = RecordCoding.encode(
             kind: .tombstone, codec: .none, key: key, stored: UnsafeRawBufferPointer(start: nil, count: 0),
             rawLength: 0, createdAt: now, expiresAt: 0, salt: salt)
-        return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .tombstone, expiresAt: 0)
+        return PendingRecord(bytes: bytes, keyHash: keyHash, kind: .tombstone, expiresAt: 0)
     }
 
     /// The eviction record of the key with `keyHash`, so that a victim stays gone after a restart.

@@ -131,22 +131,17 @@ final class Follower: Sendable {
         try readActiveTail(&w, cutTornBytes: false)
         let added = Array(manifest.segments.dropFirst(known.count))
         if !added.isEmpty {
-            let fresh = loader(w)
-            let outcome = index.load(with: fresh) { l -> Result<ActiveSegment?, FollowError> in
-                do throws(FollowError) {
+            do throws(FollowError) {
+                let newActive = try index.load(with: loader(w)) { l throws(FollowError) -> ActiveSegment? in
                     for (i, id) in added.enumerated() { try l.follow(segment: id, active: i == added.count - 1) }
-                    return .success(l.active)
-                } catch {
-                    return .failure(error)
+                    return l.active
                 }
-            }
-            switch outcome {
-            case .success(let newActive):
                 if let newActive { w.active = newActive }
-            case .failure(.replaced):
-                return try reload(&w)
-            case .failure(.failed(let error)):
-                throw error
+            } catch {
+                switch error {
+                case .replaced: return try reload(&w)
+                case .failed(let error): throw error
+                }
             }
         }
         w.manifest = manifest

@@ -38,7 +38,8 @@ extension IndexLoader {
             return
         }
         if let entries = loaded.entries {
-            let rebuilt = IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: entries)
+            let rebuilt = IndexFile.encode(segmentID: id, coveredLength: UInt64(length),
+                                           entryBytes: entries.indexed + entries.scanned)
             try dir.writeAtomically(Segment.indexFileName(id), rebuilt)
             diskBytes += rebuilt.count
         }

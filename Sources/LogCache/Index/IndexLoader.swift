@@ -37,9 +37,10 @@ struct IndexLoader {
         var validEnd: Int
         /// Bytes after it that look like a torn write.
         var tornBytes: Int
-        /// The index-file entries of the whole segment, when part of it had to be scanned
-        /// (nil when its index file covered it all): what a rebuilt index file lists.
-        var entries: [UInt8]?
+        /// When part of the segment had to be scanned (nil when its index file covered it
+        /// all): the entries a good index file listed for the part before, and those of the
+        /// records scanned after. Together, what a rebuilt index file lists.
+        var entries: (indexed: [UInt8], scanned: [UInt8])?
     }
 
     /// Checks the header of segment `id`: nothing when it is sound, a count of damage when
@@ -108,8 +109,7 @@ struct IndexLoader {
         }
         corruptRecords += outcome.damaged.count
         if outcome.tornBytes > 0 { tornRecords += 1 }
-        indexed.append(scanned.bytes)
-        return Loaded(validEnd: outcome.validEnd, tornBytes: outcome.tornBytes, entries: indexed.bytes)
+        return Loaded(validEnd: outcome.validEnd, tornBytes: outcome.tornBytes, entries: (indexed.bytes, scanned.bytes))
     }
 
     /// Applies the records of the active segment in `start ..< end` (appended by other

@@ -20,9 +20,11 @@ enum StoreOpening {
         var locks: StoreLocks
         var counters: SharedCounters
         var manifest: Manifest
-        /// The index recovered, the segments opened, the active segment and what was found
-        /// damaged (by the conversion of an older format too).
+        /// The index recovered, the segments opened and what was found damaged (by the
+        /// conversion of an older format too).
         var loaded: IndexLoader
+        /// The segment records are appended to.
+        var active: ActiveSegment
         /// The shared change counter as it was when loading ended.
         var sequence: UInt64
     }
@@ -82,7 +84,8 @@ enum StoreOpening {
             // that handles which had caught up before they were written read them too.
             let unannounced = try counters.keysPastAnnouncedEnd(of: active, salt: manifest.salt) ?? []
             let sequence = counters.announce(keyHashes: unannounced, end: (active.segment.id, active.length))
-            return Opened(locks: locks, counters: counters, manifest: manifest, loaded: loader, sequence: sequence)
+            return Opened(locks: locks, counters: counters, manifest: manifest, loaded: loader, active: active,
+                          sequence: sequence)
         } catch {
             locks.open.unlock()
             throw error
