@@ -51,7 +51,7 @@ let package = Package(
         // on real stores, which threads inside the test process cannot stand in for.
         .executableTarget(
             name: "logcache-worker",
-            dependencies: ["LogCache"],
+            dependencies: ["LogCache", "CLogCacheSupport"],
             path: "Tests/Worker"
         ),
         .testTarget(

@@ -107,3 +107,51 @@ uint32_t logcache_crc32c_update(uint32_t crc, const void *bytes, size_t count) {
     return crc;
 }
 #endif
+
+/* The append mutex in the SHARED file: process-shared, so that every process that maps the
+   file locks the same word, and robust, so that a holder that dies hands the next locker
+   EOWNERDEAD instead of leaving every writer blocked for ever. Error-checking, so that a
+   thread locking it twice gets EDEADLK rather than hanging. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+
+size_t logcache_shared_mutex_size(void) {
+    return sizeof(pthread_mutex_t);
+}
+
+int logcache_shared_mutex_init(void *mutex) {
+    pthread_mutexattr_t attr;
+    int rc = pthread_mutexattr_init(&attr);
+    if (rc != 0) return rc;
+    rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (rc == 0) rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    if (rc == 0) rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    if (rc == 0) rc = pthread_mutex_init((pthread_mutex_t *)mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return rc;
+}
+
+int logcache_shared_mutex_lock(void *mutex, int spins) {
+    pthread_mutex_t *m = (pthread_mutex_t *)mutex;
+    /* A holder runs for microseconds: trying a few times before sleeping in the kernel saves
+       the two context switches of a futex wait when it is running on the other core. */
+    for (int i = 0; i < spins; i++) {
+        int rc = pthread_mutex_trylock(m);
+        if (rc != EBUSY) return rc;
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+    }
+    return pthread_mutex_lock(m);
+}
+
+int logcache_shared_mutex_consistent(void *mutex) {
+    return pthread_mutex_consistent((pthread_mutex_t *)mutex);
+}
+
+int logcache_shared_mutex_unlock(void *mutex) {
+    return pthread_mutex_unlock((pthread_mutex_t *)mutex);
+}

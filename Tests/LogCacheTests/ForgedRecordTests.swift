@@ -178,8 +178,10 @@ struct ForgedRecordTests {
         #expect(try reader.value(forKey: "admin") == nil)
         #expect(try reader.value(forKey: "victim") == Array("precious".utf8))
         #expect(try reader.value(forKey: "big") == nil)
-        // The writer dies here. The next writer, under the append lock, cuts the torn tail.
+        // The writer dies here, holding the append mutex. The next writer, which the mutex
+        // tells so, cuts the torn tail.
         try handle.close()
+        try dieHoldingAppendMutex(dir.path) {}
         try reader.set(Array("after".utf8), forKey: "later")
         // Cut back to where the torn record began, then the new record (header, key, value).
         #expect(fileSize(segment) == start + RecordHeader.size + 5 + 5)

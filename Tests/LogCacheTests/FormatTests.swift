@@ -161,8 +161,8 @@ struct FormatTests {
         let m = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1], salt: salt)
         var bytes = m.encoded()
         var future = bytes
-        future[8] = 3
-        #expect(future.withUnsafeBytes { Manifest.decode($0) } == .failure(.unsupportedVersion(3)))
+        future[8] = UInt8(FormatVersion.current + 1)
+        #expect(future.withUnsafeBytes { Manifest.decode($0) } == .failure(.unsupportedVersion(FormatVersion.current + 1)))
         bytes[30] ^= 1
         #expect(bytes.withUnsafeBytes { Manifest.decode($0) } == .failure(.checksumMismatch))
         #expect(Array("not a manifest".utf8).withUnsafeBytes { Manifest.decode($0) } == .failure(.notAManifest))

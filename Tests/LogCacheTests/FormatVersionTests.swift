@@ -11,6 +11,9 @@ import Testing
 /// key-050 … key-054; `compact` (so log order is no longer number order: 6, 7, 5); `put` of
 /// key-020 … key-029 (version 3); `delete` of key-055; `put far-future` with a TTL of ten
 /// years. The LOCK, APPEND, COMPACT and SHARED files were left out: opening recreates them.
+///
+/// `format-v2` was made the same way by the last build of format version 2, and keeps its
+/// `SHARED` file (the page's first layout, without the append mutex) beside the store.
 @Suite("Earlier format versions: committed stores open, convert, read and take writes")
 struct FormatVersionTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -117,6 +120,68 @@ struct FormatVersionTests {
         let after = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") || $0.hasSuffix(".idx") }
         #expect(after.sorted() == before.filter { $0.hasSuffix(".seg") || $0.hasSuffix(".idx") })
         // Once the other process is gone, the conversion goes ahead.
+        flock(fd, LOCK_UN)
+        let store = try CacheStore(directory: path)
+        try check(store, Self.expectedV1)
+        try store.close()
+    }
+
+    @Test("A version-2 store is upgraded at its first open: segments stay as they are, the manifest and SHARED become version 3")
+    func versionTwo() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v2", to: dir)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.sorted()
+        #expect(segments.count == 3)
+        var expected = Self.expectedV1
+        let store = try CacheStore(directory: path)
+        try check(store, expected)
+        #expect(store.settings.segmentSize == 4096)
+        // The old segments were not copied: their bytes are the fixture's.
+        for name in segments {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v2/" + name)), "\(name)")
+        }
+        for i in 0..<40 {
+            let v = Self.value(i + 100, 4)
+            try store.set(v, forKey: "new-\(i)")
+            expected["new-\(i)"] = v
+        }
+        #expect(try store.removeValue(forKey: "key-008"))
+        expected["key-008"] = nil
+        try check(store, expected)
+        try store.close()
+
+        // What a version-2 build reads first is the manifest's version, which it takes only as
+        // 1 or 2: it refuses this store now instead of appending beside the append mutex.
+        let manifestBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
+        #expect(manifestBytes[8..<12] == [3, 0, 0, 0])
+        #expect(try SharedCounters(directory: Directory(path: path)).isCurrentLayout)
+        let reopened = try CacheStore(directory: path)
+        try check(reopened, expected)
+        try reopened.compact()
+        try check(reopened, expected)
+        try reopened.close()
+        let report = try StoreCheck.run(directory: path, repair: false)
+        #expect(report.ok, "\(report.problems)")
+    }
+
+    @Test("A version-2 store open in an older build's process is refused, its files and SHARED page untouched")
+    func versionTwoInUse() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v2", to: dir)
+        let fd = open(path + "/LOCK", O_RDWR | O_CREAT, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_SH) == 0)
+        #expect(throws: CacheError.incompatibleFormat(path: path, found: 2, supported: FormatVersion.current)) {
+            _ = try CacheStore(directory: path)
+        }
+        for name in ["MANIFEST", "SHARED", "0000000005.seg", "0000000007.seg", "0000000007.idx"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v2/" + name)), "\(name)")
+        }
         flock(fd, LOCK_UN)
         let store = try CacheStore(directory: path)
         try check(store, Self.expectedV1)

@@ -79,21 +79,20 @@ struct SharingFailureTests {
     }
 
     /// Appends the record of `value` for `key`, encoded by `encoder` for its store, to the
-    /// active segment under the append lock, without announcing it: what a writer killed
-    /// between its append and its announcement leaves.
+    /// active segment under the append mutex, without announcing it or letting the mutex go:
+    /// what a writer killed between its append and its announcement leaves.
     static func appendUnannounced(_ value: [UInt8], key: String, encoder: CacheStore, dir: String) throws {
         let record = try withBytes(Array(key.utf8)) { k throws(CacheError) in
             try withBytes(value) { v throws(CacheError) in
                 try encoder.encoder.value(key: k, value: v, ttl: nil, now: encoder.clock.now())
             }
         }
-        let lock = try FileLock(path: dir + "/" + StoreLocks.appendFileName)
-        try lock.lockExclusive()
-        defer { lock.unlock() }
-        let manifest = try StoreOpening.readManifest(Directory(path: dir))
-        let active = try #require(manifest.segments.last)
-        let file = try File.open(dir + "/" + Segment.fileName(active), flags: O_RDWR)
-        try file.write(record.bytes, at: try file.size())
+        try dieHoldingAppendMutex(dir) {
+            let manifest = try StoreOpening.readManifest(Directory(path: dir))
+            let active = try #require(manifest.segments.last)
+            let file = try File.open(dir + "/" + Segment.fileName(active), flags: O_RDWR)
+            try file.write(record.bytes, at: try file.size())
+        }
     }
 
     @Test("A record a killed writer appended but never announced is announced by the next writer: handles that had caught up see it")

@@ -96,3 +96,32 @@ func storeSalt(_ path: String) throws -> RecordSalt {
     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
     return try bytes.withUnsafeBytes { try Manifest.decode($0).get() }.salt
 }
+
+/// Runs `body` on a thread of its own that takes the append mutex of the store in `dir`
+/// and ends without letting it go: what a writer killed while appending leaves (the mutex is
+/// robust, so the next locker gets `EOWNERDEAD`). Returns once the thread has ended.
+func dieHoldingAppendMutex(_ dir: String, _ body: @escaping () throws -> Void) throws {
+    let counters = try SharedCounters(directory: Directory(path: dir))
+    final class Job: @unchecked Sendable {
+        let counters: SharedCounters
+        let body: () throws -> Void
+        var failure: (any Error)?
+        init(_ counters: SharedCounters, _ body: @escaping () throws -> Void) { self.counters = counters; self.body = body }
+    }
+    let job = Job(counters, body)
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { arg in
+        let job = Unmanaged<Job>.fromOpaque(arg!).takeUnretainedValue()
+        do {
+            try job.counters.lockAppend()
+            try job.body()
+        } catch {
+            job.failure = error
+        }
+        return nil
+    }, Unmanaged.passUnretained(job).toOpaque())
+    guard rc == 0 else { throw CacheError.io(operation: "pthread_create", path: dir, errno: rc) }
+    pthread_join(thread, nil)
+    if let failure = job.failure { throw failure }
+    withExtendedLifetime(job) {}
+}

@@ -1,3 +1,4 @@
+import CLogCacheSupport
 // Workloads for several processes on one store (the multi-process tests and
 // tools/bench-multiprocess).
 import LogCache
@@ -91,12 +92,11 @@ func runCompactLoop(_ args: [String]) throws {
     say("passes \(passes)")
 }
 
-/// `tornappend DIR`: takes the append lock as a writer does, leaves half a record at the
+/// `tornappend DIR`: takes the append mutex as a writer does, leaves half a record at the
 /// end of the active segment, prints "holding" and waits to be killed.
 func runTornAppend(_ args: [String]) throws {
     let dir = args[2]
-    let fd = open(dir + "/APPEND", O_RDWR | O_CREAT, 0o600)
-    guard fd >= 0, flock(fd, LOCK_EX) == 0 else { exit(3) }
+    guard let mutex = sharedAppendMutex(dir), logcache_shared_mutex_lock(mutex, 0) == 0 else { exit(3) }
     let manifestFD = open(dir + "/MANIFEST", O_RDONLY)
     var bytes = [UInt8](repeating: 0, count: 1 << 16)
     let count = read(manifestFD, &bytes, bytes.count)
@@ -109,6 +109,15 @@ func runTornAppend(_ args: [String]) throws {
     guard seg >= 0, write(seg, half, half.count) == half.count else { exit(3) }
     say("holding")
     while true { sleep(60) }
+}
+
+/// The append mutex in the `SHARED` page of the store in `dir` (docs/format.md, "SHARED"),
+/// mapped for the life of the process; nil when the file cannot be mapped.
+func sharedAppendMutex(_ dir: String) -> UnsafeMutableRawPointer? {
+    let fd = open(dir + "/SHARED", O_RDWR | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    guard let page = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), page != MAP_FAILED else { return nil }
+    return page + 64
 }
 
 /// `load DIR KEYS`: stores KEYS entries of 1 KiB ("key-0" …) for `bench`.

@@ -1,6 +1,7 @@
 // Roles of tools/stress-sharing: processes that cut, grow and reload one store's active
 // segment at once, so that a read of a file another process truncates shows up as a death,
 // while manifest writes fail now and then.
+import CLogCacheSupport
 import LogCache
 
 #if canImport(Glibc)
@@ -8,33 +9,55 @@ import Glibc
 #endif
 
 /// `garbage DIR SECONDS SEED`: what writers killed in the middle of appends leave, over and
-/// over: takes the append lock as a writer does, appends 8 to 64 KiB of random bytes (no
-/// record) to the active segment, lets the lock go and pauses a few milliseconds. The next
-/// writer cuts those bytes off. Prints "appended N" with the number of appends at the end.
+/// over: a thread takes the append mutex as a writer does, appends 8 to 64 KiB of random
+/// bytes (no record) to the active segment and ends without letting the mutex go, as a
+/// killed writer does (the mutex is robust: the next locker gets `EOWNERDEAD` and cuts those
+/// bytes off); then a pause of a few milliseconds. Prints "appended N" at the end.
 func runGarbage(_ args: [String]) throws {
     guard args.count >= 5, let seconds = Double(args[3]), let seed = UInt64(args[4]) else { exit(2) }
     let dir = args[2]
-    let lockFD = open(dir + "/APPEND", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard lockFD >= 0 else { say("error open APPEND"); exit(3) }
+    guard let mutex = sharedAppendMutex(dir) else { say("error map SHARED"); exit(3) }
     var random = WorkerRandom(seed: seed)
     let end = monotonicNanoseconds() + UInt64(seconds * 1e9)
     var appends = 0
-    var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    var job = GarbageJob(mutex: mutex, path: "", count: 0, buffer: [UInt8](repeating: 0, count: 64 << 10))
     while monotonicNanoseconds() < end {
-        guard flock(lockFD, LOCK_EX) == 0 else { say("error flock"); exit(3) }
         if let path = activeSegmentPath(dir) {
-            let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-            if fd >= 0 {
-                let count = 8192 + random.next(buffer.count - 8192)
-                for i in 0..<count { buffer[i] = UInt8(truncatingIfNeeded: random.next(256)) }
-                if write(fd, buffer, count) == count { appends += 1 }
-                close(fd)
+            job.path = path
+            job.count = 8192 + random.next(job.buffer.count - 8192)
+            for i in 0..<job.count { job.buffer[i] = UInt8(truncatingIfNeeded: random.next(256)) }
+            var thread = pthread_t()
+            let started = withUnsafeMutablePointer(to: &job) { p in
+                pthread_create(&thread, nil, { arg in
+                    let job = arg!.assumingMemoryBound(to: GarbageJob.self)
+                    let rc = logcache_shared_mutex_lock(job.pointee.mutex, 0)
+                    guard rc == 0 || rc == EOWNERDEAD else { return nil }
+                    if rc == EOWNERDEAD { _ = logcache_shared_mutex_consistent(job.pointee.mutex) }
+                    let fd = open(job.pointee.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                    if fd >= 0 {
+                        if write(fd, job.pointee.buffer, job.pointee.count) == job.pointee.count { job.pointee.written = true }
+                        close(fd)
+                    }
+                    return nil
+                }, p)
             }
+            guard started == 0 else { say("error pthread_create"); exit(3) }
+            pthread_join(thread, nil)
+            if job.written { appends += 1 }
+            job.written = false
         }
-        flock(lockFD, LOCK_UN)
         usleep(useconds_t(1000 + random.next(4000)))
     }
     say("appended \(appends)")
+}
+
+/// What one garbage-writing thread does, handed to it by pointer.
+private struct GarbageJob {
+    var mutex: UnsafeMutableRawPointer
+    var path: String
+    var count: Int
+    var buffer: [UInt8]
+    var written = false
 }
 
 /// The path of the active segment as the manifest names it, or nil when it cannot be read.

@@ -8,7 +8,8 @@ import Foundation
 /// processes, that many fresh children of this program open the store, wait at a barrier and
 /// each run a contiguous share of one Zipf mix. The figure is every operation of the mix over
 /// the time from the first child's start to the last child's end (CLOCK_MONOTONIC, which all
-/// processes share).
+/// processes share). Beside it, the latency of every `set` call, timed inside each child and
+/// pooled over all of them: its median, 99th and 99.9th percentiles.
 final class ProcessesWorkload: Workload {
     let name = "processes"
     private var pool: [[UInt8]] = []
@@ -19,6 +20,8 @@ final class ProcessesWorkload: Workload {
     private var processCounts: [Int] = []
 
     static let poolSeed: UInt64 = 2
+    /// The latency percentiles reported, by name.
+    static let percentiles: [(String, Double)] = [("p50", 0.5), ("p99", 0.99), ("p999", 0.999)]
     static let prefix = Array("user/".utf8)
 
     func prepare(_ context: Context, file: String?) throws {
@@ -31,6 +34,12 @@ final class ProcessesWorkload: Workload {
             r.declare("7.mix.\(p)", "7 · workload 2 from \(p == 1 ? "1 process" : "\(p) processes at once"), \(s.mixOps.formatted()) ops in all",
                       unit: "ops/s", higherIsBetter: true)
             if p > 1 { r.note("7.mix.\(p)", "RocksDB and LevelDB lock a store to one process") }
+        }
+        for p in processCounts {
+            for (q, _) in Self.percentiles {
+                r.declare("7.set.\(q).\(p)", "7 · set latency \(q), \(p == 1 ? "1 process" : "\(p) processes")",
+                          unit: "µs", higherIsBetter: false)
+            }
         }
         pool = BenchData.halfCompressible(count: 4096, size: 1024, seed: Self.poolSeed)
         var rng = SplitMix64(seed: 71)
@@ -60,15 +69,21 @@ final class ProcessesWorkload: Workload {
         try mix.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: opsFile)) }
 
         for p in processCounts where p == 1 || kind.sharesAcrossProcesses {
-            let rate = try runChildren(p, kind: kind, directory: directory, opsFile: opsFile, context)
+            let (rate, latencies) = try runChildren(p, kind: kind, directory: directory, opsFile: opsFile, context)
             context.results.record("7.mix.\(p)", kind.title, rate)
+            let sorted = latencies.sorted()
+            guard !sorted.isEmpty else { continue }
+            for (q, fraction) in Self.percentiles {
+                let rank = min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)
+                context.results.record("7.set.\(q).\(p)", kind.title, Double(sorted[max(0, rank)]) / 1000)
+            }
         }
     }
 
     /// Starts `count` children on the store, releases them together, and returns operations
-    /// per second over the span of all of them.
+    /// per second over the span of all of them, and every child's set latencies (ns).
     private func runChildren(_ count: Int, kind: PeerKind, directory: String, opsFile: String,
-                             _ context: Context) throws -> Double {
+                             _ context: Context) throws -> (Double, [UInt32]) {
         var children: [(process: Process, input: Pipe, output: Pipe)] = []
         defer { for c in children where c.process.isRunning { c.process.terminate() } }
         for index in 0..<count {
@@ -96,7 +111,8 @@ final class ProcessesWorkload: Workload {
         }
         for child in children { child.input.fileHandleForWriting.write(Data("go\n".utf8)) }
         var first = UInt64.max, last = UInt64.min, operations = 0
-        for child in children {
+        var latencies: [UInt32] = []
+        for (index, child) in children.enumerated() {
             let output = String(decoding: child.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             child.process.waitUntilExit()
             let fields = output.split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) }
@@ -106,10 +122,19 @@ final class ProcessesWorkload: Workload {
             first = min(first, fields[0])
             last = max(last, fields[1])
             operations += Int(fields[2])
+            let file = Self.latencyFile(opsFile, index)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            try? FileManager.default.removeItem(atPath: file)
+            var own = [UInt32](repeating: 0, count: bytes.count / 4)
+            own.withUnsafeMutableBytes { _ = bytes.copyBytes(to: $0) }
+            latencies += own
         }
         guard operations == mix.count / 2 else { throw PeerError("workload 7: \(operations) of \(mix.count / 2) operations ran") }
-        return Double(operations) / (Double(last - first) / 1e9)
+        return (Double(operations) / (Double(last - first) / 1e9), latencies)
     }
+
+    /// Where child `index` leaves the latencies of its sets: nanoseconds as u32, in order.
+    static func latencyFile(_ opsFile: String, _ index: Int) -> String { opsFile + ".latency.\(index)" }
 
     /// The child's side: opens the store, reads its share of the mix, says `ready`, waits for
     /// `go`, runs, and prints its start and end (nanoseconds, CLOCK_MONOTONIC) and its count of
@@ -128,6 +153,8 @@ final class ProcessesWorkload: Workload {
         guard readLine() == "go" else { throw PeerError("no go from the runner") }
 
         var misses = 0, wrong = 0, checked = 0
+        var latencies: [UInt32] = []
+        latencies.reserveCapacity(share.count / 8)
         let start = monotonicNanoseconds()
         for i in 0..<share.count {
             let key = Int(ops[2 * i]), entry = ops[2 * i + 1]
@@ -139,10 +166,14 @@ final class ProcessesWorkload: Workload {
                 }
                 if !found { misses += 1 }
             } else {
-                try store.set(keys[key], BenchData.value(pool: pool, index: Int(entry), id: key))
+                let value = BenchData.value(pool: pool, index: Int(entry), id: key)
+                let before = monotonicNanoseconds()
+                try store.set(keys[key], value)
+                latencies.append(UInt32(clamping: monotonicNanoseconds() - before))
             }
         }
         let end = monotonicNanoseconds()
+        try latencies.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: latencyFile(opsFile, index))) }
         try store.close()
         guard misses == 0, wrong == 0 else { throw PeerError("\(misses) gets missed and \(wrong) values were wrong") }
         print(start, end, share.count)

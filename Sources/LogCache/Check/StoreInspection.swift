@@ -134,7 +134,7 @@ struct StoreInspection {
                   let bytes = try? file.read(count: SegmentHeader.size, at: 0),
                   let h = bytes.withUnsafeBytes({ SegmentHeader.decode($0) })
             else { continue }
-            if h.formatVersion == FormatVersion.current {
+            if FormatVersion.inPlace.contains(h.formatVersion) {
                 votes[h.salt.value, default: 0] += 1
             } else if h.formatVersion < FormatVersion.current {
                 older = h.formatVersion

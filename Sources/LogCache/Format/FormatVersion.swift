@@ -4,8 +4,13 @@
 /// version is refused at open instead of being guessed at, and a store of an earlier one is
 /// converted when it is first opened (FormatConversion).
 public enum FormatVersion {
-    /// The current version: 2 added the record salt (docs/format.md, "Record checksums").
-    public static let current: UInt32 = 2
+    /// The current version: 2 added the record salt (docs/format.md, "Record checksums");
+    /// 3 put the append mutex in the `SHARED` page (docs/format.md, "SHARED").
+    public static let current: UInt32 = 3
+    /// The versions whose segment headers, records and index files this build reads in place:
+    /// version 3 changed only `SHARED`, so the segments of a converted version-2 store stay
+    /// as they are, and new ones are written as version 3.
+    public static let inPlace: ClosedRange<UInt32> = 2...3
     /// The earliest version this build opens (and converts).
     public static let oldestConvertible: UInt32 = 1
 }

@@ -103,7 +103,7 @@ public struct IndexFile: Sendable, Equatable {
         var r = ByteReader(bytes, at: 4)
         guard let version = r.u32(), let segmentID = r.u32(), let count = r.u32(), let covered = r.u64()
         else { return .failure(.tooShort) }
-        guard version == FormatVersion.current else { return .failure(.unsupportedVersion(version)) }
+        guard FormatVersion.inPlace.contains(version) else { return .failure(.unsupportedVersion(version)) }
         let expected = headerSize + Int(count) * IndexFileEntry.size + 4
         guard bytes.count == expected else { return .failure(.lengthMismatch(expected: expected, actual: bytes.count)) }
         let body = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])

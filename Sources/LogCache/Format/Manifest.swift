@@ -116,15 +116,16 @@ public struct Manifest: Sendable, Equatable {
     /// Decodes and checks a manifest file.
     ///
     /// The version is checked before anything else past the magic, so a store written by a
-    /// later format is refused by name rather than misread. A version-1 manifest decodes
-    /// too (with `formatVersion` 1 and no salt), for opening to convert the store.
+    /// later format is refused by name rather than misread. Manifests of versions 1 (with
+    /// `formatVersion` 1 and no salt) and 2 (the current layout) decode too, for opening to
+    /// convert the store.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Manifest, Defect> {
         guard bytes.count >= 16 + versionOneFixedBodySize + 4, bytes.prefix(8).elementsEqual(magic) else {
             return .failure(.notAManifest)
         }
         var r = ByteReader(bytes, at: 8)
         guard let version = r.u32(), let bodyLength = r.u32() else { return .failure(.notAManifest) }
-        guard version == FormatVersion.current || version == 1 else { return .failure(.unsupportedVersion(version)) }
+        guard FormatVersion.inPlace.contains(version) || version == 1 else { return .failure(.unsupportedVersion(version)) }
         let fixedBodySize = version == 1 ? versionOneFixedBodySize : fixedBodySize
         guard Int(bodyLength) == bytes.count - 20 else { return .failure(.invalidField("body length \(bodyLength)")) }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))

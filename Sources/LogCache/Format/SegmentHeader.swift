@@ -70,7 +70,7 @@ public struct SegmentHeader: Sendable, Equatable {
         public var description: String {
             switch self {
             case .damaged: "segment header is damaged (bad magic or checksum)"
-            case .formatVersion(let v): "segment header says format version \(v), not \(FormatVersion.current)"
+            case .formatVersion(let v): "segment header says format version \(v), not \(FormatVersion.inPlace.lowerBound) to \(FormatVersion.current)"
             case .segment(let found, let expected): "segment header says segment \(found), not \(expected)"
             case .salt: "segment header's salt is not the store's (a segment of another store)"
             }
@@ -81,7 +81,7 @@ public struct SegmentHeader: Sendable, Equatable {
     /// salted with `salt`; nil when they do. Opening and fsck judge a header the same way here.
     public static func check(_ bytes: UnsafeRawBufferPointer, segmentID id: UInt32, salt: RecordSalt) -> Mismatch? {
         guard let h = decode(bytes) else { return .damaged }
-        if h.formatVersion != FormatVersion.current { return .formatVersion(h.formatVersion) }
+        if !FormatVersion.inPlace.contains(h.formatVersion) { return .formatVersion(h.formatVersion) }
         if h.segmentID != id { return .segment(found: h.segmentID, expected: id) }
         if h.salt != salt { return .salt }
         return nil

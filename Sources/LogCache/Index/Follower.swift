@@ -10,7 +10,7 @@ import Synchronization
 /// Each process keeps its own index. A reader compares the shared change counter with the
 /// value it last saw, a single load, and only when it moved (and touches the key wanted, or
 /// segments came or went) does it read the new tail of the log, and the manifest when its
-/// generation moved. Writers always catch up first, under the append lock.
+/// generation moved. Writers always catch up first, under the append mutex.
 final class Follower: Sendable {
     let shared: SharedCounters
     let index: StoreIndex
@@ -61,18 +61,18 @@ final class Follower: Sendable {
     /// Brings the index and `w` up to what the files hold: a newer manifest, then records
     /// appended to the active segment beyond what this handle has seen.
     ///
-    /// With the append lock held nobody else is writing, so the active segment's length is
-    /// final: it is read even when the counter did not move (a writer killed before its
-    /// announcement), and bytes after the last good record, a killed writer's torn append,
-    /// are cut so the next record follows a good one.
-    ///
-    /// Under the append lock it also announces the records at the end of the active segment
-    /// that nobody announced (a writer killed between its append and its announcement), so
-    /// that handles which had caught up before they were written read them too.
+    /// The active segment ends where the last announcement says (``SharedCounters``): every
+    /// append announces its end before it lets the append mutex go, so the bytes up to it are
+    /// whole, and reading them needs no `fstat`. Under the append mutex with the tail in doubt
+    /// (its last holder died), the file itself is asked instead: records past the announced
+    /// end are read, bytes after the last good one, a dead writer's torn append, are cut so
+    /// the next record follows a good one, and the records nobody announced are announced
+    /// now, so that handles which had caught up before they were written read them too.
     func catchUp(_ w: inout LogState, holdingAppendLock locked: Bool) throws(CacheError) {
         let sequence = shared.sequence
         let moved = sequence != seenSequence.load(ordering: .acquiring)
-        guard moved || locked || w.manifestInDoubt else { return }
+        let inDoubt = locked && shared.tailInDoubt
+        guard moved || inDoubt || w.manifestInDoubt else { return }
         let hint = shared.generation
         if hint != w.generationHint || w.manifestInDoubt {
             let manifest = try StoreOpening.readManifest(w.context.dir)
@@ -90,10 +90,13 @@ final class Follower: Sendable {
             }
             // Otherwise a manifest is being published right now: look again next time.
         }
-        try readActiveTail(&w, cutTornBytes: locked)
+        try readActiveTail(&w, upTo: inDoubt ? .cuttingTornBytes : .announced)
         var seen = sequence
-        if locked, let keys = try shared.keysPastAnnouncedEnd(of: w.active, salt: w.salt) {
-            seen = shared.announce(keyHashes: keys, end: (w.active.segment.id, w.active.length))
+        if inDoubt {
+            if let keys = try shared.keysPastAnnouncedEnd(of: w.active, salt: w.salt) {
+                seen = shared.announce(keyHashes: keys, end: (w.active.segment.id, w.active.length))
+            }
+            shared.tailInDoubt = false
         }
         saw(sequence: seen, generation: w.generationHint)
     }
@@ -102,17 +105,29 @@ final class Follower: Sendable {
         IndexLoader(dir: w.context.dir, now: clock.now(), salt: w.salt)
     }
 
-    /// Applies the records past what this handle has read of its active segment, up to the
-    /// file's end; with `cutTornBytes` (only under the append lock) bytes after the last good
-    /// record are cut.
-    private func readActiveTail(_ w: inout LogState, cutTornBytes: Bool) throws(CacheError) {
-        let end = try w.active.segment.file.size()
-        guard end > w.active.length else { return }
+    /// Where a catch-up reads the active segment to.
+    private enum TailEnd {
+        /// The announced end when it names the segment, else the file's end: a live segment.
+        case announced
+        /// The file's end: a segment sealed since (its length is final, and the announcement
+        /// may not cover records its writer appended before the roll in the same hold).
+        case sealed
+        /// The file's end, cutting bytes after the last good record: under the append mutex
+        /// with the tail in doubt.
+        case cuttingTornBytes
+    }
+
+    /// Applies the records past what this handle has read of its active segment, up to `end`.
+    private func readActiveTail(_ w: inout LogState, upTo end: TailEnd) throws(CacheError) {
+        let announced = shared.announcedEnd
+        let length = end == .announced && announced.segment == w.active.segment.id
+            ? announced.length : try w.active.segment.file.size()
+        guard length > w.active.length else { return }
         let segment = w.active.segment
         let start = w.active.length
-        let validEnd = try index.load(with: loader(w)) { l throws(CacheError) in try l.loadTail(of: segment, from: start, to: end) }
+        let validEnd = try index.load(with: loader(w)) { l throws(CacheError) in try l.loadTail(of: segment, from: start, to: length) }
         w.active.length = validEnd
-        if cutTornBytes && validEnd < end { try w.cutTornTail() }
+        if end == .cuttingTornBytes && validEnd < length { try w.cutTornTail() }
     }
 
     /// Moves to a manifest another process published.
@@ -128,7 +143,7 @@ final class Follower: Sendable {
             return try reload(&w)
         }
         // The old active segment is sealed now: its length is final.
-        try readActiveTail(&w, cutTornBytes: false)
+        try readActiveTail(&w, upTo: .sealed)
         let added = Array(manifest.segments.dropFirst(known.count))
         if !added.isEmpty {
             do throws(FollowError) {

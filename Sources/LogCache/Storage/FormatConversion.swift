@@ -27,6 +27,7 @@ enum FormatConversion {
     /// Converts the store whose old manifest is `old`. The caller holds the append lock
     /// and the open lock exclusively: no other process may read or write the old files.
     static func convert(_ dir: Directory, from old: Manifest, counters: SharedCounters) throws(CacheError) -> Outcome {
+        if old.formatVersion == 2 { return try upgradeVersionTwo(dir, from: old, counters: counters) }
         guard old.formatVersion == 1 else {
             throw .incompatibleFormat(path: dir.path, found: old.formatVersion, supported: FormatVersion.current)
         }
@@ -80,6 +81,18 @@ enum FormatConversion {
         }
         try dir.sync()
         return outcome
+    }
+
+    /// Version 3 changed only the `SHARED` page (the append mutex), which opening has set up
+    /// anew by now: segments, records and index files stay as they are, and a manifest of
+    /// the current version replaces the old one, so that older builds refuse the store.
+    private static func upgradeVersionTwo(_ dir: Directory, from old: Manifest, counters: SharedCounters) throws(CacheError) -> Outcome {
+        var next = old
+        next.formatVersion = FormatVersion.current
+        next.generation += 1
+        counters.intend(generation: next.generation)
+        try dir.writeAtomically(Manifest.fileName, next.encoded())
+        return Outcome(manifest: next)
     }
 
     /// Copies the good records of one version-1 segment, resealed with `salt`.

@@ -77,7 +77,13 @@ struct LogState {
                 try file.write(joined, at: active.length)
             }
         } catch {
-            try? file.truncate(to: active.length)
+            do {
+                try file.truncate(to: active.length)
+            } catch {
+                // Part of the write may stay past the announced end: the next holder of the
+                // append mutex asks the file for its length and cuts it.
+                context.shared.tailInDoubt = true
+            }
             throw error
         }
         active.length += totalSize

@@ -10,9 +10,10 @@ struct PendingRecord {
 /// to, and the manifest that names them.
 ///
 /// The only writer of segment files and of the manifest. Its state (``LogState``) is behind
-/// one mutex, and changing the files also takes the `APPEND` flock, which serializes writers
-/// across processes: ``exclusively(_:)`` takes both, catches up with other processes first so
-/// that records go at the true end of the log, and announces the change in `SHARED` after.
+/// one mutex, and changing the files also takes the append mutex in `SHARED`, which
+/// serializes writers across processes: ``exclusively(_:)`` takes both, catches up with other
+/// processes first so that records go at the true end of the log, and announces the change
+/// in `SHARED` before it lets the append mutex go.
 final class SegmentLog: Sendable {
     /// What the log's operations need and never change.
     let context: LogContext
@@ -34,14 +35,14 @@ final class SegmentLog: Sendable {
         state = Lock(LogState(context: context, active: active, manifest: manifest))
     }
 
-    /// Runs `body` holding the log's mutex and the `APPEND` flock, after catching up with
+    /// Runs `body` holding the log's mutex and the append mutex, after catching up with
     /// other processes; announces the change to them afterwards if the log or the manifest
     /// changed, even when `body` failed part-way.
     func exclusively<R>(_ body: (inout LogState) throws(CacheError) -> R) throws(CacheError) -> R {
         try state.withLock { w throws(CacheError) -> R in
             guard !w.closed else { throw .closed }
-            try locks.append.lockExclusive()
-            defer { locks.append.unlock() }
+            try context.shared.lockAppend()
+            defer { context.shared.unlockAppend() }
             try follower.catchUp(&w, holdingAppendLock: true)
             let before = (w.active.segment.id, w.active.length, w.manifest.generation)
             w.appendedKeys.removeAll(keepingCapacity: true)
@@ -119,7 +120,7 @@ final class SegmentLog: Sendable {
         }
     }
 
-    /// Syncs, catches up under the append lock, runs `beforeClosing` (which saves what the
+    /// Syncs, catches up under the append mutex, runs `beforeClosing` (which saves what the
     /// next open reads), writes the active segment's index file so the next open need not
     /// scan it, and closes the log. Closed even when a step fails, which is returned with
     /// whether the log was open until now.
@@ -129,10 +130,10 @@ final class SegmentLog: Sendable {
             guard !w.closed else { return false }
             do throws(CacheError) {
                 try w.sync()
-                // Under the append lock: other processes write these files too, and the active
+                // Under the append mutex: other processes write these files too, and the active
                 // segment may have moved on since this handle last looked.
-                try locks.append.lockExclusive()
-                defer { locks.append.unlock() }
+                try context.shared.lockAppend()
+                defer { context.shared.unlockAppend() }
                 try follower.catchUp(&w, holdingAppendLock: true)
                 try beforeClosing()
                 try context.dir.writeAtomically(Segment.indexFileName(w.active.segment.id), try w.active.indexFile(salt: salt))

@@ -3,23 +3,25 @@ import CLogCacheSupport
 import Glibc
 #endif
 
-/// Two counters every process with the store open maps from the `SHARED` file, so that
-/// "has anyone else changed the store?" costs one memory load on every read.
+/// The page every process with the store open maps from the `SHARED` file: the append mutex
+/// that serializes writers across processes, and counters that make "has anyone else changed
+/// the store?" one memory load on every read (docs/format.md, "SHARED").
 ///
 /// - `sequence` goes up after every append and every manifest change, once the change
 ///   is in the files;
-/// - `generation` is the generation of the last manifest published, or of one about to be.
-///
-/// - `announced end`: the active segment and its length as of the last announcement, so
-///   that a writer can tell which records at the end of the log nobody announced;
-/// - from byte 64 to the end, one word per bucket of key hashes: the `sequence` of the last
+/// - `generation` is the generation of the last manifest published, or of one about to be;
+/// - `announced end`: the active segment and its length as of the last announcement. Every
+///   append announces itself before it lets the mutex go, so under the mutex this is where
+///   the log ends, and no process needs to ask the file system for the segment's length;
+/// - the append mutex (byte 64): process-shared and robust, so that a holder killed by a
+///   signal hands the next locker `EOWNERDEAD` instead of blocking everyone. A locker that
+///   gets it marks the tail in doubt, and the next catch-up under the mutex checks the
+///   segment's real length, cuts torn bytes and announces what the dead holder wrote;
+/// - from byte 128 to the end, one word per bucket of key hashes: the `sequence` of the last
 ///   change that wrote a key of the bucket (a value, a tombstone or an eviction record),
 ///   so that a reader can tell whether another process's changes touch the key it wants.
 ///
-/// The counters are hints, never the truth: the files are. A process killed after appending
-/// but before it bumps `sequence` leaves records nobody announced; the next process to take
-/// the append lock (a writer, or an open) finds them past the announced end and announces
-/// their keys with its own change.
+/// The counters are hints, never the truth: the files are.
 final class SharedCounters: @unchecked Sendable {
     static let fileName = "SHARED"
     static let size = 4096
@@ -28,12 +30,20 @@ final class SharedCounters: @unchecked Sendable {
     private let file: File
     private let base: UnsafeMutableRawPointer
 
+    /// The layout of the page this build reads and writes: 2 put the append mutex at byte 64
+    /// and the buckets after it. Version 1's page (format version 2 stores) has 0 here.
+    static let layoutVersion: UInt64 = 2
+
     /// Maps the file, creating or re-initialising it when it is missing, short or not one.
-    /// Called with the append lock held, so no other process writes it meanwhile.
+    /// Called with the `APPEND` flock held, so no other process opening the store meanwhile
+    /// creates it too. A page of an earlier layout is mapped as it is: ``isCurrentLayout``
+    /// says so, and opening re-initialises it (``reinitialize()``) only when no other process
+    /// has the store open, since an older build's handles are using it.
     init(directory: Directory) throws(CacheError) {
         let file = try File.open(directory.path(Self.fileName), flags: O_RDWR | O_CREAT)
         let header = try file.size() >= Self.size ? try file.read(count: 8, at: 0) : []
-        if header != Self.magic {
+        let fresh = header != Self.magic
+        if fresh {
             try file.truncate(to: 0)
             try file.truncate(to: Self.size)
             try file.write(Self.magic, at: 0)
@@ -43,6 +53,27 @@ final class SharedCounters: @unchecked Sendable {
         }
         self.file = file
         base = p
+        if fresh { try reinitialize() }
+    }
+
+    /// Whether the page has this build's layout. One of an earlier layout belongs to a store of
+    /// an earlier format version, and to any handles of an older build that have it open.
+    var isCurrentLayout: Bool { logcache_atomic_load(layoutWord) == Self.layoutVersion }
+
+    /// Clears the page and sets up the append mutex. Only while nobody else can be using the
+    /// page: a new file under the `APPEND` flock, or an older layout with the store to itself.
+    /// The layout word is written last, so a page whose set-up was cut short is set up again.
+    func reinitialize() throws(CacheError) {
+        logcache_atomic_store(layoutWord, 0)
+        memset(base + 8, 0, Self.size - 8)
+        guard logcache_shared_mutex_size() <= Self.mutexRoom else {
+            throw .corruptStore(path: file.path, detail: "this system's pthread mutex takes \(logcache_shared_mutex_size()) bytes, more than the \(Self.mutexRoom) the page has for it")
+        }
+        let rc = logcache_shared_mutex_init(mutex)
+        guard rc == 0 else { throw .io(operation: "pthread_mutex_init", path: file.path, errno: rc) }
+        // Whoever takes the mutex first checks the end of the log against the files.
+        logcache_atomic_store(tailInDoubtWord, 1)
+        logcache_atomic_store(layoutWord, Self.layoutVersion)
     }
 
     deinit { munmap(base, Self.size) }
@@ -52,7 +83,17 @@ final class SharedCounters: @unchecked Sendable {
     /// Segment number in the high 32 bits, length in the low 32 (segment offsets are 32 bits wide).
     private var announcedEndWord: UnsafeMutablePointer<UInt64> { (base + 24).assumingMemoryBound(to: UInt64.self) }
 
-    private static let bucketsOffset = 64
+    /// The layout version (``layoutVersion``; 0 in the first layout).
+    private var layoutWord: UnsafeMutablePointer<UInt64> { (base + 32).assumingMemoryBound(to: UInt64.self) }
+    /// Nonzero when the active segment may hold bytes past the announced end that nobody
+    /// cut: a holder of the append mutex died, or a failed append could not be cut back.
+    private var tailInDoubtWord: UnsafeMutablePointer<UInt64> { (base + 40).assumingMemoryBound(to: UInt64.self) }
+    /// The append mutex: a process-shared, robust pthread mutex (at most 64 bytes).
+    var mutex: UnsafeMutableRawPointer { base + Self.mutexOffset }
+    static let mutexOffset = 64
+    private static let mutexRoom = 64
+
+    private static let bucketsOffset = mutexOffset + mutexRoom
     /// Buckets of key hashes: the rest of the page.
     static let bucketCount = (size - bucketsOffset) / 8
 
@@ -61,6 +102,46 @@ final class SharedCounters: @unchecked Sendable {
         let bucket = Int((keyHash >> 32) % UInt64(Self.bucketCount))
         return (base + Self.bucketsOffset + 8 * bucket).assumingMemoryBound(to: UInt64.self)
     }
+
+    // MARK: The append mutex
+
+    /// How many times a locker tries the mutex before it sleeps in the kernel.
+    private static let spins: Int32 = 100
+
+    /// Takes the append mutex, waiting for its holder. When the holder died holding it,
+    /// the tail is marked in doubt (the caller's catch-up then checks the segment) and the
+    /// mutex made consistent again. Each holder is one thread, which must let it go.
+    func lockAppend() throws(CacheError) {
+        let rc = logcache_shared_mutex_lock(mutex, Self.spins)
+        switch rc {
+        case 0:
+            return
+        case EOWNERDEAD:
+            // Marked before the mutex is consistent again: a locker that dies right here
+            // leaves it owner-dead, and the next one marks it too.
+            logcache_atomic_store(tailInDoubtWord, 1)
+            let made = logcache_shared_mutex_consistent(mutex)
+            guard made == 0 else {
+                throw .io(operation: "pthread_mutex_consistent", path: file.path, errno: made)
+            }
+        default:
+            throw .io(operation: "lock the append mutex in", path: file.path, errno: rc)
+        }
+    }
+
+    /// Lets the append mutex go.
+    func unlockAppend() {
+        _ = logcache_shared_mutex_unlock(mutex)
+    }
+
+    /// Whether the active segment may hold bytes past the announced end that nobody cut or
+    /// announced. Read and changed only under the append mutex.
+    var tailInDoubt: Bool {
+        get { logcache_atomic_load(tailInDoubtWord) != 0 }
+        set { logcache_atomic_store(tailInDoubtWord, newValue ? 1 : 0) }
+    }
+
+    // MARK: Counters
 
     /// The change counter.
     var sequence: UInt64 { logcache_atomic_load(sequenceWord) }

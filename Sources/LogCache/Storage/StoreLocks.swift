@@ -1,9 +1,11 @@
-/// The three lock files that let processes share a store. Each is an `flock` lock, which the
-/// kernel releases when its holder exits or is killed: a dead process never blocks the others.
+/// The three lock files that let processes share a store, beside the append mutex in
+/// `SHARED`. Each is an `flock` lock, which the kernel releases when its holder exits or is
+/// killed: a dead process never blocks the others.
 ///
 /// - `LOCK`: every open handle holds it shared; fsck and repair take it exclusively.
-/// - `APPEND`: held exclusively for one append (or batch), one manifest change, or loading
-///   at open; it is what serializes writers across processes.
+/// - `APPEND`: held exclusively by an open while it sets up `SHARED` and loads (opens take
+///   turns). Appends serialize on the append mutex in `SHARED` instead (``SharedCounters``);
+///   builds of format version 2 took this lock to append, and refuse a version-3 store.
 /// - `COMPACT`: held for a whole compaction pass, so one process compacts at a time.
 final class StoreLocks: Sendable {
     static let appendFileName = "APPEND"

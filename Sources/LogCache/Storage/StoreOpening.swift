@@ -42,11 +42,21 @@ enum StoreOpening {
         let locks = try StoreLocks(dir)
         guard try locks.open.tryLockShared() else { throw .locked(path: path) }
         do throws(CacheError) {
-            // Loading holds the append lock: no process appends or publishes a manifest
-            // meanwhile, so a torn tail found now is a dead writer's and can be cut.
+            // The `APPEND` flock serializes opens, which create and set up `SHARED`, and keeps
+            // out the handles of builds before the append mutex (they take it to append).
             try locks.append.lockExclusive()
             defer { locks.append.unlock() }
             let counters = try SharedCounters(directory: dir)
+            if !counters.isCurrentLayout {
+                // Only an older build's handles use a page of the older layout: with none open,
+                // it is set up anew for this build.
+                let found = (try? readManifest(dir, allowingOlder: true))?.formatVersion ?? FormatVersion.current - 1
+                try withStoreToItself(dir, locks: locks, found: found) { () throws(CacheError) in try counters.reinitialize() }
+            }
+            // Loading holds the append mutex: no process appends or publishes a manifest
+            // meanwhile, so a torn tail found now is a dead writer's and can be cut.
+            try counters.lockAppend()
+            defer { counters.unlockAppend() }
             var manifest: Manifest
             var converted: FormatConversion.Outcome?
             if try dir.names().contains(Manifest.fileName) {
@@ -84,6 +94,8 @@ enum StoreOpening {
             // that handles which had caught up before they were written read them too.
             let unannounced = try counters.keysPastAnnouncedEnd(of: active, salt: manifest.salt) ?? []
             let sequence = counters.announce(keyHashes: unannounced, end: (active.segment.id, active.length))
+            // The active segment was checked whole just now.
+            counters.tailInDoubt = false
             return Opened(locks: locks, counters: counters, manifest: manifest, loaded: loader, active: active,
                           sequence: sequence)
         } catch {
@@ -92,19 +104,29 @@ enum StoreOpening {
         }
     }
 
-    /// Converts a store of an earlier format version, which needs the store to itself: the
-    /// open lock is taken exclusively for the conversion (no handle of an older build may
-    /// be reading the old files), then shared again like any handle's.
+    /// Converts a store of an earlier format version, which needs the store to itself.
     private static func convert(
         _ dir: Directory, from old: Manifest, locks: StoreLocks, counters: SharedCounters
     ) throws(CacheError) -> FormatConversion.Outcome {
+        try withStoreToItself(dir, locks: locks, found: old.formatVersion) { () throws(CacheError) in
+            try FormatConversion.convert(dir, from: old, counters: counters)
+        }
+    }
+
+    /// Runs `body` holding the open lock exclusively (no handle of an older build may be
+    /// using the store's files meanwhile), then shared again like any handle's; refused as a
+    /// store of format version `found` that this build converts once no other process has it
+    /// open.
+    private static func withStoreToItself<R>(
+        _ dir: Directory, locks: StoreLocks, found: UInt32, _ body: () throws(CacheError) -> R
+    ) throws(CacheError) -> R {
         // flock converts a shared lock in place; a failed attempt may leave none held.
         guard try locks.open.tryLockExclusive() else {
             _ = try locks.open.tryLockShared()
-            throw .incompatibleFormat(path: dir.path, found: old.formatVersion, supported: FormatVersion.current)
+            throw .incompatibleFormat(path: dir.path, found: found, supported: FormatVersion.current)
         }
         defer { _ = try? locks.open.tryLockShared() }
-        return try FormatConversion.convert(dir, from: old, counters: counters)
+        return try body()
     }
 
     /// Reads and checks the manifest; one of an earlier format version is refused unless
