@@ -115,6 +115,8 @@ uint32_t logcache_crc32c_update(uint32_t crc, const void *bytes, size_t count) {
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
+#include <stdlib.h>
 
 size_t logcache_shared_mutex_size(void) {
     return sizeof(pthread_mutex_t);
@@ -132,18 +134,30 @@ int logcache_shared_mutex_init(void *mutex) {
     return rc;
 }
 
-int logcache_shared_mutex_lock(void *mutex, int spins) {
+static uint64_t logcache_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A holder runs for microseconds: trying again for up to `spin_us` before sleeping in the
+   kernel saves the two context switches of a futex wait when it is running on another core.
+   With more processes than cores a holder is often descheduled, and a waiter that went to
+   sleep at once is woken only after the holder ran again and the scheduler got round to it. */
+int logcache_shared_mutex_lock(void *mutex, int spin_us) {
     pthread_mutex_t *m = (pthread_mutex_t *)mutex;
-    /* A holder runs for microseconds: trying a few times before sleeping in the kernel saves
-       the two context switches of a futex wait when it is running on the other core. */
-    for (int i = 0; i < spins; i++) {
-        int rc = pthread_mutex_trylock(m);
-        if (rc != EBUSY) return rc;
+    int rc = pthread_mutex_trylock(m);
+    if (rc != EBUSY || spin_us <= 0) return rc == EBUSY ? pthread_mutex_lock(m) : rc;
+    uint64_t deadline = logcache_now_ns() + (uint64_t)spin_us * 1000u;
+    for (unsigned i = 1;; i++) {
 #if defined(__x86_64__)
         __builtin_ia32_pause();
 #elif defined(__aarch64__)
         __asm__ __volatile__("yield");
 #endif
+        rc = pthread_mutex_trylock(m);
+        if (rc != EBUSY) return rc;
+        if ((i & 15) == 0 && logcache_now_ns() >= deadline) break;
     }
     return pthread_mutex_lock(m);
 }

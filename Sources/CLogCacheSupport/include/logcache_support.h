@@ -25,11 +25,12 @@ uint32_t logcache_crc32c_update(uint32_t crc, const void *bytes, size_t count);
 
 /* A process-shared, robust, error-checking pthread mutex at `mutex` (in a mapped file),
    which must be logcache_shared_mutex_size() bytes and aligned to 8. Each returns 0 or an
-   errno value: lock returns EOWNERDEAD when the last holder died holding it (the caller
-   then holds it and must make it consistent), ENOTRECOVERABLE when nobody ever did. */
+   errno value. lock tries for up to `spin_us` microseconds before it sleeps, and returns
+   EOWNERDEAD when the last holder died holding it (the caller then holds it and must make it
+   consistent), ENOTRECOVERABLE when such a caller let it go without doing so. */
 size_t logcache_shared_mutex_size(void);
 int logcache_shared_mutex_init(void *mutex);
-int logcache_shared_mutex_lock(void *mutex, int spins);
+int logcache_shared_mutex_lock(void *mutex, int spin_us);
 int logcache_shared_mutex_consistent(void *mutex);
 int logcache_shared_mutex_unlock(void *mutex);
 
