@@ -30,6 +30,8 @@ extension CacheStore {
     public func removeAll() throws(CacheError) -> Int {
         let index = self.index
         let removed = try log.exclusively { w throws(CacheError) -> Int in
+            // A seal still running would write the index file of a segment removed here.
+            try w.finishPendingSeal()
             let old = w.manifest.segments
             let segment = try w.startSegment { _, id in [id] }
             let removed = index.removeAll(keeping: segment)

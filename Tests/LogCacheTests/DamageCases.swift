@@ -23,7 +23,19 @@ enum DamageRun {
 /// separately (opening already cuts torn tails and rewrites index files).
 func copyStore(_ from: String, to: String) throws {
     try? FileManager.default.removeItem(atPath: to)
-    try FileManager.default.copyItem(atPath: from, toPath: to)
+    try FileManager.default.createDirectory(atPath: to, withIntermediateDirectories: true)
+    for name in try FileManager.default.contentsOfDirectory(atPath: from) {
+        // A store that is open goes on changing while it is copied: a temporary file renamed
+        // away meanwhile (a seal's index file, say) was not there to copy.
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: from + "/" + name, isDirectory: &isDirectory) else { continue }
+        if isDirectory.boolValue {
+            try FileManager.default.copyItem(atPath: from + "/" + name, toPath: to + "/" + name)
+            continue
+        }
+        guard let bytes = FileManager.default.contents(atPath: from + "/" + name) else { continue }
+        try Data(bytes).write(to: URL(fileURLWithPath: to + "/" + name))
+    }
 }
 
 /// Cuts the file at `path` to `length` bytes.

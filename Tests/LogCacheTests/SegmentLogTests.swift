@@ -59,7 +59,7 @@ struct SegmentLogTests {
         try body(p, dir)
     }
 
-    @Test("Records that pass the segment size seal the segment: its index file is written, a manifest names the next, the index points into both")
+    @Test("Records that pass the segment size seal the segment: a manifest names the next, the index points into both, its index file follows its fsync")
     func appendRolls() throws {
         try Self.withPieces { p, dir in
             let records = try (0..<6).map { try p.record("k\($0)", size: 1000) }
@@ -69,6 +69,8 @@ struct SegmentLogTests {
             let manifest = p.log.manifest
             #expect(manifest.segments.count == 2 && manifest.segments[0] == 1)
             #expect(try StoreOpening.readManifest(Directory(path: dir.path)) == manifest, "the manifest file is not the log's")
+            // Sealed in the background: a flush waits for the seal, whose index file is there then.
+            try p.log.flush()
             #expect(FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(1))))
             #expect(p.index.segment(manifest.segments[1]) != nil, "the index did not open the new segment")
             // Every record is where the index says, byte for byte.

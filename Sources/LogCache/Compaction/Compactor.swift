@@ -126,9 +126,15 @@ final class Compactor: Sendable {
                     schedule()
                 }
             }
+            // A pass asked for waits for the segment sealed last, so that it can go too; a
+            // background pass leaves it for the next one.
+            if onDemand { try w.finishPendingSeal() }
             return w.manifest.segments
         }
-        let sealedIDs = Array(order.dropLast())
+        var sealedIDs = Array(order.dropLast())
+        // The segment sealed last is sealed only once its index file is there (the fsync comes
+        // first, ``PendingSeal``), whichever process sealed it: until then it is left alone.
+        if let last = sealedIDs.last, !log.dir.exists(Segment.indexFileName(last)) { sealedIDs.removeLast() }
         var usage: [SegmentUsage] = []
         for (id, found) in zip(sealedIDs, index.usage(of: sealedIDs, expired: expired)) {
             // A segment whose file was lost at open cannot be rewritten: it counts as full,

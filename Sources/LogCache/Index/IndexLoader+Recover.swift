@@ -8,7 +8,11 @@ extension IndexLoader {
     /// Loads segment `id` from the start: a missing sealed segment counts as damage (its
     /// records are lost, the rest are not), a missing or headerless active one is created,
     /// the active segment's torn tail is cut, and a sealed segment that had to be scanned
-    /// gets its index file rewritten so that the next open need not scan it.
+    /// gets its index file rewritten (after an fsync) so that the next open need not scan it.
+    ///
+    /// A sealed segment without an index file may have been sealed in the background when the
+    /// process died or the power went (``PendingSeal``): its scan reads what reached the disk,
+    /// a torn tail included, which the rebuilt index file then covers.
     mutating func recover(segment id: UInt32, active isActive: Bool) throws(CacheError) {
         let path = dir.path(Segment.fileName(id))
         let file: File
@@ -40,6 +44,9 @@ extension IndexLoader {
         if let entries = loaded.entries {
             let rebuilt = IndexFile.encode(segmentID: id, coveredLength: UInt64(length),
                                            entryBytes: entries.indexed + entries.scanned)
+            // The segment may have been sealed in the background by a process that died before
+            // the seal was done: an index file never describes bytes that are not on the disk.
+            try file.sync()
             try dir.writeAtomically(Segment.indexFileName(id), rebuilt)
             diskBytes += rebuilt.count
         }

@@ -126,13 +126,17 @@ final class StoreIndex: @unchecked Sendable {
         }
     }
 
-    /// Opens a segment the log just started; `bytes` is what it and the sealed one's new
-    /// index file add on disk.
+    /// Opens a segment the log just started; `bytes` is what it adds on disk.
     func add(_ segment: Segment, bytes: Int) {
         write { s in
             s.segments[segment.id] = segment
             s.diskBytes += bytes
         }
+    }
+
+    /// Counts `bytes` more on disk: a sealed segment's index file, written in the background.
+    func addDiskBytes(_ bytes: Int) {
+        write { $0.diskBytes += bytes }
     }
 
     /// Drops `entry` if it is still its key's live entry; true when it was.

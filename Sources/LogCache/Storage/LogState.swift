@@ -21,6 +21,9 @@ struct LogState {
     /// Key hashes of the records appended under the current hold of the append lock,
     /// announced to other processes when it is let go.
     var appendedKeys: [UInt64] = []
+    /// The segment sealed last, while its fsync and index file are still being done in the
+    /// background; nil once every sealed segment is sealed.
+    var pendingSeal: PendingSeal?
     var closed = false
 
     init(context: LogContext, active: ActiveSegment, manifest: Manifest) {
@@ -96,25 +99,33 @@ struct LogState {
         active.length = try active.segment.cutTornTail(at: active.length, salt: salt)
     }
 
-    /// Forces the active segment to the disk.
+    /// Forces the active segment to the disk, after the pending seal: a segment's records
+    /// never reach the disk by a sync before those of the segments before it.
     mutating func sync() throws(CacheError) {
+        try finishPendingSeal()
         try active.segment.file.sync()
         active.unsynced = false
     }
 
+    /// Waits for the pending seal (doing it here if it failed in the background); the seal
+    /// stays pending when it fails again.
+    mutating func finishPendingSeal() throws(CacheError) {
+        guard let seal = pendingSeal else { return }
+        try seal.finish()
+        pendingSeal = nil
+    }
+
     // MARK: Segments
 
-    /// Seals the active segment and starts the next one, which `index` opens.
-    ///
-    /// The sealed segment is synced before its index file is written, so an index file never
-    /// describes bytes that are not on the disk.
+    /// Moves on from the active segment to a new one, which `index` opens, and seals the old
+    /// one in the background (``PendingSeal``): its fsync and index file do not stop the
+    /// writer. One seal is pending at a time: the one before is finished first.
     mutating func roll(indexingInto index: StoreIndex) throws(CacheError) {
+        try finishPendingSeal()
         let sealed = active
-        try sealed.segment.file.sync()
-        let indexFile = try sealed.indexFile(salt: salt)
-        try dir.writeAtomically(Segment.indexFileName(sealed.segment.id), indexFile)
         let segment = try startSegment { $0 + [$1] }
-        index.add(segment, bytes: SegmentHeader.size + indexFile.count)
+        index.add(segment, bytes: SegmentHeader.size)
+        pendingSeal = PendingSeal(segment: sealed.segment, length: sealed.length, dir: dir, salt: salt, index: index)
     }
 
     /// Creates the next segment and publishes a manifest whose segment list is
