@@ -60,7 +60,7 @@ public final class CacheStore: Sendable {
         settings = opened.manifest.settings
         salt = opened.manifest.salt
         clock = options.clock
-        encoder = RecordEncoder(settings: settings, salt: salt)
+        encoder = RecordEncoder(settings: settings, salt: salt, largeValueLevel: options.zstdLevelForLargeValues)
         reader = RecordReader(salt: salt)
         let loaded = opened.loaded
         index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)

@@ -14,7 +14,8 @@ public enum Durability: Sendable, Equatable {
 ///
 /// The store settings (compression, threshold, segment size, default TTL, capacity, policy)
 /// are written into a new store and kept: opening an existing store uses the kept ones and
-/// ignores these. The rest (durability, clock, compaction, file-system check) belong to this process's handle only.
+/// ignores these. The rest (durability, clock, compaction, the zstd level of large values, the
+/// file-system check) belong to this process's handle only.
 public struct Options: Sendable {
     /// How new values are compressed.
     public var compression: Compression
@@ -38,6 +39,12 @@ public struct Options: Sendable {
     public var clock: any CacheClock
     /// When dead space is reclaimed in the background.
     public var compaction: CompactionOptions
+    /// The zstd level for values of at least 1 MiB in a
+    /// store that compresses with zstd; nil for the store's own level. zstd's level 3 compresses
+    /// about 130 MB/s per core, slower than a disk takes them; level 1 about 360 MB/s, for
+    /// records about 2.5% larger on half-compressible data (docs/performance.md). Records name
+    /// their codec, not their level: any level reads back the same.
+    public var zstdLevelForLargeValues: Int?
     /// Open a store on a network file system (NFS, SMB, FUSE and the like) instead of
     /// refusing with ``CacheError/networkFileSystem(path:fileSystem:)``. Safe only when
     /// every process that opens the store runs on one machine (docs/multiprocess.md).
@@ -54,6 +61,7 @@ public struct Options: Sendable {
         durability: Durability = .none,
         clock: any CacheClock = SystemClock(),
         compaction: CompactionOptions = CompactionOptions(),
+        zstdLevelForLargeValues: Int? = 1,
         allowNetworkFileSystem: Bool = false
     ) {
         self.compression = compression
@@ -66,6 +74,7 @@ public struct Options: Sendable {
         self.durability = durability
         self.clock = clock
         self.compaction = compaction
+        self.zstdLevelForLargeValues = zstdLevelForLargeValues
         self.allowNetworkFileSystem = allowNetworkFileSystem
     }
 
@@ -73,6 +82,9 @@ public struct Options: Sendable {
     func storeSettings() throws(CacheError) -> StoreSettings {
         if case .zstd(let level) = compression, !(-7...22).contains(level) {
             throw .invalidOption("zstd level \(level) is outside -7...22")
+        }
+        if let level = zstdLevelForLargeValues, !(-7...22).contains(level) {
+            throw .invalidOption("zstd level for large values \(level) is outside -7...22")
         }
         guard (Limits.minSegmentSize...StoreSettings.maxSegmentSize).contains(segmentSize) else {
             throw .invalidOption("segment size \(segmentSize) is outside \(Limits.minSegmentSize)...\(StoreSettings.maxSegmentSize)")

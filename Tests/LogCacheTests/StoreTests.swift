@@ -183,9 +183,9 @@ struct StoreTests {
         defer { dir.cleanup() }
         var g = SeededGenerator(seed: 13)
         let values: [[UInt8]] = [
-            g.bytes(ValueCodec.parallelZstdMinimum, compressible: true),
-            g.bytes(5 * ValueCodec.parallelZstdMinimum / 2 + 7, compressible: true),
-            g.bytes(ValueCodec.parallelZstdMinimum + 1),   // random: stored raw
+            g.bytes(ValueCodec.largeValueMinimum, compressible: true),
+            g.bytes(5 * ValueCodec.largeValueMinimum / 2 + 7, compressible: true),
+            g.bytes(ValueCodec.largeValueMinimum + 1),   // random: stored raw
         ]
         var store = try CacheStore(directory: dir.path, options: Options(compression: .zstd(level: 3)))
         for (i, v) in values.enumerated() { try store.set(v, forKey: "big\(i)") }
@@ -194,6 +194,36 @@ struct StoreTests {
         store = try CacheStore(directory: dir.path)
         for (i, v) in values.enumerated() { #expect(try store.value(forKey: "big\(i)") == v) }
         try store.close()
+    }
+
+    @Test("Values of a megabyte and more are compressed at the level for large values; smaller ones at the store's")
+    func largeValueLevel() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        var g = SeededGenerator(seed: 14)
+        let big = g.bytes(ValueCodec.largeValueMinimum + 4096, compressible: true)
+        let small = g.bytes(ValueCodec.largeValueMinimum - 1, compressible: true)
+        func recordLengths(_ name: String, _ options: Options) throws -> (big: Int, small: Int) {
+            let store = try CacheStore(directory: dir.file(name), options: options)
+            defer { try? store.close() }
+            try store.set(big, forKey: "big")
+            try store.set(small, forKey: "small")
+            #expect(try store.value(forKey: "big") == big)
+            #expect(try store.value(forKey: "small") == small)
+            var lengths: [Int] = []
+            for key in ["big", "small"] {
+                let (entry, _) = try #require(try store.index.located(KeyHash.hash(Array(key.utf8))))
+                lengths.append(Int(entry.length))
+            }
+            return (lengths[0], lengths[1])
+        }
+        let fast = try recordLengths("fast", Options(compression: .zstd(level: 19), zstdLevelForLargeValues: -5))
+        let same = try recordLengths("same", Options(compression: .zstd(level: 19), zstdLevelForLargeValues: nil))
+        #expect(fast.big > same.big, "the large value was not compressed at the faster level")
+        #expect(fast.small == same.small, "a value below a megabyte changed level")
+        #expect(throws: CacheError.invalidOption("zstd level for large values 23 is outside -7...22")) {
+            _ = try CacheStore(directory: dir.file("bad"), options: Options(zstdLevelForLargeValues: 23))
+        }
     }
 
     @Test("A batch encoded on several threads keeps its order and fails whole on a bad entry")

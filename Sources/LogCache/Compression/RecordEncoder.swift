@@ -6,6 +6,8 @@ struct RecordEncoder: Sendable {
     let settings: StoreSettings
     /// The store's record salt, which every checksum starts from.
     let salt: RecordSalt
+    /// The zstd level for large values (``Options/zstdLevelForLargeValues``); nil for the store's.
+    var largeValueLevel: Int? = nil
 
     /// The value record of `key` and `value` with a relative `ttl` (nil for the store's
     /// default TTL, if any).
@@ -24,13 +26,21 @@ struct RecordEncoder: Sendable {
             throw .valueTooLarge(length: value.count, limit: Limits.maxValueLength)
         }
         let bytes = ValueCodec.encodeRecord(
-            key: key, value: value, compression: settings.compression,
+            key: key, value: value, compression: compression(forLength: value.count),
             threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt, salt: salt)
         // A record that could never fit is refused before anything is evicted for it.
         if let capacity = settings.capacityBytes, bytes.count > capacity {
             throw .exceedsCapacity(length: bytes.count, capacity: capacity)
         }
         return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
+    }
+
+    /// The store's compression, at the level for large values when `length` makes one.
+    private func compression(forLength length: Int) -> Compression {
+        guard length >= ValueCodec.largeValueMinimum, case .zstd = settings.compression, let level = largeValueLevel else {
+            return settings.compression
+        }
+        return .zstd(level: level)
     }
 
     /// The tombstone that removes `key`, whose hash is `keyHash`.

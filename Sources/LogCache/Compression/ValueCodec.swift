@@ -10,8 +10,9 @@ enum ValueCodec {
     private static let decompressionContexts = ContextPool(create: { ZSTD_createDCtx() }, free: { ZSTD_freeDCtx($0) })
 
     /// Values at least this long are compressed by zstd's own worker threads, in jobs of
-    /// half this size: one core compresses about 160 MB/s at level 3, less than a disk takes.
-    static let parallelZstdMinimum = 1 << 20
+    /// half this size, and at the level for large values (``Options/zstdLevelForLargeValues``):
+    /// one core compresses about 130 MB/s at level 3, less than a disk takes.
+    public static let largeValueMinimum = 1 << 20
     /// Contexts with worker threads, one per processor, for large values; nil where the
     /// library was built without them (its bound for workers is then 0).
     private static let parallelContexts: ContextPool? = {
@@ -20,7 +21,7 @@ enum ValueCodec {
         return ContextPool(create: {
             guard let ctx = ZSTD_createCCtx() else { return nil }
             guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_nbWorkers, Int32(workers))) == 0,
-                  ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_jobSize, Int32(parallelZstdMinimum / 2))) == 0
+                  ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_jobSize, Int32(largeValueMinimum / 2))) == 0
             else { ZSTD_freeCCtx(ctx); return nil }
             return ctx
         }, free: { ZSTD_freeCCtx($0) })
@@ -75,7 +76,7 @@ enum ValueCodec {
                                          Int32(src.count), Int32(clamping: dst.count))
             return n > 0 ? Int(n) : nil
         case .zstd(let level):
-            if src.count >= parallelZstdMinimum, let pool = parallelContexts,
+            if src.count >= largeValueMinimum, let pool = parallelContexts,
                let n = pool.with({ ctx -> Int? in
                    guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(clamping: level))) == 0 else { return nil }
                    let n = ZSTD_compress2(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)

@@ -62,7 +62,7 @@ final class PendingSeal: Sendable {
     /// that are not on the disk.
     private func seal() throws(CacheError) {
         try segment.file.sync()
-        let indexFile = try segment.indexFile(length: length, salt: salt)
+        let indexFile = try segment.indexFile(length: length, salt: salt, sealed: true)
         try dir.writeAtomically(Segment.indexFileName(segment.id), indexFile)
         index.addDiskBytes(indexFile.count)
     }

@@ -98,10 +98,16 @@ final class Segment: Sendable {
     ///
     /// Built from the file rather than kept in memory as records are appended: that would
     /// cost 25 bytes per record of the active segment for the life of the process. Read with
-    /// `pread`, as everything of the active segment is.
-    func indexFile(length: Int, salt: RecordSalt) throws(CacheError) -> [UInt8] {
+    /// `pread`, as everything of the active segment is, unless `sealed`: a segment whose seal
+    /// has synced it is never cut, and is read through a memory map, which saves copying up to
+    /// a whole segment on the writer's two cores.
+    func indexFile(length: Int, salt: RecordSalt, sealed: Bool = false) throws(CacheError) -> [UInt8] {
         var entries = ByteWriter(capacity: 4096)
-        _ = try scanTail(from: SegmentHeader.size, to: length, salt: salt) { $0.encode(into: &entries) }
+        if sealed {
+            _ = try scan(from: SegmentHeader.size, length: length, salt: salt) { $0.encode(into: &entries) }
+        } else {
+            _ = try scanTail(from: SegmentHeader.size, to: length, salt: salt) { $0.encode(into: &entries) }
+        }
         return IndexFile.encode(segmentID: id, coveredLength: UInt64(length), entryBytes: entries.bytes)
     }
 }
