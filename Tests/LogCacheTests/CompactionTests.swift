@@ -177,6 +177,34 @@ struct CompactionTests {
         try final.close()
     }
 
+    @Test("A sealed segment without its index file (its seal pending in some process) is left out of every run")
+    func segmentWithoutIndexFileIsLeftAlone() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let options = Options(segmentSize: 4096, compaction: .manual)
+        let store = try CacheStore(directory: dir.path, options: options)
+        defer { try? store.close() }
+        // Every sealed segment is dead but the last few values' segment.
+        var round = 0
+        while store.statistics.segments < 6 {
+            try store.set(Self.value(round % 4, round), forKey: "k-\(round % 4)")
+            round += 1
+        }
+        try store.flush()
+        let before = store.log.manifest.segments
+        let skipped = before[2]
+        try FileManager.default.removeItem(atPath: dir.file(Segment.indexFileName(skipped)))
+        let summary = try store.compact()
+        #expect(summary.segmentsRewritten > 0)
+        let after = store.log.manifest.segments
+        #expect(after.contains(skipped), "a segment without an index file was rewritten")
+        #expect(FileManager.default.fileExists(atPath: dir.file(Segment.fileName(skipped))))
+        for i in 0..<4 where round > i {
+            let last = try #require((0..<round).last { $0 % 4 == i })
+            #expect(try store.value(forKey: "k-\(i)") == Self.value(i, last))
+        }
+    }
+
     @Test("Tombstones a pass kept are not dead space to another handle or after a restart, so nobody rewrites them again")
     func keptTombstonesStayKept() throws {
         let dir = TemporaryDirectory()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import LogCache
 
@@ -183,6 +184,44 @@ struct FormatVersionTests {
                 == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v2/" + name)), "\(name)")
         }
         flock(fd, LOCK_UN)
+        let store = try CacheStore(directory: path)
+        try check(store, Self.expectedV1)
+        try store.close()
+    }
+
+    @Test("A version-2 conversion whose manifest write fails, then an older build's counters over the mutex: the next open sets SHARED up again instead of hanging")
+    func versionTwoConversionInterrupted() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v2", to: dir)
+        // The manifest cannot be written: the conversion fails after SHARED was set up anew.
+        try FileManager.default.createDirectory(atPath: path + "/MANIFEST.tmp", withIntermediateDirectories: false)
+        #expect(throws: CacheError.self) { _ = try CacheStore(directory: path) }
+        try FileManager.default.removeItem(atPath: path + "/MANIFEST.tmp")
+        let manifest = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
+        #expect(manifest[8..<12] == [2, 0, 0, 0], "the store was converted although its manifest write failed")
+        // A build of version 2 opens the store now and appends: its buckets start at byte 64,
+        // where this build's mutex is.
+        let shared = try FileHandle(forUpdating: URL(fileURLWithPath: path + "/SHARED"))
+        try shared.seek(toOffset: 64)
+        try shared.write(contentsOf: Data((0..<64).map { UInt8($0 | 0x80) }))
+        try shared.close()
+        let opened = Atomic<Bool>(false)
+        let thread = Thread {
+            if let store = try? CacheStore(directory: path) {
+                opened.store(true, ordering: .releasing)
+                try? store.close()
+            }
+        }
+        thread.start()
+        var waited = 0
+        while !opened.load(ordering: .acquiring) && waited < 1000 {
+            usleep(10_000)
+            waited += 1
+        }
+        let finished = opened.load(ordering: .acquiring)
+        #expect(finished, "the open did not finish within 10 s")
+        guard finished else { return }
         let store = try CacheStore(directory: path)
         try check(store, Self.expectedV1)
         try store.close()

@@ -262,6 +262,27 @@ struct RecoveryTests {
         acked += String(decoding: buffer, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("acked ") }.count
         return acked
     }
+
+    @Test("An open removes the temporary index files of seals in processes that are gone, and keeps a live one's")
+    func sealTemporaryFiles() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        try CacheStore(directory: dir.path).close()
+        // A process that has ended: its pid names nobody now (or, reused, a process that
+        // writes no seal here, whose file is then kept until it is gone too).
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let dead = dir.file("0000000001.idx.seal-\(ended.processIdentifier).tmp")
+        let live = dir.file("0000000001.idx" + PendingSeal.temporarySuffix)
+        let plain = dir.file("0000000001.idx.tmp")
+        for path in [dead, live, plain] { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path)) }
+        try CacheStore(directory: dir.path).close()
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(!FileManager.default.fileExists(atPath: plain))
+        #expect(FileManager.default.fileExists(atPath: live), "the temporary file of a live process's seal was removed")
+    }
 }
 
 /// The value the worker writes for index `i` (Tests/Worker/main.swift computes the same).

@@ -132,4 +132,28 @@ struct SharingFailureTests {
         try opened.close()
         #expect(try reader.value(forKey: "k") == Array("new".utf8), "a handle that had caught up still returns the old value")
     }
+
+    @Test("Writes of this handle in a segment another handle sealed are synced by this handle's next flush")
+    func writesInASegmentSealedElsewhereAreSynced() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let options = Options(segmentSize: 4096, compaction: .manual)
+        let mine = try CacheStore(directory: dir.path, options: options)
+        let other = try CacheStore(directory: dir.path, options: options)
+        defer { try? mine.close(); try? other.close() }
+        try mine.set(Array(repeating: 1, count: 100), forKey: "mine")
+        let written = mine.log.manifest.segments.last
+        // The other handle rolls the segment this one wrote to; its seal runs in the background.
+        var i = 0
+        while other.log.manifest.segments.last == written {
+            try other.set(Self.value("o", i), forKey: "o-\(i)")
+            i += 1
+        }
+        // Catching up moves this handle to the new segment; its unsynced write stays owed.
+        try mine.set([2], forKey: "next")
+        #expect(try mine.log.exclusively { $0.unsyncedSealed.map(\.id) } == [try #require(written)])
+        try mine.flush()
+        #expect(try mine.log.exclusively { $0.unsyncedSealed.isEmpty })
+        #expect(try other.value(forKey: "mine") == Array(repeating: 1, count: 100))
+    }
 }

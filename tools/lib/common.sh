@@ -33,9 +33,10 @@ ensure_apt() {
 ensure_apt libzstd-dev liblz4-dev
 
 # swift_build ARGS...: `swift build ARGS`, and once more after dropping the build plan when
-# it names a source file that no longer exists. SwiftPM keeps the plan of a package that
-# depends on this one by path (Benchmarks/, Fuzz/) when a file of this one is removed, and
-# then refuses to build ("missing inputs") until the plan is made anew.
+# it names an older set of source files. SwiftPM keeps the plan of a package that depends on
+# this one by path (Benchmarks/, Fuzz/) when a file of this one is added or removed, and then
+# refuses to build ("missing inputs", or a type of the new file not found) until the plan is
+# made anew.
 swift_build() {
     local scratch=".build" prev="" arg log status
     for arg in "$@"; do
@@ -47,8 +48,11 @@ swift_build() {
     swift build "$@" 2>&1 | tee "$log" >&2
     status=${PIPESTATUS[0]}
     set -e
-    if [ "$status" -ne 0 ] && grep -q "because of missing inputs" "$log"; then
-        echo "the build plan in $scratch names removed files; making it anew" >&2
+    # A build plan made before a source file of the engine was added or removed names the
+    # old set of files (seen as 'missing inputs', or as a type the new file holds not being
+    # found): a failed build is tried once more with the plan made anew.
+    if [ "$status" -ne 0 ] && grep -qE "because of missing inputs|cannot find (type )?'[A-Za-z]+' in scope" "$log"; then
+        echo "the build plan in $scratch may name an older set of the engine's files; making it anew" >&2
         rm -f "$scratch"/debug.yaml "$scratch"/release.yaml "$scratch"/*/debug/description.json "$scratch"/*/release/description.json
         rm -f "$log"
         swift build "$@" >&2

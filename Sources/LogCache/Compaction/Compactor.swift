@@ -131,16 +131,15 @@ final class Compactor: Sendable {
             if onDemand { try w.finishPendingSeal() }
             return w.manifest.segments
         }
-        var sealedIDs = Array(order.dropLast())
-        // The segment sealed last is sealed only once its index file is there (the fsync comes
-        // first, ``PendingSeal``), whichever process sealed it: until then it is left alone.
-        if let last = sealedIDs.last, !log.dir.exists(Segment.indexFileName(last)) { sealedIDs.removeLast() }
+        let sealedIDs = Array(order.dropLast())
         var usage: [SegmentUsage] = []
         for (id, found) in zip(sealedIDs, index.usage(of: sealedIDs, expired: expired)) {
-            // A segment whose file was lost at open cannot be rewritten: it counts as full,
-            // which keeps it out of every run.
+            // A segment whose file was lost at open cannot be rewritten, and one is sealed only
+            // once its index file is there (its fsync comes first, ``PendingSeal``), whichever
+            // process rolled it: either counts as full, which keeps it out of every run.
             let length = try found.segment?.file.size() ?? segmentSize
-            usage.append(SegmentUsage(id: id, length: length, liveBytes: found.segment == nil ? length : found.live,
+            let full = found.segment == nil || !log.dir.exists(Segment.indexFileName(id))
+            usage.append(SegmentUsage(id: id, length: length, liveBytes: full ? length : found.live,
                                       pinnedBytes: found.pinned))
         }
         return (order, usage)

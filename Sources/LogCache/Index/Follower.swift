@@ -90,6 +90,13 @@ final class Follower: Sendable {
             }
             // Otherwise a manifest is being published right now: look again next time.
         }
+        let announced = shared.announcedEnd
+        if locked, !inDoubt, announced.segment == w.active.segment.id, announced.length < w.active.length {
+            // This handle read past the end of the log: it followed a segment by the file's
+            // length before the segment was announced, and took in records of an append that
+            // failed and was cut back. Appending after them would leave a hole in the log.
+            try reload(&w)
+        }
         try readActiveTail(&w, upTo: inDoubt ? .cuttingTornBytes : .announced)
         var seen = sequence
         if inDoubt {
@@ -151,7 +158,7 @@ final class Follower: Sendable {
                     for (i, id) in added.enumerated() { try l.follow(segment: id, active: i == added.count - 1) }
                     return l.active
                 }
-                if let newActive { w.active = newActive }
+                if let newActive { w.adoptActive(newActive) }
             } catch {
                 switch error {
                 case .replaced: return try reload(&w)
@@ -199,7 +206,7 @@ final class Follower: Sendable {
                 live.tracker = EvictionTracker.loaded(for: live.index, settings: settings, manifest: manifest, snapshot: snapshot)
             }
             index.replace(live: live, segments: l.segments, diskBytes: l.diskBytes)
-            w.active = active
+            w.adoptActive(active)
             w.manifest = manifest
             return
         }

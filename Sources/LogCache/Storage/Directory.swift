@@ -57,8 +57,8 @@ struct Directory: Sendable {
 
     /// Replaces `name` with `bytes` so that a reader sees the old file or the new one, never
     /// a mix: write a temporary file, fsync it, rename it over, fsync the directory.
-    func writeAtomically(_ name: String, _ bytes: [UInt8]) throws(CacheError) {
-        let tmp = path(name + ".tmp")
+    func writeAtomically(_ name: String, _ bytes: [UInt8], temporarySuffix: String = ".tmp") throws(CacheError) {
+        let tmp = path(name + temporarySuffix)
         // A leftover temporary file (or anything planted under its name) is removed, and the
         // new one must be created here: O_EXCL never follows a link to a file elsewhere.
         guard unlink(tmp) == 0 || errno == ENOENT else { throw .io(operation: "remove", path: tmp, errno: errno) }

@@ -24,6 +24,9 @@ struct LogState {
     /// The segment sealed last, while its fsync and index file are still being done in the
     /// background; nil once every sealed segment is sealed.
     var pendingSeal: PendingSeal?
+    /// Segments this handle wrote to without syncing that another process has sealed since
+    /// (its seal may still be pending there): the next sync syncs them first.
+    var unsyncedSealed: [Segment] = []
     var closed = false
 
     init(context: LogContext, active: ActiveSegment, manifest: Manifest) {
@@ -103,8 +106,28 @@ struct LogState {
     /// never reach the disk by a sync before those of the segments before it.
     mutating func sync() throws(CacheError) {
         try finishPendingSeal()
+        while let segment = unsyncedSealed.first {
+            try segment.file.sync()
+            unsyncedSealed.removeFirst()
+        }
         try active.segment.file.sync()
         active.unsynced = false
+    }
+
+    /// Whether anything this handle wrote still waits for a sync.
+    var needsSync: Bool { active.unsynced || pendingSeal != nil || !unsyncedSealed.isEmpty }
+
+    /// Moves to `next`, the active segment as another process left it. Unsynced writes of
+    /// this handle stay owed: in the same segment, as its flag; in one sealed since, which
+    /// the roller's background seal may not have synced yet, in ``unsyncedSealed``.
+    mutating func adoptActive(_ next: ActiveSegment) {
+        var next = next
+        if next.segment.id == active.segment.id {
+            next.unsynced = next.unsynced || active.unsynced
+        } else if active.unsynced {
+            unsyncedSealed.append(active.segment)
+        }
+        active = next
     }
 
     /// Waits for the pending seal (doing it here if it failed in the background); the seal

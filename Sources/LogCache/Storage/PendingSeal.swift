@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 
 /// A segment the log has moved on from whose seal, its fsync and then its index file, runs on
@@ -18,12 +21,32 @@ final class PendingSeal: Sendable {
     /// Counts the index file's bytes on disk once it is written.
     private let index: StoreIndex
     private let done = DispatchGroup()
-    /// nil while the seal runs; then whether it succeeded.
-    private let outcome = Lock<CacheError??>(nil)
+    private let state = Lock(State.running)
+
+    private enum State {
+        case running
+        case sealed
+        /// The background seal failed, and nobody has been told yet.
+        case failed(CacheError)
+        /// A failure was reported: the next ``finish()`` seals again.
+        case retry
+    }
 
     /// One thread for the seals of every store: a seal is an fsync and a scan, and one at a
     /// time keeps the disk's writes in log order.
     private static let queue = DispatchQueue(label: "LogCache.seal", qos: .utility)
+
+    /// The end of the name of a seal's temporary index file: ".seal-PID.tmp".
+    static let temporarySuffix = ".seal-\(getpid()).tmp"
+
+    /// Whether `name` is the temporary file of a seal running in a live process.
+    static func isLiveSealTemporary(_ name: String) -> Bool {
+        let parts = name.split(separator: ".")
+        guard parts.count >= 3, parts[parts.count - 1] == "tmp", parts[parts.count - 2].hasPrefix("seal-"),
+              let pid = Int32(parts[parts.count - 2].dropFirst(5)), pid > 0
+        else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
 
     /// Starts sealing `segment`, `length` bytes long, in the background.
     init(segment: Segment, length: Int, dir: Directory, salt: RecordSalt, index: StoreIndex) {
@@ -34,28 +57,38 @@ final class PendingSeal: Sendable {
         self.index = index
         done.enter()
         Self.queue.async { [self] in
-            let failure: CacheError?
+            let ended: State
             do throws(CacheError) {
                 try seal()
-                failure = nil
+                ended = .sealed
             } catch {
-                failure = error
+                ended = .failed(error)
             }
-            outcome.withLock { $0 = .some(failure) }
+            state.withLock { $0 = ended }
             done.leave()
         }
     }
 
-    /// Whether the background seal has ended, well or not.
-    var hasEnded: Bool { outcome.withLock { $0 != nil } }
-
-    /// Waits for the seal; when it failed in the background, seals again on this thread and
-    /// throws if that fails too (the caller keeps the seal pending, and tries again later).
+    /// Waits for the seal. A failure in the background is thrown here, once, so that a writer
+    /// or a flush learns of it (after a failed fsync the kernel may have dropped the pages, and
+    /// a second fsync would not say so); the call after that seals again on this thread. The
+    /// caller keeps the seal pending while this throws.
     func finish() throws(CacheError) {
         done.wait()
-        guard let failure = outcome.withLock({ $0 }), failure != nil else { return }
-        try seal()
-        outcome.withLock { $0 = .some(nil) }
+        let now = state.withLock { s -> State in
+            let was = s
+            if case .failed = s { s = .retry }
+            return was
+        }
+        switch now {
+        case .running, .sealed:
+            return
+        case .failed(let error):
+            throw error
+        case .retry:
+            try seal()
+            state.withLock { $0 = .sealed }
+        }
     }
 
     /// Syncs the segment, then writes its index file: an index file never describes bytes
@@ -63,7 +96,10 @@ final class PendingSeal: Sendable {
     private func seal() throws(CacheError) {
         try segment.file.sync()
         let indexFile = try segment.indexFile(length: length, salt: salt, sealed: true)
-        try dir.writeAtomically(Segment.indexFileName(segment.id), indexFile)
+        // A temporary name of this process's own: an open elsewhere may write the same index
+        // file meanwhile (it found the segment without one), and removes only the temporary
+        // files of processes that are gone (``StoreOpening``).
+        try dir.writeAtomically(Segment.indexFileName(segment.id), indexFile, temporarySuffix: Self.temporarySuffix)
         index.addDiskBytes(indexFile.count)
     }
 }

@@ -115,7 +115,7 @@ final class SegmentLog: Sendable {
     /// Syncs the active segment if anything was written since the last sync (group commit).
     func syncIfDirty() {
         state.withLock { w in
-            guard !w.closed, w.active.unsynced || w.pendingSeal != nil else { return }
+            guard !w.closed, w.needsSync else { return }
             try? w.sync()
         }
     }

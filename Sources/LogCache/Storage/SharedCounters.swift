@@ -125,6 +125,8 @@ final class SharedCounters: @unchecked Sendable {
             logcache_atomic_store(tailInDoubtWord, 1)
             let made = logcache_shared_mutex_consistent(mutex)
             guard made == 0 else {
+                // Let go rather than hold it for ever: lockers then get an error, not a hang.
+                _ = logcache_shared_mutex_unlock(mutex)
                 throw .io(operation: "pthread_mutex_consistent", path: file.path, errno: made)
             }
         default:

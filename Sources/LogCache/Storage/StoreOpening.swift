@@ -47,29 +47,35 @@ enum StoreOpening {
             try locks.append.lockExclusive()
             defer { locks.append.unlock() }
             let counters = try SharedCounters(directory: dir)
-            if !counters.isCurrentLayout {
-                // Only an older build's handles use a page of the older layout: with none open,
-                // it is set up anew for this build.
-                let found = (try? readManifest(dir, allowingOlder: true))?.formatVersion ?? FormatVersion.current - 1
-                try withStoreToItself(dir, locks: locks, found: found) { () throws(CacheError) in try counters.reinitialize() }
+            // A store of an earlier version, and a page of the older layout, belong to an older
+            // build's handles: with none open, the page is set up anew and the store converted
+            // in one hold of `LOCK`, so that no older build can open the store in between and
+            // write its counters over the mutex.
+            let existing = try dir.names().contains(Manifest.fileName) ? try readManifest(dir, allowingOlder: true) : nil
+            var converted: FormatConversion.Outcome?
+            if let older = existing, older.formatVersion != FormatVersion.current {
+                converted = try withStoreToItself(dir, locks: locks, found: older.formatVersion) { () throws(CacheError) in
+                    try counters.reinitialize()
+                    return try FormatConversion.convert(dir, from: older, counters: counters)
+                }
+            } else if !counters.isCurrentLayout {
+                try withStoreToItself(dir, locks: locks, found: FormatVersion.current - 1) { () throws(CacheError) in
+                    try counters.reinitialize()
+                }
             }
             // Loading holds the append mutex: no process appends or publishes a manifest
             // meanwhile, so a torn tail found now is a dead writer's and can be cut.
             try counters.lockAppend()
             defer { counters.unlockAppend() }
             var manifest: Manifest
-            var converted: FormatConversion.Outcome?
-            if try dir.names().contains(Manifest.fileName) {
-                manifest = try readManifest(dir, allowingOlder: true)
+            if let converted {
+                manifest = converted.manifest
+            } else if existing != nil {
+                manifest = try readManifest(dir)
             } else {
                 manifest = Manifest(generation: 1, nextSegmentID: 2, settings: settings, segments: [1], salt: .random())
                 counters.intend(generation: manifest.generation)
                 try dir.writeAtomically(Manifest.fileName, manifest.encoded())
-            }
-            if manifest.formatVersion != FormatVersion.current {
-                let outcome = try convert(dir, from: manifest, locks: locks, counters: counters)
-                manifest = outcome.manifest
-                converted = outcome
             }
             // A process killed between announcing a manifest and writing it leaves the hint
             // ahead of the file; set it right while nobody can publish.
@@ -101,15 +107,6 @@ enum StoreOpening {
         } catch {
             locks.open.unlock()
             throw error
-        }
-    }
-
-    /// Converts a store of an earlier format version, which needs the store to itself.
-    private static func convert(
-        _ dir: Directory, from old: Manifest, locks: StoreLocks, counters: SharedCounters
-    ) throws(CacheError) -> FormatConversion.Outcome {
-        try withStoreToItself(dir, locks: locks, found: old.formatVersion) { () throws(CacheError) in
-            try FormatConversion.convert(dir, from: old, counters: counters)
         }
     }
 
@@ -160,7 +157,7 @@ enum StoreOpening {
         let live = Set(manifest.segments)
         for name in names {
             let id = Segment.id(inFileName: name, suffix: ".seg") ?? Segment.id(inFileName: name, suffix: ".idx")
-            if name.hasSuffix(".tmp") || (id.map { !live.contains($0) } ?? false) {
+            if name.hasSuffix(".tmp") ? !PendingSeal.isLiveSealTemporary(name) : (id.map { !live.contains($0) } ?? false) {
                 try dir.removeLeftover(name)
             }
         }
