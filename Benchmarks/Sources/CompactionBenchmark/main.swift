@@ -3,7 +3,8 @@
 // 1. Loads N entries, overwrites each of them twice (two thirds of the log is dead), then
 //    measures get latency on one thread with the store idle, and again while one
 //    compaction pass runs on another thread; prints p50/p99/p99.9 of both and the pass's
-//    summary (MB/s of live data copied, write amplification).
+//    summary (MB/s of live data copied, write amplification), beside `dd` writing as many
+//    bytes as the pass copied, with fdatasync, in the same directory.
 // 2. Steady overwrites of keys picked at random, with background compaction on: bytes
 //    written by compaction per byte written by the application, and disk bytes per live
 //    byte at the end.
@@ -44,6 +45,27 @@ func value(_ i: Int, _ v: Int, size: Int) -> [UInt8] {
 }
 
 func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// MB/s of `dd` writing `megabytes` MiB of zeros into `directory` and then fdatasync.
+func ddSpeed(directory: String, megabytes: Int) throws -> Double {
+    let file = directory + "/dd-compaction-reference.tmp"
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/dd")
+    process.arguments = ["if=/dev/zero", "of=\(file)", "bs=1M", "count=\(max(1, megabytes))", "conv=fdatasync"]
+    process.environment = ["LC_ALL": "C"]
+    let error = Pipe()
+    process.standardError = error
+    try process.run()
+    let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    // dd's summary: "N bytes (…) copied, S s, R MB/s".
+    let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," })
+    guard process.terminationStatus == 0, let bytes = Double(words.first { Double($0) != nil } ?? ""),
+          let s = words.firstIndex(of: "s").flatMap({ Double(words[$0 - 1]) }), s > 0
+    else { fatalError("dd failed: \(text)") }
+    return bytes / s / 1e6
+}
 
 func report(_ name: String, _ value: String) {
     print(name.padding(toLength: 40, withPad: " ", startingAt: 0) + value)
@@ -114,6 +136,9 @@ report("gets timed idle / during pass", "\(idle.count) / \(during.count)")
 report("pass seconds", String(format: "%.2f", summary.seconds))
 report("live data copied", String(format: "%.0f MiB at %.0f MB/s", Double(summary.liveBytesCopied) / 1_048_576,
                                    Double(summary.liveBytesCopied) / 1e6 / summary.seconds))
+let copiedRate = Double(summary.liveBytesCopied) / 1e6 / summary.seconds
+let dd = try ddSpeed(directory: args.directory, megabytes: summary.liveBytesCopied >> 20)
+report("dd writing as many bytes", String(format: "%.0f MB/s (the pass: %.2f× dd)", dd, copiedRate / dd))
 report("disk after", "\(summary.bytesAfter >> 20) MiB (was \(summary.bytesBefore >> 20) MiB)")
 report("pass write amplification", String(format: "%.2f", summary.writeAmplification))
 try store.close()

@@ -59,6 +59,14 @@ struct CompactionPass {
             }
             let length = try segment.file.size()
             let mapped = try MappedFile(segment.file, length: length)
+            if let entries = Self.indexFileEntries(of: id, length: length, in: log.dir) {
+                try copy(entries, of: mapped.bytes, segment: id, startsLog: startsLog, hidden: &hidden, into: &output,
+                         newSegmentID: newID)
+                done += length - SegmentHeader.size
+                try output.flushPending()
+                report(.copying, done: done, total: total)
+                continue
+            }
             var failure: CacheError?
             _ = SegmentScan.scanSegment(mapped.bytes, from: SegmentHeader.size, salt: log.salt) { offset, header, record in
                 guard failure == nil else { return }
@@ -84,19 +92,81 @@ struct CompactionPass {
         }
     }
 
+    /// The entries of segment `id`'s index file when it is good and covers the whole segment,
+    /// `length` bytes; nil otherwise (the segment is scanned instead).
+    private static func indexFileEntries(of id: UInt32, length: Int, in dir: Directory) -> [IndexFileEntry]? {
+        guard let mapped = try? MappedFile(path: dir.path(Segment.indexFileName(id))),
+              case .success(let header) = IndexFile.validate(mapped.bytes),
+              header.segmentID == id, header.coveredLength == UInt64(length)
+        else { return nil }
+        var entries: [IndexFileEntry] = []
+        entries.reserveCapacity(header.count)
+        guard case .success = IndexFile.forEachEntry(mapped.bytes, coveredLength: header.coveredLength, count: header.count,
+                                                     { entries.append($0) })
+        else { return nil }
+        return entries
+    }
+
+    /// Copies what must survive of a sealed segment, deciding from its index file: a dead
+    /// record (most of a segment worth compacting) is never read, and the live entries are
+    /// looked up in batches, one hold of the index's lock each. A record that is copied is
+    /// read and its checksum checked first; a damaged one is left behind, as a scan would.
+    private mutating func copy(
+        _ entries: [IndexFileEntry], of bytes: UnsafeRawBufferPointer, segment id: UInt32, startsLog: Bool,
+        hidden: inout Set<UInt64>, into output: inout CompactionOutput,
+        newSegmentID newID: () throws(CacheError) -> UInt32
+    ) throws(CacheError) {
+        let salt = log.salt
+        var start = 0
+        while start < entries.count {
+            if compactor.stopping.load(ordering: .relaxed) { throw .closed }
+            let end = min(start + 4096, entries.count)
+            let current = index.entries(for: entries[start..<end].map(\.keyHash)[...])
+            for (e, live) in zip(entries[start..<end], current) {
+                let offset = Int(e.offset)
+                let record = { () -> (UnsafeRawBufferPointer, RecordHeader)? in
+                    guard offset >= SegmentHeader.size, offset + Int(e.length) <= bytes.count else { return nil }
+                    let r = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + Int(e.length))])
+                    guard case .success(let h) = RecordCoding.decode(r, salt: salt), h.totalLength == r.count,
+                          h.kind == e.kind, RecordCoding.keyHash(of: h, in: r) == e.keyHash
+                    else { return nil }
+                    return (r, h)
+                }
+                try decide(hash: e.keyHash, kind: e.kind, expiresAt: e.expiresAt, current: live, segment: id,
+                           offset: offset, startsLog: startsLog, hidden: &hidden, into: &output, newSegmentID: newID,
+                           record: record)
+            }
+            start = end
+        }
+    }
+
     private mutating func copyRecord(
         _ record: UnsafeRawBufferPointer, header h: RecordHeader, segment: UInt32, offset: Int, startsLog: Bool,
         hidden: inout Set<UInt64>, into output: inout CompactionOutput,
         newSegmentID newID: () throws(CacheError) -> UInt32
     ) throws(CacheError) {
         let hash = RecordCoding.keyHash(of: h, in: record)
-        let current = index.entry(for: hash)
-        switch h.kind {
+        try decide(hash: hash, kind: h.kind, expiresAt: h.expiresAt, current: index.entry(for: hash), segment: segment,
+                   offset: offset, startsLog: startsLog, hidden: &hidden, into: &output, newSegmentID: newID,
+                   record: { (record, h) })
+    }
+
+    /// Copies, replaces with an eviction record, or drops the record of `hash` at `offset` of
+    /// `segment`, whose key's live entry is `current`; `record` gives its bytes, checked, or
+    /// nil when they are damaged (then nothing of it is copied).
+    private mutating func decide(
+        hash: UInt64, kind: RecordKind, expiresAt: Int64, current: IndexEntry?, segment: UInt32, offset: Int,
+        startsLog: Bool, hidden: inout Set<UInt64>, into output: inout CompactionOutput,
+        newSegmentID newID: () throws(CacheError) -> UInt32,
+        record: () -> (UnsafeRawBufferPointer, RecordHeader)?
+    ) throws(CacheError) {
+        switch kind {
         case .value:
             let live = current.flatMap { $0.segment == segment && Int($0.offset) == offset ? $0 : nil }
-            let hasExpired = h.isExpired(at: now)
+            let hasExpired = expiresAt != 0 && expiresAt <= now
             if let live, !hasExpired {
-                let at = try output.append(record, keyHash: hash, expiresAt: h.expiresAt, kind: .value, pinned: false,
+                guard let (record, _) = record() else { return }
+                let at = try output.append(record, keyHash: hash, expiresAt: expiresAt, kind: .value, pinned: false,
                                            newSegmentID: newID)
                 relocations.append((live, at.segment, at.offset))
                 liveBytesCopied += record.count
@@ -112,8 +182,9 @@ struct CompactionPass {
                 }
             }
         case .tombstone, .eviction:
-            guard !startsLog, current == nil, hidden.insert(hash).inserted else { return }
-            _ = try output.append(record, keyHash: hash, expiresAt: 0, kind: h.kind, pinned: true, newSegmentID: newID)
+            guard !startsLog, current == nil else { return }
+            guard let (record, _) = record(), hidden.insert(hash).inserted else { return }
+            _ = try output.append(record, keyHash: hash, expiresAt: 0, kind: kind, pinned: true, newSegmentID: newID)
         }
     }
 

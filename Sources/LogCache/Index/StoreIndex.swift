@@ -72,6 +72,11 @@ final class StoreIndex: @unchecked Sendable {
         read { $0.live.index.entry(for: hash) }
     }
 
+    /// The live entries of `hashes`, in their order, under one hold of the lock.
+    func entries(for hashes: ArraySlice<UInt64>) -> [IndexEntry?] {
+        read { s in hashes.map { s.live.index.entry(for: $0) } }
+    }
+
     /// The open segment `id`.
     func segment(_ id: UInt32) -> Segment? {
         read { $0.segments[id] }
