@@ -177,6 +177,38 @@ struct CompactionTests {
         try final.close()
     }
 
+    @Test("A pass that copies from a victim's index file checks each record it copies: a damaged one stays behind")
+    func damagedRecordInAVictimIsNotCopied() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path, options: Options(compression: .none, segmentSize: 4096, compaction: .manual))
+        defer { try? store.close() }
+        // Segment 1 holds "victim" and values overwritten later, so that it is worth a pass.
+        try store.set(Array(repeating: 7, count: 300), forKey: "victim")
+        for i in 0..<3 { try store.set(Self.value(i, 0), forKey: "dead-\(i)") }
+        var round = 1
+        while store.statistics.segments < 4 {
+            try store.set(Self.value(round % 3, round), forKey: "dead-\(round % 3)")
+            round += 1
+        }
+        try store.flush()
+        let (entry, _) = try #require(try store.index.located(KeyHash.hash(Array("victim".utf8))))
+        // One bit of the value, past the header: the index file still lists the record as good.
+        try flipBit(dir.file(Segment.fileName(entry.segment)), at: Int(entry.offset) + Int(entry.length) - 10)
+        let summary = try store.compact()
+        #expect(summary.segmentsRewritten > 0)
+        #expect(!store.log.manifest.segments.contains(entry.segment), "the victim's segment was not rewritten")
+        #expect(try store.value(forKey: "victim") == nil, "a damaged record was copied as if good")
+        for i in 0..<3 {
+            let last = try #require((0..<round).last { $0 % 3 == i })
+            #expect(try store.value(forKey: "dead-\(i)") == Self.value(i, last))
+        }
+        // Nothing damaged was carried into the new segments: the store checks clean.
+        try store.close()
+        let report = try StoreCheck.run(directory: dir.path)
+        #expect(report.ok, "\(report.problems)")
+    }
+
     @Test("A sealed segment without its index file (its seal pending in some process) is left out of every run")
     func segmentWithoutIndexFileIsLeftAlone() throws {
         let dir = TemporaryDirectory()
