@@ -12,7 +12,7 @@ enum ValueCodec {
     /// Values at least this long are compressed by zstd's own worker threads, in jobs of
     /// half this size, and at the level for large values (``Options/zstdLevelForLargeValues``):
     /// one core compresses about 130 MB/s at level 3, less than a disk takes.
-    public static let largeValueMinimum = 1 << 20
+    static let largeValueMinimum = 1 << 20
     /// Contexts with worker threads, one per processor, for large values; nil where the
     /// library was built without them (its bound for workers is then 0).
     private static let parallelContexts: ContextPool? = {
