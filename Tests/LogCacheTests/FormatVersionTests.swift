@@ -64,6 +64,27 @@ struct FormatVersionTests {
         #expect(store.statistics.entries == expected.count)
     }
 
+    /// Writes forty new values into a converted store, keeping `expected` in step.
+    private func writeNewValues(_ store: CacheStore, _ expected: inout [String: [UInt8]]) throws {
+        for i in 0..<40 {
+            let v = Self.value(i + 100, 4)
+            try store.set(v, forKey: "new-\(i)")
+            expected["new-\(i)"] = v
+        }
+    }
+
+    /// Reopens the converted store at `path`, compacts it, and checks that it reads `expected`
+    /// before and after and that fsck finds it clean.
+    private func reopenCompactAndCheck(_ path: String, _ expected: [String: [UInt8]]) throws {
+        let reopened = try CacheStore(directory: path)
+        try check(reopened, expected)
+        try reopened.compact()
+        try check(reopened, expected)
+        try reopened.close()
+        let report = try StoreCheck.run(directory: path, repair: false)
+        #expect(report.ok, "\(report.problems)")
+    }
+
     @Test("A version-1 store is converted at its first open: every value reads, writes land, reopen and fsck agree")
     func versionOne() throws {
         let dir = TemporaryDirectory()
@@ -74,11 +95,7 @@ struct FormatVersionTests {
         try check(store, expected)
         #expect(store.settings.segmentSize == 4096)
         #expect(store.settings.compression == .zstd(level: 3))
-        for i in 0..<40 {
-            let v = Self.value(i + 100, 4)
-            try store.set(v, forKey: "new-\(i)")
-            expected["new-\(i)"] = v
-        }
+        try writeNewValues(store, &expected)
         try store.set(Self.value(7, 9), forKey: "key-007")
         expected["key-007"] = Self.value(7, 9)
         #expect(try store.removeValue(forKey: "key-008"))
@@ -93,13 +110,7 @@ struct FormatVersionTests {
         for id in [5, 6, 7] as [UInt32] {
             #expect(!FileManager.default.fileExists(atPath: path + "/" + Segment.fileName(id)))
         }
-        let reopened = try CacheStore(directory: path)
-        try check(reopened, expected)
-        try reopened.compact()
-        try check(reopened, expected)
-        try reopened.close()
-        let report = try StoreCheck.run(directory: path, repair: false)
-        #expect(report.ok, "\(report.problems)")
+        try reopenCompactAndCheck(path, expected)
     }
 
     @Test("A version-1 store open in another process is refused, unchanged, with a message that says why")
@@ -143,11 +154,7 @@ struct FormatVersionTests {
             #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
                 == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v2/" + name)), "\(name)")
         }
-        for i in 0..<40 {
-            let v = Self.value(i + 100, 4)
-            try store.set(v, forKey: "new-\(i)")
-            expected["new-\(i)"] = v
-        }
+        try writeNewValues(store, &expected)
         #expect(try store.removeValue(forKey: "key-008"))
         expected["key-008"] = nil
         try check(store, expected)
@@ -158,13 +165,7 @@ struct FormatVersionTests {
         let manifestBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
         #expect(manifestBytes[8..<12] == [3, 0, 0, 0])
         #expect(try SharedCounters(directory: Directory(path: path)).isCurrentLayout)
-        let reopened = try CacheStore(directory: path)
-        try check(reopened, expected)
-        try reopened.compact()
-        try check(reopened, expected)
-        try reopened.close()
-        let report = try StoreCheck.run(directory: path, repair: false)
-        #expect(report.ok, "\(report.problems)")
+        try reopenCompactAndCheck(path, expected)
     }
 
     @Test("A version-2 store open in an older build's process is refused, its files and SHARED page untouched")
