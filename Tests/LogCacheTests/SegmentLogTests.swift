@@ -82,6 +82,55 @@ struct SegmentLogTests {
         }
     }
 
+    @Test("A seal whose index file cannot be written is done again by the next flush or roll: it throws only while the cause lasts")
+    func sealIndexFileRetried() throws {
+        try Self.withPieces { p, dir in
+            var written: [PendingRecord] = []
+            // Appends records one by one until one seals a segment; returns that segment.
+            func appendUntilRoll() throws -> UInt32 {
+                let before = try #require(p.log.manifest.segments.last)
+                while true {
+                    let r = try p.record("k\(written.count)", size: 1000)
+                    written.append(r)
+                    if try p.append([r]) { return before }
+                }
+            }
+            // A directory under the seal's temporary name makes its index file fail, and
+            // only that: the segment's fsync succeeds.
+            func blocker(_ id: UInt32) throws -> String {
+                let path = dir.file(Segment.indexFileName(id) + PendingSeal.temporarySuffix)
+                try FileManager.default.createDirectory(atPath: path + "/x", withIntermediateDirectories: true)
+                return path
+            }
+            let first = try blocker(1)
+            #expect(try appendUntilRoll() == 1)
+            // While the cause lasts, a flush fails and names the file, every time.
+            for _ in 0..<2 {
+                #expect { try p.log.flush() } throws: { "\($0)".contains(first) }
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(1))))
+            try FileManager.default.removeItem(atPath: first)
+            try p.log.flush()
+            #expect(FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(1))))
+
+            // The same failure in the background, with the cause gone before anyone waits for
+            // the seal: the next roll does it again and nobody sees an error.
+            let secondID = try #require(p.log.manifest.segments.last)
+            let second = try blocker(secondID)
+            #expect(try appendUntilRoll() == secondID)
+            PendingSeal.waitForBackgroundSeals()
+            #expect(!FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(secondID))))
+            try FileManager.default.removeItem(atPath: second)
+            _ = try appendUntilRoll()
+            try p.log.flush()
+            #expect(FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(secondID))))
+            for r in written {
+                let (entry, segment) = try #require(try p.index.located(r.keyHash))
+                #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
+            }
+        }
+    }
+
     @Test("A record larger than a segment gets a segment of its own")
     func largeRecord() throws {
         try Self.withPieces { p, dir in

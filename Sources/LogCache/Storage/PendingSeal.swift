@@ -26,10 +26,13 @@ final class PendingSeal: Sendable {
     private enum State {
         case running
         case sealed
-        /// The background seal failed, and nobody has been told yet.
-        case failed(CacheError)
-        /// A failure was reported: the next ``finish()`` seals again.
+        /// The segment's fsync failed in the background, and nobody has been told yet.
+        case syncFailed(CacheError)
+        /// A failed fsync was reported: the next ``finish()`` seals again, fsync first.
         case retry
+        /// The segment is on the disk but its index file could not be written (a full disk,
+        /// say): the next ``finish()`` writes it again, and throws only if that fails too.
+        case synced
     }
 
     /// One thread for the seals of every store: a seal is an fsync and a scan, and one at a
@@ -38,6 +41,9 @@ final class PendingSeal: Sendable {
 
     /// The end of the name of a seal's temporary index file: ".seal-PID.tmp".
     static let temporarySuffix = ".seal-\(getpid()).tmp"
+
+    /// Returns once every seal started so far has ended, failed or not (for tests).
+    static func waitForBackgroundSeals() { queue.sync {} }
 
     /// Whether `name` is the temporary file of a seal running in a live process.
     static func isLiveSealTemporary(_ name: String) -> Bool {
@@ -59,42 +65,54 @@ final class PendingSeal: Sendable {
         Self.queue.async { [self] in
             let ended: State
             do throws(CacheError) {
-                try seal()
-                ended = .sealed
+                try segment.file.sync()
+                do throws(CacheError) {
+                    try writeIndexFile()
+                    ended = .sealed
+                } catch {
+                    ended = .synced
+                }
             } catch {
-                ended = .failed(error)
+                ended = .syncFailed(error)
             }
             state.withLock { $0 = ended }
             done.leave()
         }
     }
 
-    /// Waits for the seal. A failure in the background is thrown here, once, so that a writer
-    /// or a flush learns of it (after a failed fsync the kernel may have dropped the pages, and
-    /// a second fsync would not say so); the call after that seals again on this thread. The
-    /// caller keeps the seal pending while this throws.
+    /// Waits for the seal, and finishes it on this thread if the background could not.
+    ///
+    /// A failed fsync is thrown here, once, so that a writer or a flush learns of it (after a
+    /// failed fsync the kernel may have dropped the pages, and a second fsync would not say
+    /// so); the call after that seals again. A failed index file is not news worth an error
+    /// if writing it again works (the disk had filled and has room again): it is written
+    /// here, and only that attempt's failure is thrown. The caller keeps the seal pending
+    /// while this throws.
     func finish() throws(CacheError) {
         done.wait()
         let now = state.withLock { s -> State in
             let was = s
-            if case .failed = s { s = .retry }
+            if case .syncFailed = s { s = .retry }
             return was
         }
         switch now {
         case .running, .sealed:
             return
-        case .failed(let error):
+        case .syncFailed(let error):
             throw error
         case .retry:
-            try seal()
-            state.withLock { $0 = .sealed }
+            try segment.file.sync()
+            state.withLock { $0 = .synced }
+            try writeIndexFile()
+        case .synced:
+            try writeIndexFile()
         }
+        state.withLock { $0 = .sealed }
     }
 
-    /// Syncs the segment, then writes its index file: an index file never describes bytes
-    /// that are not on the disk.
-    private func seal() throws(CacheError) {
-        try segment.file.sync()
+    /// Writes the segment's index file, once the segment is synced: an index file never
+    /// describes bytes that are not on the disk.
+    private func writeIndexFile() throws(CacheError) {
         let indexFile = try segment.indexFile(length: length, salt: salt, sealed: true)
         // A temporary name of this process's own: an open elsewhere may write the same index
         // file meanwhile (it found the segment without one), and removes only the temporary
