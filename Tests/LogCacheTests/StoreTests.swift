@@ -226,6 +226,93 @@ struct StoreTests {
         }
     }
 
+    /// The kind of the literals section of the first block of a zstd frame: 0 raw, 1 RLE,
+    /// 2 Huffman-coded, 3 Huffman-coded with the previous table; nil when the block is not
+    /// a compressed one (RFC 8878, sections 3.1.1 and 3.1.1.3.1).
+    static func literalsKind(ofFrame f: [UInt8]) -> Int? {
+        guard f.count > 6, f[0..<4] == [0x28, 0xB5, 0x2F, 0xFD] else { return nil }
+        let descriptor = Int(f[4])
+        let single = (descriptor >> 5) & 1 == 1
+        var at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]
+        at += [single ? 1 : 0, 2, 4, 8][descriptor >> 6]
+        guard f.count > at + 3 else { return nil }
+        let blockType = (Int(f[at]) >> 1) & 3
+        return blockType == 2 ? Int(f[at + 3]) & 3 : nil
+    }
+
+    @Test("Small zstd values skip literal compression while it saves under 1/32 of their bytes, and use it again once it pays; sizes stay zstd's own")
+    func literalCompressionFollowsTheValues() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        var g = SeededGenerator(seed: 15)
+        let phrase = Array("\"status\": \"ok\", \"user_id\": 1042, \"region\": \"eu-west\", ".utf8)
+        // 32 bytes of text, then 32 random ones: the literals are the random bytes.
+        func halfRandom() -> [UInt8] {
+            (0..<1024).map { j in (j / 32) % 2 == 0 ? phrase[(j + 7) % phrase.count] : UInt8(truncatingIfNeeded: g.next()) }
+        }
+        // Words of lowercase letters in JSON: literals that Huffman codes take far fewer bits.
+        func json() -> [UInt8] {
+            var text = "{"
+            while text.utf8.count < 1000 {
+                let word = String((0..<(3 + Int(g.next() % 6))).map { _ in Character(UnicodeScalar(UInt8(97 + g.next() % 26))) })
+                text += "\"\(word)\": \(g.next() % 10_000), "
+            }
+            return Array(text.utf8.prefix(1000)) + Array("}".utf8)
+        }
+        let store = try CacheStore(directory: dir.path)
+        defer { try? store.close() }
+        let salt = try #require(store.log.manifest.salt as RecordSalt?)
+        /// For keys `prefix0…`, the kinds of literals written and the bytes stored, with what
+        /// zstd's default for the level gives.
+        func written(_ prefix: String, _ values: [[UInt8]]) throws -> (kinds: [Int?], stored: [Int], reference: [Int]) {
+            var kinds: [Int?] = []
+            var stored: [Int] = []
+            var reference: [Int] = []
+            for (i, v) in values.enumerated() {
+                let key = Array("\(prefix)\(i)".utf8)
+                try store.set(v, forKey: key)
+                #expect(try store.value(forKey: key) == v)
+                let (entry, segment) = try #require(try store.index.located(KeyHash.hash(key)))
+                let record = try segment.readRecord(offset: entry.offset, length: entry.length)
+                let frame = Array(record[(RecordHeader.size + key.count)...])
+                kinds.append(Self.literalsKind(ofFrame: frame))
+                stored.append(frame.count)
+                let plain = key.withUnsafeBytes { k in
+                    v.withUnsafeBytes { b in
+                        ValueCodec.encodeRecord(key: k, value: b, compression: .zstd, threshold: 64, createdAt: 1,
+                                                expiresAt: 0, salt: salt)
+                    }
+                }
+                reference.append(plain.count - RecordHeader.size - key.count)
+            }
+            return (kinds, stored, reference)
+        }
+        // Half-random values: after the first samples, literals go raw, at no cost in size.
+        let random = try written("r", (0..<400).map { _ in halfRandom() })
+        #expect(random.kinds[100...].filter { $0 == 0 }.count >= 270, "\(random.kinds[100...])")
+        let (randomStored, randomReference) = (random.stored.reduce(0, +), random.reference.reduce(0, +))
+        #expect(randomStored <= randomReference, "raw literals took more room: \(randomStored) > \(randomReference)")
+        // zstd writes such literals raw either way, after building a table it drops: the
+        // time saved is that table, which the handle now skips.
+        #expect(!store.encoder.literals.compressesLiterals)
+        // JSON after them: literal compression comes back, and the sizes are zstd's own.
+        let text = try written("j", (0..<3000).map { _ in json() })
+        // Where the values stopped being sampled one by one: ten compressed literals in a row.
+        let coded = text.kinds.map { $0 == 2 || $0 == 3 }
+        let switched = try #require((0..<(coded.count - 10)).first { i in coded[i..<(i + 10)].allSatisfy { $0 } })
+        #expect(switched < 1000, "literal compression came back only at value \(switched)")
+        #expect(text.kinds[2000...].filter { $0 == 2 || $0 == 3 }.count >= 950, "\(text.kinds[2000...])")
+        #expect(store.encoder.literals.compressesLiterals)
+        let (textStored, textReference) = (text.stored[2000...].reduce(0, +), text.reference[2000...].reduce(0, +))
+        #expect(Double(textStored) <= Double(textReference) * 1.001, "\(textStored) against \(textReference)")
+        print("literal compression back at JSON value \(switched); JSON \(textStored) / \(textReference), half random \(randomStored) / \(randomReference)")
+        // Reopened, every value still reads back.
+        try store.close()
+        let reopened = try CacheStore(directory: dir.path)
+        #expect(try reopened.value(forKey: "r5") != nil && reopened.value(forKey: "j2999") != nil)
+        try reopened.close()
+    }
+
     @Test("A batch encoded on several threads keeps its order and fails whole on a bad entry")
     func parallelBatchEncoding() throws {
         let dir = TemporaryDirectory()

@@ -27,11 +27,30 @@ enum ValueCodec {
         }, free: { ZSTD_freeCCtx($0) })
     }()
 
+    /// Contexts that leave literals raw (zstd's `ZSTD_c_literalCompressionMode`, experimental
+    /// parameter 5, set to `ZSTD_ps_disable`); nil when the library refuses the parameter,
+    /// and then every value has its literals compressed.
+    private static let rawLiteralContexts: ContextPool? = {
+        let create: @Sendable () -> OpaquePointer? = {
+            guard let ctx = ZSTD_createCCtx() else { return nil }
+            guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_experimentalParam5, 2)) == 0 else {
+                ZSTD_freeCCtx(ctx)
+                return nil
+            }
+            return ctx
+        }
+        guard let probe = create() else { return nil }
+        ZSTD_freeCCtx(probe)
+        return ContextPool(create: create, free: { ZSTD_freeCCtx($0) })
+    }()
+
     /// A complete value record for `key` and `value`, compressed by `compression` when the value
     /// is at least `threshold` bytes long and compression makes it smaller, stored raw otherwise.
+    /// With `literals`, a zstd value below ``largeValueMinimum`` has its literals compressed
+    /// only while the sampler finds that it pays (``LiteralSampler``).
     static func encodeRecord(
         key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, compression: Compression,
-        threshold: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt
+        threshold: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt, literals: LiteralSampler? = nil
     ) -> [UInt8] {
         let prefix = RecordHeader.size + key.count
         let tryCompress = compression != .none && value.count >= max(threshold, 1)
@@ -43,7 +62,7 @@ enum ValueCodec {
             let dst = UnsafeMutableRawBufferPointer(rebasing: out[prefix...])
             var codec = RecordCodec.none
             var stored = value.count
-            if tryCompress, let n = compress(value, into: dst, compression), n < value.count {
+            if tryCompress, let n = compress(value, into: dst, compression, literals: literals), n < value.count {
                 codec = compression.codec
                 stored = n
             } else if !value.isEmpty {
@@ -66,7 +85,7 @@ enum ValueCodec {
 
     /// Compressed length, or nil when the library failed or the output did not fit.
     private static func compress(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer,
-                                 _ compression: Compression) -> Int? {
+                                 _ compression: Compression, literals: LiteralSampler?) -> Int? {
         switch compression {
         case .none:
             return nil
@@ -84,10 +103,38 @@ enum ValueCodec {
                }) {
                 return n
             }
+            guard let literals, let raw = rawLiteralContexts else { return zstd(src, into: dst, level: level) }
+            guard literals.shouldSample() else {
+                guard !literals.compressesLiterals else { return zstd(src, into: dst, level: level) }
+                return zstd(src, into: dst, level: level, pool: raw) ?? zstd(src, into: dst, level: level)
+            }
+            // Both ways, the smaller kept: the sample costs one more compression of this value.
+            let coded = zstd(src, into: dst, level: level)
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: dst.count, alignment: 1)
+            defer { scratch.deallocate() }
+            let plain = zstd(src, into: scratch, level: level, pool: raw)
+            literals.record(withLiterals: coded ?? src.count, withoutLiterals: plain ?? src.count)
+            guard let plain, plain < (coded ?? .max) else { return coded }
+            dst.baseAddress!.copyMemory(from: scratch.baseAddress!, byteCount: plain)
+            return plain
+        }
+    }
+
+    /// `src` compressed by zstd at `level` into `dst`: with a context of `pool`, whose
+    /// parameters stay as it set them, or with zstd's defaults for the level. Nil when the
+    /// library failed or the output did not fit.
+    private static func zstd(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, level: Int,
+                             pool: ContextPool? = nil) -> Int? {
+        guard let pool else {
             return compressionContexts.with { ctx in
                 let n = ZSTD_compressCCtx(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count, Int32(clamping: level))
                 return ZSTD_isError(n) != 0 ? nil : n
             }
+        }
+        return pool.with { ctx -> Int? in
+            guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(clamping: level))) == 0 else { return nil }
+            let n = ZSTD_compress2(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
+            return ZSTD_isError(n) != 0 ? nil : n
         }
     }
 
