@@ -8,9 +8,11 @@ struct RecordEncoder: Sendable {
     let salt: RecordSalt
     /// The zstd level for large values (``Options/zstdLevelForLargeValues``); nil for the store's.
     var largeValueLevel: Int? = nil
-    /// Whether this handle's small zstd values have their literals compressed: a choice
-    /// measured on the values it writes (``LiteralSampler``).
+    /// Whether this handle's zstd values have their literals compressed: a choice measured
+    /// on the values it writes (``LiteralSampler``), apart for values below and from
+    /// ``ValueCodec/largeValueMinimum``, which a store often holds of different kinds.
     let literals = LiteralSampler()
+    let largeValueLiterals = LiteralSampler()
 
     /// The value record of `key` and `value` with a relative `ttl` (nil for the store's
     /// default TTL, if any).
@@ -31,7 +33,7 @@ struct RecordEncoder: Sendable {
         let bytes = ValueCodec.encodeRecord(
             key: key, value: value, compression: compression(forLength: value.count),
             threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt, salt: salt,
-            literals: literals)
+            literals: value.count >= ValueCodec.largeValueMinimum ? largeValueLiterals : literals)
         // A record that could never fit is refused before anything is evicted for it.
         if let capacity = settings.capacityBytes, bytes.count > capacity {
             throw .exceedsCapacity(length: bytes.count, capacity: capacity)

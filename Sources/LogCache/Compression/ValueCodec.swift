@@ -9,45 +9,59 @@ enum ValueCodec {
     private static let compressionContexts = ContextPool(create: { ZSTD_createCCtx() }, free: { ZSTD_freeCCtx($0) })
     private static let decompressionContexts = ContextPool(create: { ZSTD_createDCtx() }, free: { ZSTD_freeDCtx($0) })
 
-    /// Values at least this long are compressed by zstd's own worker threads, in jobs of
-    /// half this size, and at the level for large values (``Options/zstdLevelForLargeValues``):
-    /// one core compresses about 130 MB/s at level 3, less than a disk takes.
+    /// Values at least this long are compressed at the level for large values
+    /// (``Options/zstdLevelForLargeValues``), and their literals sampled apart from those of
+    /// smaller values (``RecordEncoder``).
     static let largeValueMinimum = 1 << 20
-    /// Contexts with worker threads, one per processor, for large values; nil where the
-    /// library was built without them (its bound for workers is then 0).
-    private static let parallelContexts: ContextPool? = {
-        let workers = min(Int(ZSTD_cParam_getBounds(ZSTD_c_nbWorkers).upperBound), Processors.online)
-        guard workers > 1 else { return nil }
-        return ContextPool(create: {
-            guard let ctx = ZSTD_createCCtx() else { return nil }
-            guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_nbWorkers, Int32(workers))) == 0,
-                  ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_jobSize, Int32(largeValueMinimum / 2))) == 0
-            else { ZSTD_freeCCtx(ctx); return nil }
-            return ctx
-        }, free: { ZSTD_freeCCtx($0) })
-    }()
 
-    /// Contexts that leave literals raw (zstd's `ZSTD_c_literalCompressionMode`, experimental
-    /// parameter 5, set to `ZSTD_ps_disable`); nil when the library refuses the parameter,
-    /// and then every value has its literals compressed.
-    private static let rawLiteralContexts: ContextPool? = {
-        let create: @Sendable () -> OpaquePointer? = {
-            guard let ctx = ZSTD_createCCtx() else { return nil }
-            guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_experimentalParam5, 2)) == 0 else {
-                ZSTD_freeCCtx(ctx)
-                return nil
-            }
-            return ctx
+    /// Values at least this long are compressed by zstd's own worker threads, in jobs of a
+    /// quarter of it. Below it, one thread is faster: on 2 cores, 1 MiB values compressed
+    /// 250-370 MB/s on two workers (jobs of 512 KiB) against 280-520 MB/s on the calling
+    /// thread alone, and 16 MiB values the same on both (docs/performance.md).
+    static let parallelValueMinimum = 8 << 20
+
+    /// How many of zstd's worker threads compress a value of ``parallelValueMinimum`` or
+    /// more: one per processor, or none where the library was built without them (its bound
+    /// for workers is then 0).
+    private static let parallelWorkers = min(Int(ZSTD_cParam_getBounds(ZSTD_c_nbWorkers).upperBound), Processors.online)
+
+    /// A compression context with sticky parameters: `workers` of zstd's threads in jobs of
+    /// a quarter of ``parallelValueMinimum`` (none when 0 or 1), and literals left raw when
+    /// `rawLiterals` (zstd's `ZSTD_c_literalCompressionMode`, experimental parameter 5, set
+    /// to `ZSTD_ps_disable`). Nil when the library refuses a parameter.
+    private static func context(workers: Int, rawLiterals: Bool) -> OpaquePointer? {
+        guard let ctx = ZSTD_createCCtx() else { return nil }
+        var ok = true
+        if workers > 1 {
+            ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_nbWorkers, Int32(workers))) == 0
+                && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_jobSize, Int32(parallelValueMinimum / 4))) == 0
         }
-        guard let probe = create() else { return nil }
+        if ok, rawLiterals { ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_experimentalParam5, 2)) == 0 }
+        guard ok else {
+            ZSTD_freeCCtx(ctx)
+            return nil
+        }
+        return ctx
+    }
+
+    /// A pool of ``context(workers:rawLiterals:)``, or nil when the library refuses its
+    /// parameters (then values are compressed without them).
+    private static func pool(workers: Int, rawLiterals: Bool) -> ContextPool? {
+        guard workers > 1 || rawLiterals, let probe = context(workers: workers, rawLiterals: rawLiterals) else { return nil }
         ZSTD_freeCCtx(probe)
-        return ContextPool(create: create, free: { ZSTD_freeCCtx($0) })
-    }()
+        return ContextPool(create: { context(workers: workers, rawLiterals: rawLiterals) }, free: { ZSTD_freeCCtx($0) })
+    }
+
+    /// Contexts for values whose literals stay raw, and for values of ``parallelValueMinimum``
+    /// on zstd's workers, with literals coded and raw.
+    private static let rawLiteralContexts = pool(workers: 1, rawLiterals: true)
+    private static let parallelContexts = pool(workers: parallelWorkers, rawLiterals: false)
+    private static let parallelRawLiteralContexts = pool(workers: parallelWorkers, rawLiterals: true)
 
     /// A complete value record for `key` and `value`, compressed by `compression` when the value
     /// is at least `threshold` bytes long and compression makes it smaller, stored raw otherwise.
-    /// With `literals`, a zstd value below ``largeValueMinimum`` has its literals compressed
-    /// only while the sampler finds that it pays (``LiteralSampler``).
+    /// With `literals`, a zstd value has its literals compressed only while the sampler finds
+    /// that it pays (``LiteralSampler``).
     static func encodeRecord(
         key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, compression: Compression,
         threshold: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt, literals: LiteralSampler? = nil
@@ -95,28 +109,23 @@ enum ValueCodec {
                                          Int32(src.count), Int32(clamping: dst.count))
             return n > 0 ? Int(n) : nil
         case .zstd(let level):
-            if src.count >= largeValueMinimum, let pool = parallelContexts,
-               let n = pool.with({ ctx -> Int? in
-                   guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(clamping: level))) == 0 else { return nil }
-                   let n = ZSTD_compress2(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
-                   return ZSTD_isError(n) != 0 ? nil : n
-               }) {
-                return n
-            }
-            guard let literals, let raw = rawLiteralContexts else { return zstd(src, into: dst, level: level) }
+            let parallel = src.count >= parallelValueMinimum
+            let coded = parallel ? parallelContexts : nil
+            let raw = parallel ? parallelRawLiteralContexts : rawLiteralContexts
+            guard let literals, let raw else { return zstd(src, into: dst, level: level, pool: coded) }
             guard literals.shouldSample() else {
-                guard !literals.compressesLiterals else { return zstd(src, into: dst, level: level) }
-                return zstd(src, into: dst, level: level, pool: raw) ?? zstd(src, into: dst, level: level)
+                guard !literals.compressesLiterals else { return zstd(src, into: dst, level: level, pool: coded) }
+                return zstd(src, into: dst, level: level, pool: raw) ?? zstd(src, into: dst, level: level, pool: coded)
             }
             // Both ways, the smaller kept: the sample costs one more compression of this value.
-            let coded = zstd(src, into: dst, level: level)
+            let withLiterals = zstd(src, into: dst, level: level, pool: coded)
             let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: dst.count, alignment: 1)
             defer { scratch.deallocate() }
-            let plain = zstd(src, into: scratch, level: level, pool: raw)
-            literals.record(withLiterals: coded ?? src.count, withoutLiterals: plain ?? src.count)
-            guard let plain, plain < (coded ?? .max) else { return coded }
-            dst.baseAddress!.copyMemory(from: scratch.baseAddress!, byteCount: plain)
-            return plain
+            let withoutLiterals = zstd(src, into: scratch, level: level, pool: raw)
+            literals.record(withLiterals: withLiterals ?? src.count, withoutLiterals: withoutLiterals ?? src.count)
+            guard let withoutLiterals, withoutLiterals < (withLiterals ?? .max) else { return withLiterals }
+            dst.baseAddress!.copyMemory(from: scratch.baseAddress!, byteCount: withoutLiterals)
+            return withoutLiterals
         }
     }
 
@@ -125,17 +134,18 @@ enum ValueCodec {
     /// library failed or the output did not fit.
     private static func zstd(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, level: Int,
                              pool: ContextPool? = nil) -> Int? {
-        guard let pool else {
+        // A pool that failed to set up, or a context of it that failed to, leaves zstd's defaults.
+        guard let pool, let n = pool.with({ ctx -> Int? in
+            guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(clamping: level))) == 0 else { return nil }
+            let n = ZSTD_compress2(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
+            return ZSTD_isError(n) != 0 ? nil : n
+        }) else {
             return compressionContexts.with { ctx in
                 let n = ZSTD_compressCCtx(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count, Int32(clamping: level))
                 return ZSTD_isError(n) != 0 ? nil : n
             }
         }
-        return pool.with { ctx -> Int? in
-            guard ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(clamping: level))) == 0 else { return nil }
-            let n = ZSTD_compress2(ctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
-            return ZSTD_isError(n) != 0 ? nil : n
-        }
+        return n
     }
 
     /// The original value of a record's stored bytes, or nil when they do not decompress to
