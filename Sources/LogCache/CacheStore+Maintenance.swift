@@ -9,6 +9,12 @@ extension CacheStore {
     /// entries at the copies in small batches. Readers that still hold an old segment keep
     /// reading it: an unlinked file stays readable while open.
     ///
+    /// The old files are removed by a background thread once the pass returns: freeing a
+    /// file's pages takes tens of milliseconds per 64 MiB segment. Nothing names them any
+    /// more, and ``close()`` waits for their removal; the space they take counts as freed in
+    /// ``statistics`` from the moment the pass returns. A process that dies first leaves
+    /// them for the next open, which removes files no manifest names.
+    ///
     /// Safe to call while other threads read and write; a pass already running (in the
     /// background, say) finishes first.
     ///

@@ -29,7 +29,8 @@
 //   logcache-worker compact DIR PHASE N
 //     runs one compaction pass and kills itself with SIGKILL at the Nth progress report of
 //     PHASE (copying, publishing or removing), printing "killing" first; prints "done" if
-//     the pass ends before that.
+//     the pass ends before that. PHASE "returned" kills it as soon as the pass returns,
+//     while its retired files are still being removed in the background.
 //   logcache-worker open DIR
 //     opens the store and closes it again, printing "opened", or "store-locked" (exit 4) when
 //     another process has it open and the store does not allow that.
@@ -168,6 +169,11 @@ do {
                 say("killing")
                 kill(getpid(), SIGKILL)
             }
+        }
+        if args[3] == "returned" {
+            // Killed as soon as the pass returns: its retired files are still being removed.
+            say("killing")
+            kill(getpid(), SIGKILL)
         }
         say("done")
         try store.close()

@@ -226,8 +226,9 @@ struct CompactionPass {
         }
     }
 
-    /// Points the index at the copies, drops what pointed into the old segments, and
-    /// removes their files; returns the bytes freed.
+    /// Points the index at the copies, drops what pointed into the old segments, and has
+    /// their files removed in the background (``Compactor/removeFiles(of:segments:)``);
+    /// returns the bytes freed.
     mutating func retire() throws(CacheError) -> Int {
         // Small batches, so a reader never waits behind more than a few thousand updates.
         var i = 0
@@ -240,14 +241,12 @@ struct CompactionPass {
         let sizes = victims.map { id in
             (log.dir.fileSize(Segment.fileName(id)) ?? 0) + (log.dir.fileSize(Segment.indexFileName(id)) ?? 0)
         }
+        let segments = victims.compactMap { index.segment($0) }
         let retired = index.retire(victims, sizes: sizes, expired: expired)
         compactor.counters.expirations.add(retired.expiredEntries, ordering: .relaxed)
         compactor.counters.corruptRecords.add(retired.staleEntries, ordering: .relaxed)
-        for (n, id) in victims.enumerated() {
-            report(.removing, done: n, total: victims.count)
-            try log.dir.removeSegment(id)
-        }
-        try log.dir.sync()
+        report(.removing, done: 0, total: victims.count)
+        compactor.removeFiles(of: victims, segments: segments)
         return retired.freedBytes
     }
 
