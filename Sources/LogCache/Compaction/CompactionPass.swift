@@ -121,7 +121,7 @@ struct CompactionPass {
         while start < entries.count {
             if compactor.stopping.load(ordering: .relaxed) { throw .closed }
             let end = min(start + 4096, entries.count)
-            let current = index.entries(for: entries[start..<end].map(\.keyHash)[...])
+            let current = index.entries(for: entries[start..<end].lazy.map(\.keyHash))
             for (e, live) in zip(entries[start..<end], current) {
                 let offset = Int(e.offset)
                 let record = { () -> (UnsafeRawBufferPointer, RecordHeader)? in

@@ -114,8 +114,7 @@ enum ValueCodec {
             let raw = parallel ? parallelRawLiteralContexts : rawLiteralContexts
             guard let literals, let raw else { return zstd(src, into: dst, level: level, pool: coded) }
             guard literals.shouldSample() else {
-                guard !literals.compressesLiterals else { return zstd(src, into: dst, level: level, pool: coded) }
-                return zstd(src, into: dst, level: level, pool: raw) ?? zstd(src, into: dst, level: level, pool: coded)
+                return zstd(src, into: dst, level: level, pool: literals.compressesLiterals ? coded : raw)
             }
             // Both ways, the smaller kept: the sample costs one more compression of this value.
             let withLiterals = zstd(src, into: dst, level: level, pool: coded)

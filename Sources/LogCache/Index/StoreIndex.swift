@@ -73,7 +73,7 @@ final class StoreIndex: @unchecked Sendable {
     }
 
     /// The live entries of `hashes`, in their order, under one hold of the lock.
-    func entries(for hashes: ArraySlice<UInt64>) -> [IndexEntry?] {
+    func entries(for hashes: some Collection<UInt64>) -> [IndexEntry?] {
         read { s in hashes.map { s.live.index.entry(for: $0) } }
     }
 

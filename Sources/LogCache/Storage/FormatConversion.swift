@@ -84,8 +84,9 @@ enum FormatConversion {
     }
 
     /// Version 3 changed only the `SHARED` page (the append mutex), which opening has set up
-    /// anew by now, in the same hold of `LOCK`: segments, records and index files stay as they are, and a manifest of
-    /// the current version replaces the old one, so that older builds refuse the store.
+    /// anew by now, in the same hold of `LOCK`: segments, records and index files stay as
+    /// they are, and a manifest of the current version replaces the old one, so that older
+    /// builds refuse the store.
     private static func upgradeVersionTwo(_ dir: Directory, from old: Manifest, counters: SharedCounters) throws(CacheError) -> Outcome {
         var next = old
         next.formatVersion = FormatVersion.current
