@@ -15,9 +15,10 @@ enum ValueCodec {
     static let largeValueMinimum = 1 << 20
 
     /// Values at least this long are compressed by zstd's own worker threads, in jobs of a
-    /// quarter of it. Below it, one thread is faster: on 2 cores, 1 MiB values compressed
-    /// 250-370 MB/s on two workers (jobs of 512 KiB) against 280-520 MB/s on the calling
-    /// thread alone, and 16 MiB values the same on both (docs/performance.md).
+    /// quarter of it. Below it the calling thread compresses: on 2 cores, two workers gave
+    /// 0.67-1.11x one thread's speed on 1 MiB and 16 MiB values (`tools/bench-zstd`), while
+    /// the calling thread sits idle, and row 5 of the peer benchmark wrote faster without
+    /// them (docs/performance.md).
     static let parallelValueMinimum = 8 << 20
 
     /// How many of zstd's worker threads compress a value of ``parallelValueMinimum`` or
