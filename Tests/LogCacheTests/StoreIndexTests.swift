@@ -76,15 +76,63 @@ struct StoreIndexTests {
         index.apply([a], segment: 1, endingAt: 24 + 2 * a.bytes.count)
         let current = try #require(index.entry(for: Self.hash("a")))
         #expect(!index.remove(old), "an entry already replaced was removed")
-        index.relocate([(old: old, segment: 2, offset: 24)])
+        let slot = try #require(index.lookup(of: Self.hash("a"))).slot
+        index.relocate([.init(old: old, slot: slot, segment: 2, offset: 24)])
         #expect(index.entry(for: Self.hash("a")) == current, "a stale copy was made the key's entry")
-        index.relocate([(old: current, segment: 2, offset: 24)])
+        index.relocate([.init(old: current, slot: slot, segment: 2, offset: 24)])
         let moved = try #require(index.entry(for: Self.hash("a")))
         #expect(moved.segment == 2 && moved.offset == 24)
         #expect(index.liveBytes(inSegment: 1) == 0 && index.liveBytes(inSegment: 2) == a.bytes.count)
         #expect(index.remove(moved))
         #expect(try index.located(Self.hash("a")) == nil)
         #expect(index.sizes.liveBytes == 0)
+    }
+
+    @Test("A relocation whose slot was freed and given to another key moves the right key and leaves the other alone")
+    func relocationWithStaleSlot() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let index = try Self.index(dir, segments: [1, 2])
+        let a = try Self.value("a")
+        index.apply([a], segment: 1, endingAt: 24 + a.bytes.count)
+        let (slot, old) = try #require(index.lookup(of: Self.hash("a")))
+        // The pass read "a" at `slot`; then "a" was removed and rewritten, and "b" took the slot.
+        #expect(index.remove(old))
+        let b = try Self.value("b"), a2 = try Self.value("a")
+        index.apply([b, a2], segment: 1, endingAt: 24 + 2 * a.bytes.count + b.bytes.count)
+        #expect(try #require(index.lookup(of: Self.hash("b"))).slot == slot, "the freed slot was not reused")
+        let bBefore = try #require(index.entry(for: Self.hash("b")))
+        index.relocate([.init(old: old, slot: slot, segment: 2, offset: 24)])
+        #expect(index.entry(for: Self.hash("b")) == bBefore, "another key's entry was moved")
+        #expect(index.entry(for: Self.hash("a"))?.segment == 1, "a rewritten key was pointed at a stale copy")
+
+        // The key itself, now at another slot, with a hint naming the slot another key holds.
+        let current = try #require(index.lookup(of: Self.hash("a")))
+        index.relocate([.init(old: current.entry, slot: slot, segment: 2, offset: 48)])
+        let moved = try #require(index.entry(for: Self.hash("a")))
+        #expect(moved.segment == 2 && moved.offset == 48, "a hint that misses must fall back to a lookup")
+        #expect(index.entry(for: Self.hash("b")) == bBefore)
+    }
+
+    @Test("A batch of lookups, prefetched, answers as one lookup at a time does, hits and misses alike")
+    func batchedLookups() throws {
+        var keys = KeyIndex()
+        var generator = SystemRandomNumberGenerator()
+        let present = (0..<5_000).map { _ in UInt64.random(in: 1...UInt64.max, using: &generator) }
+        for (i, h) in present.enumerated() {
+            keys.upsert(IndexEntry(keyHash: h, segment: UInt32(i % 7), offset: UInt32(i), length: 10, expiresAt: 0))
+        }
+        for h in present.prefix(500) { keys.remove(h) }
+        let absent = (0..<2_000).map { _ in UInt64.random(in: 1...UInt64.max, using: &generator) }
+        for count in [0, 1, 16, 17, 4_096] {
+            let batch = (present + absent).shuffled(using: &generator).prefix(count)
+            let answers = keys.lookups(of: Array(batch))
+            #expect(answers.count == batch.count)
+            for (h, answer) in zip(batch, answers) {
+                let one = keys.slot(of: h)
+                #expect(answer?.slot == one && answer?.entry == one.map { keys[$0] })
+            }
+        }
     }
 
     @Test("retire forgets the segments, frees their bytes, drops entries still pointing there and the expired ones")

@@ -25,7 +25,7 @@ struct CompactionPass {
     private var lastReport = 0
     private(set) var runs: [[UInt32]] = []
     private(set) var outputs: [CompactionOutput] = []
-    private var relocations: [(old: IndexEntry, segment: UInt32, offset: UInt32)] = []
+    private var relocations: [StoreIndex.Relocation] = []
     private var expired: [IndexEntry] = []
     private(set) var liveBytesCopied = 0
     /// Set just before the manifest naming the new segments is written: from then on the
@@ -121,7 +121,7 @@ struct CompactionPass {
         while start < entries.count {
             if compactor.stopping.load(ordering: .relaxed) { throw .closed }
             let end = min(start + 4096, entries.count)
-            let current = index.entries(for: entries[start..<end].lazy.map(\.keyHash))
+            let current = index.lookups(of: entries[start..<end].lazy.map(\.keyHash))
             for (e, live) in zip(entries[start..<end], current) {
                 let offset = Int(e.offset)
                 let record = { () -> (UnsafeRawBufferPointer, RecordHeader)? in
@@ -146,33 +146,33 @@ struct CompactionPass {
         newSegmentID newID: () throws(CacheError) -> UInt32
     ) throws(CacheError) {
         let hash = RecordCoding.keyHash(of: h, in: record)
-        try decide(hash: hash, kind: h.kind, expiresAt: h.expiresAt, current: index.entry(for: hash), segment: segment,
+        try decide(hash: hash, kind: h.kind, expiresAt: h.expiresAt, current: index.lookup(of: hash), segment: segment,
                    offset: offset, startsLog: startsLog, hidden: &hidden, into: &output, newSegmentID: newID,
                    record: { (record, h) })
     }
 
     /// Copies, replaces with an eviction record, or drops the record of `hash` at `offset` of
-    /// `segment`, whose key's live entry is `current`; `record` gives its bytes, checked, or
+    /// `segment`, whose key's live entry (and its slot) is `current`; `record` gives its bytes, checked, or
     /// nil when they are damaged (then nothing of it is copied).
     private mutating func decide(
-        hash: UInt64, kind: RecordKind, expiresAt: Int64, current: IndexEntry?, segment: UInt32, offset: Int,
+        hash: UInt64, kind: RecordKind, expiresAt: Int64, current: (slot: UInt32, entry: IndexEntry)?, segment: UInt32, offset: Int,
         startsLog: Bool, hidden: inout Set<UInt64>, into output: inout CompactionOutput,
         newSegmentID newID: () throws(CacheError) -> UInt32,
         record: () -> (UnsafeRawBufferPointer, RecordHeader)?
     ) throws(CacheError) {
         switch kind {
         case .value:
-            let live = current.flatMap { $0.segment == segment && Int($0.offset) == offset ? $0 : nil }
+            let live = current.flatMap { $0.entry.segment == segment && Int($0.entry.offset) == offset ? $0 : nil }
             let hasExpired = expiresAt != 0 && expiresAt <= now
             if let live, !hasExpired {
                 guard let (record, _) = record() else { return }
                 let at = try output.append(record, keyHash: hash, expiresAt: expiresAt, kind: .value, pinned: false,
                                            newSegmentID: newID)
-                relocations.append((live, at.segment, at.offset))
+                relocations.append(.init(old: live.entry, slot: live.slot, segment: at.segment, offset: at.offset))
                 liveBytesCopied += record.count
                 return
             }
-            if let live { expired.append(live) }
+            if let live { expired.append(live.entry) }
             // Latest record of its key (the index holds it, or holds nothing for the key)
             // and expired: it hides older values.
             if hasExpired, current == nil || live != nil, !startsLog, hidden.insert(hash).inserted {

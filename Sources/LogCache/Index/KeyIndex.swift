@@ -1,3 +1,5 @@
+import CLogCacheSupport
+
 /// The in-memory hash index: key hash → ``IndexEntry``, with O(1) expected lookup,
 /// insert and remove.
 ///
@@ -53,6 +55,43 @@ struct KeyIndex: Sendable {
 
     /// The entry for `hash`, if present.
     func entry(for hash: UInt64) -> IndexEntry? { slot(of: hash).map { entries[Int($0)] } }
+
+    /// How many lookups ahead ``lookups(of:)`` prefetches each of a lookup's two memory
+    /// reads: far enough to cover a trip to memory, near enough that the lines are still
+    /// in the cache when their turn comes.
+    static let prefetchDistance = 8
+
+    /// The slots and entries of `hashes`, in their order: the answers of ``slot(of:)``,
+    /// faster for a large batch. A lookup reads two places nothing else is near, its bucket
+    /// and then the entry the bucket names; here each is prefetched a few lookups ahead, so
+    /// a batch spends its time on lookups and not waiting for memory twice per key.
+    func lookups(of hashes: [UInt64]) -> [(slot: Slot, entry: IndexEntry)?] {
+        let d = Self.prefetchDistance
+        let one = { (hash: UInt64) -> (slot: Slot, entry: IndexEntry)? in
+            slot(of: hash).map { ($0, entries[Int($0)]) }
+        }
+        guard hashes.count > 2 * d else { return hashes.map(one) }
+        return table.withUnsafeBufferPointer { buckets in
+            entries.withUnsafeBufferPointer { slots in
+                guard let bucketBase = buckets.baseAddress, let slotBase = slots.baseAddress else {
+                    return hashes.map(one)
+                }
+                var found: [(slot: Slot, entry: IndexEntry)?] = []
+                found.reserveCapacity(hashes.count)
+                for i in 0..<(hashes.count + 2 * d) {
+                    if i < hashes.count { logcache_prefetch(bucketBase + bucket(hashes[i])) }
+                    let j = i - d
+                    if j >= 0, j < hashes.count {
+                        let t = buckets[bucket(hashes[j])]
+                        if t != 0 { logcache_prefetch(slotBase + Int(t - 1)) }
+                    }
+                    let k = i - 2 * d
+                    if k >= 0, k < hashes.count { found.append(one(hashes[k])) }
+                }
+                return found
+            }
+        }
+    }
 
     /// Inserts or replaces the entry for `entry.keyHash`; returns its slot and the entry it replaced.
     @discardableResult

@@ -34,11 +34,22 @@ extension StoreIndex {
     }
 
     /// Points keys at the copies of their records, for those whose entry is still the one
-    /// copied (a key rewritten or removed meanwhile keeps its new state).
-    func relocate(_ moves: ArraySlice<(old: IndexEntry, segment: UInt32, offset: UInt32)>) {
+    /// copied (a key rewritten or removed meanwhile keeps its new state). Each move names
+    /// the slot the key had when the pass looked it up, which saves a lookup when it has it
+    /// still.
+    func relocate(_ moves: ArraySlice<Relocation>) {
         write { s in
-            for r in moves { s.live.relocate(r.old, segment: r.segment, offset: r.offset) }
+            for r in moves { s.live.relocate(r.old, slot: r.slot, segment: r.segment, offset: r.offset) }
         }
+    }
+
+    /// A live record a pass copied: the key's entry when the pass read it and the slot it had
+    /// then, and where the copy is.
+    struct Relocation {
+        var old: IndexEntry
+        var slot: UInt32
+        var segment: UInt32
+        var offset: UInt32
     }
 
     /// What ``retire(_:sizes:expired:)`` freed and dropped.

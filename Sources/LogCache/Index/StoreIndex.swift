@@ -63,7 +63,9 @@ final class StoreIndex: @unchecked Sendable {
     func located(_ hashes: [UInt64]) throws(CacheError) -> [(IndexEntry, Segment)?] {
         try read { s throws(CacheError) in
             guard !s.closed else { throw .closed }
-            return hashes.map { s.located($0) }
+            return s.live.index.lookups(of: hashes).map { hit in
+                hit.flatMap { hit in s.segments[hit.entry.segment].map { (hit.entry, $0) } }
+            }
         }
     }
 
@@ -72,9 +74,17 @@ final class StoreIndex: @unchecked Sendable {
         read { $0.live.index.entry(for: hash) }
     }
 
-    /// The live entries of `hashes`, in their order, under one hold of the lock.
-    func entries(for hashes: some Collection<UInt64>) -> [IndexEntry?] {
-        read { s in hashes.map { s.live.index.entry(for: $0) } }
+    /// The live entry of `hash` with its slot: ``lookups(of:)`` for one key.
+    func lookup(of hash: UInt64) -> (slot: UInt32, entry: IndexEntry)? {
+        read { s in s.live.index.slot(of: hash).map { ($0, s.live.index[$0]) } }
+    }
+
+    /// The live entries of `hashes` with their slots, in their order, under one hold of the
+    /// lock. A slot is a hint for a later change under another hold (``relocate(_:)``): by
+    /// then the key may have moved, which the change checks.
+    func lookups(of hashes: some Collection<UInt64>) -> [(slot: UInt32, entry: IndexEntry)?] {
+        let hashes = Array(hashes)
+        return read { s in s.live.index.lookups(of: hashes) }
     }
 
     /// The open segment `id`.
