@@ -48,7 +48,8 @@ struct Compact: ParsableCommand {
             ("bytes written", formatByteSize(summary.bytesWritten)),
             ("bytes freed", formatByteSize(summary.bytesFreed)),
             ("write amplification", summary.bytesFreed > 0 ? String(format: "%.2f", summary.writeAmplification) : "-"),
-            ("seconds", String(format: "%.3f", summary.seconds)),
+            ("seconds", String(format: "%.3f (copying %.3f, syncing %.3f)", summary.seconds,
+                                summary.copySeconds, summary.syncSeconds)),
         ]
         printFields(rows)
     }

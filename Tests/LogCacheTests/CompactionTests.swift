@@ -76,6 +76,8 @@ struct CompactionTests {
         #expect(summary.segmentsAfter < summary.segmentsBefore)
         #expect(summary.liveBytesCopied == after.liveBytes)
         #expect(summary.bytesFreed > 0 && summary.writeAmplification > 1)
+        #expect(summary.copySeconds > 0 && summary.syncSeconds > 0)
+        #expect(summary.copySeconds + summary.syncSeconds <= summary.seconds, "the phases are parts of the pass")
         #expect(after.entries == expected.count && after.compactions == 1)
         // The store's own count of its files agrees with the directory, once the retired
         // files, which a background thread removes, are gone.
@@ -483,7 +485,7 @@ struct CompactionTests {
         let result = try run(productPath("cachectl"), ["compact", dir.path, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any]
-        for key in ["segmentsBefore", "segmentsAfter", "bytesBefore", "bytesAfter", "liveBytesCopied", "seconds"] {
+        for key in ["segmentsBefore", "segmentsAfter", "bytesBefore", "bytesAfter", "liveBytesCopied", "seconds", "copySeconds", "syncSeconds"] {
             #expect(json?[key] != nil, "missing \(key)")
         }
         let after = (json?["bytesAfter"] as? Int) ?? .max

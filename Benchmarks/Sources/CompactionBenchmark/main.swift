@@ -138,7 +138,8 @@ report("get p50 idle / during pass", "\(percentile(idle, 0.5)) / \(percentile(du
 report("get p99 idle / during pass", "\(percentile(idle, 0.99)) / \(percentile(during, 0.99))")
 report("get p99.9 idle / during pass", "\(percentile(idle, 0.999)) / \(percentile(during, 0.999))")
 report("gets timed idle / during pass", "\(idle.count) / \(during.count)")
-report("pass seconds", String(format: "%.2f", summary.seconds))
+report("pass seconds", String(format: "%.2f (copy %.2f, sync and index files %.2f)", summary.seconds,
+                              summary.copySeconds, summary.syncSeconds))
 report("live data copied", String(format: "%.0f MiB at %.0f MB/s", Double(summary.liveBytesCopied) / 1_048_576,
                                    Double(summary.liveBytesCopied) / 1e6 / summary.seconds))
 let copiedRate = Double(summary.liveBytesCopied) / 1e6 / summary.seconds

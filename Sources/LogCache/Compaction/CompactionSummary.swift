@@ -19,6 +19,11 @@ public struct CompactionSummary: Sendable, Equatable, Codable {
     public var bytesFreed: Int
     /// Wall-clock seconds the pass took.
     public var seconds: Double
+    /// Of ``seconds``, those spent copying live records into the new segments' files.
+    public var copySeconds: Double = 0
+    /// Of ``seconds``, those spent waiting for the new segments to reach the disk and writing
+    /// their index files: the part of a pass the disk's speed sets.
+    public var syncSeconds: Double = 0
     /// Bytes written to the disk per byte of data, were every byte freed paid for at this
     /// pass's price: 1 + bytesWritten / bytesFreed. 1 means freeing space cost no copying;
     /// 0 when the pass freed nothing.

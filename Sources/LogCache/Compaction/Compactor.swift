@@ -116,8 +116,11 @@ final class Compactor: Sendable {
             var pass = CompactionPass(compactor: self, oldest: order.first, progress: progress,
                                       total: sealed.filter { s in runs.contains { $0.contains(s.id) } }.reduce(0) { $0 + $1.length })
             defer { if !pass.published { pass.discard() } }
+            let copyStart = ContinuousClock.now
             for run in runs { try pass.copy(run: run) }
+            let syncStart = ContinuousClock.now
             try pass.finish()
+            let synced = ContinuousClock.now
             guard try pass.publish() else {
                 // The segment set changed under the pass (everything was removed): nothing to do.
                 return .nothing(segments: before.segments, bytes: before.bytes, seconds: seconds(since: started))
@@ -133,6 +136,7 @@ final class Compactor: Sendable {
                 bytesAfter: after.bytes, segmentsRewritten: runs.reduce(0) { $0 + $1.count },
                 liveBytesCopied: pass.liveBytesCopied, bytesWritten: written, bytesFreed: freed,
                 seconds: seconds(since: started),
+                copySeconds: Self.seconds(syncStart - copyStart), syncSeconds: Self.seconds(synced - syncStart),
                 writeAmplification: freed > 0 ? 1 + Double(written) / Double(freed) : 0)
         }
     }
@@ -173,7 +177,10 @@ final class Compactor: Sendable {
     }
 
     private func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        Self.seconds(ContinuousClock.now - start)
+    }
+
+    private static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
