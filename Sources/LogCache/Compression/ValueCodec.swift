@@ -14,6 +14,21 @@ enum ValueCodec {
     /// smaller values (``RecordEncoder``).
     static let largeValueMinimum = 1 << 20
 
+    /// Values shorter than this whose literals a handle leaves raw are compressed at level 2
+    /// when the store's level is 3 (``level(forRawLiterals:length:)``). zstd sets its
+    /// parameters by input size, and this is the bound of its smallest inputs' table.
+    static let smallValueMaximum = 16 << 10
+
+    /// The zstd level for a value of `length` bytes whose literals are left raw, in a store
+    /// whose level is `level`. Such values are those whose unmatched bytes do not compress
+    /// (identifiers, hashes, already compressed data); on them level 3's longer search over
+    /// level 2's finds almost nothing more: on 1 KiB values half random, 0.4% fewer bytes
+    /// for 1.4-2.3 times the time (`tools/bench-zstd 1024 20000000`, docs/performance.md).
+    /// Only the default level is moved: a store that asked for another level gets it.
+    static func level(forRawLiterals level: Int, length: Int) -> Int {
+        level == 3 && length < smallValueMaximum ? 2 : level
+    }
+
     /// Values at least this long are compressed by zstd's own worker threads, in jobs of a
     /// quarter of it. Below it the calling thread compresses: on 2 cores, two workers gave
     /// 0.67-1.11x one thread's speed on 1 MiB and 16 MiB values (`tools/bench-zstd`), while
@@ -114,14 +129,17 @@ enum ValueCodec {
             let coded = parallel ? parallelContexts : nil
             let raw = parallel ? parallelRawLiteralContexts : rawLiteralContexts
             guard let literals, let raw else { return zstd(src, into: dst, level: level, pool: coded) }
+            let rawLevel = Self.level(forRawLiterals: level, length: src.count)
             guard literals.shouldSample() else {
-                return zstd(src, into: dst, level: level, pool: literals.compressesLiterals ? coded : raw)
+                return literals.compressesLiterals
+                    ? zstd(src, into: dst, level: level, pool: coded)
+                    : zstd(src, into: dst, level: rawLevel, pool: raw)
             }
             // Both ways, the smaller kept: the sample costs one more compression of this value.
             let withLiterals = zstd(src, into: dst, level: level, pool: coded)
             let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: dst.count, alignment: 1)
             defer { scratch.deallocate() }
-            let withoutLiterals = zstd(src, into: scratch, level: level, pool: raw)
+            let withoutLiterals = zstd(src, into: scratch, level: rawLevel, pool: raw)
             literals.record(withLiterals: withLiterals ?? src.count, withoutLiterals: withoutLiterals ?? src.count)
             guard let withoutLiterals, withoutLiterals < (withLiterals ?? .max) else { return withLiterals }
             dst.baseAddress!.copyMemory(from: scratch.baseAddress!, byteCount: withoutLiterals)
