@@ -160,6 +160,25 @@ struct SecurityTests {
         #expect(report.problems.contains { $0.file == "MANIFEST" && $0.what.contains("bytes long") })
     }
 
+    @Test("A huge (sparse) index file does not size the index at open: the bound comes from the segment's own bytes")
+    func hugeIndexFile() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("store")
+        let small = Options(segmentSize: 8 << 10, compaction: .manual)
+        var store: CacheStore? = try CacheStore(directory: path, options: small)
+        for i in 0..<200 { try store?.set(Array(repeating: UInt8(i), count: 100), forKey: "k\(i)") }
+        try store?.close()
+        store = nil
+        let index = try #require(try FileManager.default.contentsOfDirectory(atPath: path).sorted().first { $0.hasSuffix(".idx") })
+        // 64 GiB of holes: sized from its length, the index would ask for billions of entries.
+        try truncateFile(path + "/" + index, to: 64 << 30)
+        let reopened = try CacheStore(directory: path, options: small)
+        defer { try? reopened.close() }
+        for i in 0..<200 { #expect(try reopened.value(forKey: "k\(i)") == Array(repeating: UInt8(i), count: 100)) }
+        #expect(reopened.index.sizes.memoryBytes < 1 << 20, "\(reopened.index.sizes.memoryBytes) bytes of index for 200 keys")
+    }
+
     @Test("Length fields claiming more than the file holds, or more than the limits, are refused before allocation")
     func hugeLengthFields() throws {
         // An index file whose entry count says 4 billion entries: refused by its length.

@@ -135,6 +135,31 @@ struct StoreIndexTests {
         }
     }
 
+    @Test("An index reserved for its load does not grow while loading, and is not rebuilt after unless that gives memory back")
+    func reserveAndShrink() throws {
+        var keys = KeyIndex()
+        keys.reserve(100_000)
+        let reserved = keys.memoryBytes
+        var generator = SystemRandomNumberGenerator()
+        let hashes = (0..<100_000).map { _ in UInt64.random(in: 1...UInt64.max, using: &generator) }
+        for (i, h) in hashes.enumerated() {
+            keys.upsert(IndexEntry(keyHash: h, segment: 1, offset: UInt32(i), length: 10, expiresAt: 0))
+        }
+        #expect(keys.memoryBytes == reserved, "the table grew during a load it was reserved for")
+        let slot = try #require(keys.slot(of: hashes[500]))
+        keys.shrinkToFit()
+        #expect(keys.slot(of: hashes[500]) == slot, "a full index was rebuilt for nothing")
+        // A reservation is refused once entries are in, whatever it asks for.
+        keys.reserve(10_000_000)
+        #expect(keys.memoryBytes == reserved)
+        // With most keys removed, shrinking rebuilds smaller and keeps every live key.
+        for h in hashes[..<90_000] { keys.remove(h) }
+        keys.shrinkToFit()
+        #expect(keys.memoryBytes < reserved / 4 && keys.count == 10_000)
+        #expect(hashes[90_000...].allSatisfy { keys.entry(for: $0)?.keyHash == $0 })
+        #expect(hashes[..<90_000].allSatisfy { keys.entry(for: $0) == nil })
+    }
+
     @Test("retire forgets the segments, frees their bytes, drops entries still pointing there and the expired ones")
     func retire() throws {
         let dir = TemporaryDirectory()

@@ -82,11 +82,11 @@ struct IndexLoader {
             // (the segment is scanned instead), so nothing is applied before all are checked.
             let keepBytes = header.coveredLength < UInt64(length) && !isActive
             let covered = header.coveredLength
-            if case .success = IndexFile.forEachEntry(mapped.bytes, coveredLength: covered, count: header.count, { _ in }) {
-                _ = IndexFile.forEachEntry(mapped.bytes, coveredLength: covered, count: header.count) { e in
-                    apply(e, segment: id)
-                    if keepBytes { e.encode(into: &indexed) }
-                }
+            var entries: [IndexFileEntry] = []
+            entries.reserveCapacity(header.count)
+            if case .success = IndexFile.forEachEntry(mapped.bytes, coveredLength: covered, count: header.count, { entries.append($0) }) {
+                apply(entries, segment: id)
+                if keepBytes { for e in entries { e.encode(into: &indexed) } }
                 scanFrom = Int(header.coveredLength)
                 if !isActive { diskBytes += mapped.bytes.count }
             }
@@ -119,6 +119,18 @@ struct IndexLoader {
         corruptRecords += outcome.damaged.count
         diskBytes += outcome.validEnd - start
         return outcome.validEnd
+    }
+
+    /// Applies records in log order, asking for each one's bucket and entry a few records
+    /// ahead: on a large store, the index's table and entries are far bigger than the
+    /// processor's cache, and without the hint every record waits for memory twice.
+    private mutating func apply(_ entries: [IndexFileEntry], segment: UInt32) {
+        let d = KeyIndex.prefetchDistance
+        for i in entries.indices {
+            if i + 2 * d < entries.count { live.index.prefetchBucket(of: entries[i + 2 * d].keyHash) }
+            if i + d < entries.count { live.index.prefetchEntry(of: entries[i + d].keyHash) }
+            apply(entries[i], segment: segment)
+        }
     }
 
     /// Applies one record, in log order, to the index.

@@ -22,11 +22,46 @@ struct KeyIndex: Sendable {
     private(set) var count = 0
 
     init(expectedCount: Int = 0) {
-        var buckets = 16
-        while buckets * 4 < expectedCount * 5 { buckets <<= 1 }
+        let buckets = Self.buckets(for: expectedCount)
         table = [UInt32](repeating: 0, count: buckets)
         mask = buckets - 1
         entries.reserveCapacity(expectedCount)
+    }
+
+    /// The table size for `count` entries: a power of two, kept at most 80% full.
+    private static func buckets(for count: Int) -> Int {
+        var buckets = 16
+        while buckets * 4 < count * 5, buckets < 1 << 40 { buckets <<= 1 }
+        return buckets
+    }
+
+    /// Makes room for `count` entries at once, so that loading them does not grow the table
+    /// by doubling (each doubling re-inserts every entry). Only while the index is empty:
+    /// a count read from files is a bound, not a promise, and an index that holds entries
+    /// grows as it must.
+    mutating func reserve(_ count: Int) {
+        guard self.count == 0, entries.isEmpty, Self.buckets(for: count) > table.count else { return }
+        self = KeyIndex(expectedCount: count)
+    }
+
+    /// Starts loading the bucket of `hash` into the processor's cache: a hint for an
+    /// ``upsert(_:)`` or a lookup of it a few keys later.
+    @inline(__always)
+    func prefetchBucket(of hash: UInt64) {
+        table.withUnsafeBufferPointer { t in
+            if let base = t.baseAddress { logcache_prefetch(base + bucket(hash)) }
+        }
+    }
+
+    /// Starts loading the entry the bucket of `hash` names first: the second memory read of
+    /// a lookup, worth asking for once ``prefetchBucket(of:)`` has brought the bucket in.
+    @inline(__always)
+    func prefetchEntry(of hash: UInt64) {
+        let t = table[bucket(hash)]
+        guard t != 0 else { return }
+        entries.withUnsafeBufferPointer { e in
+            if let base = e.baseAddress, Int(t - 1) < e.count { logcache_prefetch(base + Int(t - 1)) }
+        }
     }
 
     /// Slots ever allocated (live or free): the size a per-slot side array needs.
@@ -177,6 +212,9 @@ struct KeyIndex: Sendable {
     /// Rebuilds the arrays at the size the live entries need, renumbering slots; for after a
     /// bulk load, when overwritten keys have left free slots and growth has left spare room.
     mutating func shrinkToFit() {
+        // Rebuilding costs as much as the load did: only when it gives memory back, a
+        // smaller table or a quarter of the slots freed.
+        guard Self.buckets(for: count) < table.count || freeSlots.count * 4 > entries.count else { return }
         var compact = KeyIndex(expectedCount: count)
         for e in entries where e.segment != Self.freeMarker { compact.upsert(e) }
         self = compact

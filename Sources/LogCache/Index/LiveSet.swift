@@ -127,8 +127,11 @@ struct LiveSet: Sendable {
         self = fresh
     }
 
-    /// Compacts the index's memory after a bulk load (slots are renumbered).
+    /// Compacts the index's memory after a bulk load (slots may be renumbered).
     mutating func shrinkToFit() { index.shrinkToFit() }
+
+    /// Makes room for `count` keys before a load (``KeyIndex/reserve(_:)``).
+    mutating func reserve(_ count: Int) { index.reserve(count) }
 
     private mutating func account(_ e: IndexEntry, _ sign: Int) {
         let n = Int(e.length) * sign

@@ -81,6 +81,7 @@ enum StoreOpening {
             // ahead of the file; set it right while nobody can publish.
             counters.intend(generation: manifest.generation)
             var loader = IndexLoader(dir: dir, now: options.clock.now(), salt: manifest.salt)
+            loader.live.reserve(entryBound(dir, segments: manifest.segments))
             for (i, id) in manifest.segments.enumerated() {
                 try loader.recover(segment: id, active: i == manifest.segments.count - 1)
             }
@@ -149,6 +150,21 @@ enum StoreOpening {
         case .failure(let defect):
             throw .corruptStore(path: path, detail: defect.description)
         }
+    }
+
+    /// How many records the index files of `segments` list at most, from the files' sizes
+    /// alone: what the index is sized for before loading, so that it does not grow by
+    /// doubling on the way. A bound, not a count (rewritten and removed keys are in it), and
+    /// never more than the segment files could hold, whatever an index file's size says.
+    private static func entryBound(_ dir: Directory, segments: [UInt32]) -> Int {
+        var bound = 0
+        for id in segments {
+            guard let indexBytes = dir.fileSize(Segment.indexFileName(id)),
+                  let segmentBytes = dir.fileSize(Segment.fileName(id)) else { continue }
+            let listed = max(0, indexBytes - IndexFile.headerSize - 4) / IndexFileEntry.size
+            bound += min(listed, max(0, segmentBytes - SegmentHeader.size) / RecordHeader.size)
+        }
+        return min(bound, Int(UInt32.max) - 1)
     }
 
     /// Removes segment and index files the manifest does not name (left by a crash between
