@@ -125,10 +125,8 @@ struct IndexLoader {
     /// ahead: on a large store, the index's table and entries are far bigger than the
     /// processor's cache, and without the hint every record waits for memory twice.
     private mutating func apply(_ entries: [IndexFileEntry], segment: UInt32) {
-        let d = KeyIndex.prefetchDistance
         for i in entries.indices {
-            if i + 2 * d < entries.count { live.index.prefetchBucket(of: entries[i + 2 * d].keyHash) }
-            if i + d < entries.count { live.index.prefetchEntry(of: entries[i + d].keyHash) }
+            live.index.prefetch(aheadOf: i, count: entries.count) { entries[$0].keyHash }
             apply(entries[i], segment: segment)
         }
     }

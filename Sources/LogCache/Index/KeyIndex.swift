@@ -44,23 +44,24 @@ struct KeyIndex: Sendable {
         self = KeyIndex(expectedCount: count)
     }
 
-    /// Starts loading the bucket of `hash` into the processor's cache: a hint for an
-    /// ``upsert(_:)`` or a lookup of it a few keys later.
+    /// Starts loading what the lookups of the keys `distance` and twice `distance` after
+    /// key `i` of a batch will read, `hash(j)` being key `j`'s hash and `count` the batch's
+    /// size: the far one's bucket, and the entry the near one's bucket (asked for earlier)
+    /// names. Only a hint; a lookup or ``upsert(_:)`` in between does not make it wrong.
     @inline(__always)
-    func prefetchBucket(of hash: UInt64) {
-        table.withUnsafeBufferPointer { t in
-            if let base = t.baseAddress { logcache_prefetch(base + bucket(hash)) }
+    func prefetch(aheadOf i: Int, count: Int, hash: (Int) -> UInt64) {
+        let d = Self.prefetchDistance
+        if i + 2 * d < count {
+            table.withUnsafeBufferPointer { t in
+                if let base = t.baseAddress { logcache_prefetch(base + bucket(hash(i + 2 * d))) }
+            }
         }
-    }
-
-    /// Starts loading the entry the bucket of `hash` names first: the second memory read of
-    /// a lookup, worth asking for once ``prefetchBucket(of:)`` has brought the bucket in.
-    @inline(__always)
-    func prefetchEntry(of hash: UInt64) {
-        let t = table[bucket(hash)]
-        guard t != 0 else { return }
-        entries.withUnsafeBufferPointer { e in
-            if let base = e.baseAddress, Int(t - 1) < e.count { logcache_prefetch(base + Int(t - 1)) }
+        if i + d < count {
+            let t = table[bucket(hash(i + d))]
+            guard t != 0 else { return }
+            entries.withUnsafeBufferPointer { e in
+                if let base = e.baseAddress, Int(t - 1) < e.count { logcache_prefetch(base + Int(t - 1)) }
+            }
         }
     }
 
@@ -91,41 +92,28 @@ struct KeyIndex: Sendable {
     /// The entry for `hash`, if present.
     func entry(for hash: UInt64) -> IndexEntry? { slot(of: hash).map { entries[Int($0)] } }
 
-    /// How many lookups ahead ``lookups(of:)`` prefetches each of a lookup's two memory
+    /// How many lookups ahead ``prefetch(aheadOf:count:hash:)`` prefetches each of a lookup's two memory
     /// reads: far enough to cover a trip to memory, near enough that the lines are still
     /// in the cache when their turn comes.
     static let prefetchDistance = 8
 
-    /// The slots and entries of `hashes`, in their order: the answers of ``slot(of:)``,
+    /// The slot and entry of `hash`, if present.
+    func lookup(of hash: UInt64) -> (slot: Slot, entry: IndexEntry)? {
+        slot(of: hash).map { ($0, entries[Int($0)]) }
+    }
+
+    /// The slots and entries of `hashes`, in their order: the answers of ``lookup(of:)``,
     /// faster for a large batch. A lookup reads two places nothing else is near, its bucket
     /// and then the entry the bucket names; here each is prefetched a few lookups ahead, so
     /// a batch spends its time on lookups and not waiting for memory twice per key.
     func lookups(of hashes: [UInt64]) -> [(slot: Slot, entry: IndexEntry)?] {
-        let d = Self.prefetchDistance
-        let one = { (hash: UInt64) -> (slot: Slot, entry: IndexEntry)? in
-            slot(of: hash).map { ($0, entries[Int($0)]) }
+        var found: [(slot: Slot, entry: IndexEntry)?] = []
+        found.reserveCapacity(hashes.count)
+        for i in hashes.indices {
+            prefetch(aheadOf: i, count: hashes.count) { hashes[$0] }
+            found.append(lookup(of: hashes[i]))
         }
-        guard hashes.count > 2 * d else { return hashes.map(one) }
-        return table.withUnsafeBufferPointer { buckets in
-            entries.withUnsafeBufferPointer { slots in
-                guard let bucketBase = buckets.baseAddress, let slotBase = slots.baseAddress else {
-                    return hashes.map(one)
-                }
-                var found: [(slot: Slot, entry: IndexEntry)?] = []
-                found.reserveCapacity(hashes.count)
-                for i in 0..<(hashes.count + 2 * d) {
-                    if i < hashes.count { logcache_prefetch(bucketBase + bucket(hashes[i])) }
-                    let j = i - d
-                    if j >= 0, j < hashes.count {
-                        let t = buckets[bucket(hashes[j])]
-                        if t != 0 { logcache_prefetch(slotBase + Int(t - 1)) }
-                    }
-                    let k = i - 2 * d
-                    if k >= 0, k < hashes.count { found.append(one(hashes[k])) }
-                }
-                return found
-            }
-        }
+        return found
     }
 
     /// Inserts or replaces the entry for `entry.keyHash`; returns its slot and the entry it replaced.

@@ -57,13 +57,13 @@ struct LiveSet: Sendable {
     /// Points the key of `old` at a copy of its record, if the index still holds exactly
     /// `old` (the key may have been rewritten or removed since the copy was made). The key
     /// keeps its slot, so the policy's recency and frequency for it are kept too. `hint` is
-    /// the slot the key had when `old` was read, if known.
+    /// the slot the key had when `old` was read.
     @discardableResult
-    mutating func relocate(_ old: IndexEntry, slot hint: KeyIndex.Slot? = nil, segment: UInt32, offset: UInt32) -> Bool {
+    mutating func relocate(_ old: IndexEntry, slot hint: KeyIndex.Slot, segment: UInt32, offset: UInt32) -> Bool {
         // The hint is checked, not trusted: the slot may have been freed and reused, or the
         // key rewritten, since it was read; the entry then differs and the key is looked up.
         let slot: KeyIndex.Slot
-        if let hint, Int(hint) < index.slotCapacity, index[hint] == old {
+        if Int(hint) < index.slotCapacity, index[hint] == old {
             slot = hint
         } else {
             guard let found = index.slot(of: old.keyHash), index[found] == old else { return false }

@@ -76,7 +76,7 @@ final class StoreIndex: @unchecked Sendable {
 
     /// The live entry of `hash` with its slot: ``lookups(of:)`` for one key.
     func lookup(of hash: UInt64) -> (slot: UInt32, entry: IndexEntry)? {
-        read { s in s.live.index.slot(of: hash).map { ($0, s.live.index[$0]) } }
+        read { s in s.live.index.lookup(of: hash) }
     }
 
     /// The live entries of `hashes` with their slots, in their order, under one hold of the
