@@ -45,6 +45,8 @@ extension CacheStore {
             return removed
         }
         counters.deletes.add(removed, ordering: .relaxed)
+        // Unreachable already (their index entries are gone); their memory is not needed.
+        hot.removeAll()
         return removed
     }
 }

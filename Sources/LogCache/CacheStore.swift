@@ -34,6 +34,8 @@ public final class CacheStore: Sendable {
     let encoder: RecordEncoder
     /// Every read's last step: the record read and verified.
     let reader: RecordReader
+    /// Decoded values of hot keys, checked before a record is read.
+    let hot: HotValues
     /// The in-memory index and the open segments.
     let index: StoreIndex
     /// The log's ``SegmentLog/follower``, held here too: every lookup asks it first, and a
@@ -62,6 +64,7 @@ public final class CacheStore: Sendable {
         clock = options.clock
         encoder = RecordEncoder(settings: settings, salt: salt, largeValueLevel: options.zstdLevelForLargeValues)
         reader = RecordReader(salt: salt)
+        hot = HotValues(capacity: options.hotValueCacheBytes)
         let loaded = opened.loaded
         index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
         follower = Follower(shared: opened.counters, index: index, clock: clock, settings: settings,
@@ -153,15 +156,21 @@ public final class CacheStore: Sendable {
         return try index.located(hash)
     }
 
-    /// The value of the record `entry` points at, read and verified. An entry found expired
-    /// is dropped; one whose record fails verification is dropped and counted in
+    /// The value of the record `entry` points at: from the hot values when it is there,
+    /// otherwise read and verified (and then kept among the hot values). An entry found
+    /// expired is dropped; one whose record fails verification is dropped and counted in
     /// ``Statistics/corruptRecords``, and reads as a miss from then on: never returned.
     func read(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer) throws(CacheError) -> [UInt8]? {
-        switch try reader.read(entry, in: segment, key: key, now: clock.now(), RecordReader.value) {
-        case .found(let value?):
-            counters.hits.add(1, ordering: .relaxed)
-            if settings.isBounded, settings.policy.tracksHits { index.recordHit(entry) }
-            return value
+        let now = clock.now()
+        let cached = hot.value(for: entry, key: key, now: now)
+        if case .hit(let value) = cached { return hit(value, entry) }
+        let outcome = try reader.read(entry, in: segment, key: key, now: now) { h, record in
+            RecordReader.value(of: h, in: record).map { (value: $0, expiresAt: h.expiresAt) }
+        }
+        switch outcome {
+        case .found(let found?):
+            if case .miss(admit: true) = cached { hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry) }
+            return hit(found.value, entry)
         case .found(nil), .damaged:
             _ = index.remove(entry)
             counters.corruptRecords.add(1, ordering: .relaxed)
@@ -172,6 +181,12 @@ public final class CacheStore: Sendable {
             break
         }
         return miss()
+    }
+
+    private func hit(_ value: [UInt8], _ entry: IndexEntry) -> [UInt8] {
+        counters.hits.add(1, ordering: .relaxed)
+        if settings.isBounded, settings.policy.tracksHits { index.recordHit(entry) }
+        return value
     }
 
     func miss() -> [UInt8]? {
@@ -286,7 +301,9 @@ public final class CacheStore: Sendable {
             compactions: compactor.passes.load(ordering: .relaxed),
             compactionBytesWritten: compactor.bytesWritten.load(ordering: .relaxed),
             compactionBytesFreed: compactor.bytesFreed.load(ordering: .relaxed),
-            compactionFailures: compactor.failures.load(ordering: .relaxed))
+            compactionFailures: compactor.failures.load(ordering: .relaxed),
+            hotValueHits: hot.hits.load(ordering: .relaxed),
+            hotValueBytes: hot.usage.bytes)
     }
 }
 

@@ -52,6 +52,13 @@ public struct Options: Sendable {
     /// refusing with ``CacheError/networkFileSystem(path:fileSystem:)``. Safe only when
     /// every process that opens the store runs on one machine (docs/multiprocess.md).
     public var allowNetworkFileSystem: Bool
+    /// Bytes of decoded values this handle keeps in memory for hot keys, their keys and
+    /// about 96 bytes of bookkeeping each counted; 0 turns the cache off. A value enters only
+    /// after its record was verified, larger ones than 1/64 of this size never do, and a
+    /// write to the key from any process makes its cached value unreachable (the index then
+    /// points at the new record). Counted in ``Statistics/hotValueHits`` and
+    /// ``Statistics/hotValueBytes``. A setting of the handle, not kept in the store.
+    public var hotValueCacheBytes: Int
 
     public init(
         compression: Compression = .zstd(level: 3),
@@ -65,7 +72,8 @@ public struct Options: Sendable {
         clock: any CacheClock = SystemClock(),
         compaction: CompactionOptions = CompactionOptions(),
         zstdLevelForLargeValues: Int? = 1,
-        allowNetworkFileSystem: Bool = false
+        allowNetworkFileSystem: Bool = false,
+        hotValueCacheBytes: Int = 8 << 20
     ) {
         self.compression = compression
         self.compressionThreshold = compressionThreshold
@@ -79,6 +87,7 @@ public struct Options: Sendable {
         self.compaction = compaction
         self.zstdLevelForLargeValues = zstdLevelForLargeValues
         self.allowNetworkFileSystem = allowNetworkFileSystem
+        self.hotValueCacheBytes = hotValueCacheBytes
     }
 
     /// The settings a new store is created with, after checking their ranges.
@@ -100,6 +109,7 @@ public struct Options: Sendable {
         if let c = capacity, c <= 0 { throw .invalidOption("capacity must be positive") }
         if let m = maxEntries, m <= 0 { throw .invalidOption("maximum entry count must be positive") }
         if case .syncInterval(let d) = durability, d <= .zero { throw .invalidOption("sync interval must be positive") }
+        guard hotValueCacheBytes >= 0 else { throw .invalidOption("hot value cache size \(hotValueCacheBytes) is negative") }
         return StoreSettings(
             compression: compression, compressionThreshold: compressionThreshold, segmentSize: segmentSize,
             defaultTTLMilliseconds: defaultTTL?.milliseconds, capacityBytes: capacity, capacityEntries: maxEntries,

@@ -38,4 +38,10 @@ public struct Statistics: Sendable, Equatable, Codable {
     public var compactionBytesFreed: Int
     /// Background compaction passes that failed (the store stays as it was before each).
     public var compactionFailures: Int
+    /// Of the ``hits``, those answered from the handle's hot values without reading a record
+    /// (``Options/hotValueCacheBytes``).
+    public var hotValueHits: Int
+    /// Bytes the hot values take now, their keys and bookkeeping included; never more than
+    /// ``Options/hotValueCacheBytes``.
+    public var hotValueBytes: Int
 }

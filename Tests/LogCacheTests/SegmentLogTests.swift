@@ -76,7 +76,7 @@ struct SegmentLogTests {
             // Every record is where the index says, byte for byte.
             for (i, r) in records.enumerated() {
                 let (entry, segment) = try #require(try p.index.located(r.keyHash), "k\(i) is not indexed")
-                #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
+                #expect(try segment.withRecord(offset: entry.offset, length: entry.length) { [UInt8]($0) } == r.bytes)
                 #expect(entry.segment == (i < 3 ? 1 : manifest.segments[1]))
             }
         }
@@ -126,7 +126,7 @@ struct SegmentLogTests {
             #expect(FileManager.default.fileExists(atPath: dir.file(Segment.indexFileName(secondID))))
             for r in written {
                 let (entry, segment) = try #require(try p.index.located(r.keyHash))
-                #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
+                #expect(try segment.withRecord(offset: entry.offset, length: entry.length) { [UInt8]($0) } == r.bytes)
             }
         }
     }
@@ -139,7 +139,7 @@ struct SegmentLogTests {
             #expect(try p.append([big]))
             let (entry, segment) = try #require(try p.index.located(big.keyHash))
             #expect(entry.offset == UInt32(SegmentHeader.size) && segment.id == p.log.manifest.segments.last)
-            #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == big.bytes)
+            #expect(try segment.withRecord(offset: entry.offset, length: entry.length) { [UInt8]($0) } == big.bytes)
         }
     }
 
@@ -193,7 +193,7 @@ struct SegmentLogTests {
         #expect(b.log.manifest == a.log.manifest)
         for r in records {
             let (entry, segment) = try #require(try b.index.located(r.keyHash))
-            #expect(try segment.readRecord(offset: entry.offset, length: entry.length) == r.bytes)
+            #expect(try segment.withRecord(offset: entry.offset, length: entry.length) { [UInt8]($0) } == r.bytes)
         }
     }
 

@@ -274,7 +274,7 @@ struct StoreTests {
                 try store.set(v, forKey: key)
                 #expect(try store.value(forKey: key) == v)
                 let (entry, segment) = try #require(try store.index.located(KeyHash.hash(key)))
-                let record = try segment.readRecord(offset: entry.offset, length: entry.length)
+                let record = try segment.withRecord(offset: entry.offset, length: entry.length) { [UInt8]($0) }
                 let frame = Array(record[(RecordHeader.size + key.count)...])
                 kinds.append(Self.literalsKind(ofFrame: frame))
                 stored.append(frame.count)

@@ -66,6 +66,7 @@ struct CompactionOutput {
         for i in written.indices {
             let w = written[i]
             try w.segment.file.sync()
+            w.segment.mapSealed(length: w.length)
             let index = IndexFile.encode(segmentID: w.segment.id, coveredLength: UInt64(w.length), entryBytes: w.entries.bytes)
             try dir.writeAtomically(Segment.indexFileName(w.segment.id), index)
             written[i].indexBytes = index.count

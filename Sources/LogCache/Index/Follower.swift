@@ -167,6 +167,7 @@ final class Follower: Sendable {
             }
         }
         w.manifest = manifest
+        index.mapSealedSegments(in: w.context.dir, active: w.active.segment.id)
     }
 
     /// Rebuilds the index from the current manifest, retrying while compactions in other

@@ -55,6 +55,10 @@ extension IndexLoader {
             active = ActiveSegment(segment: segment, length: loaded.validEnd)
             diskBytes += loaded.validEnd
         } else {
+            // Sealed by its writer when its index file covers it all (written after the
+            // fsync); otherwise the seal may still be running there, and the segment is mapped
+            // once its index file appears (``StoreIndex/mapSealedSegments(in:active:)``).
+            if loaded.entries == nil { segment.mapSealed(length: length) }
             diskBytes += length
         }
     }

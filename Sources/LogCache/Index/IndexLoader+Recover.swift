@@ -50,6 +50,7 @@ extension IndexLoader {
             try dir.writeAtomically(Segment.indexFileName(id), rebuilt)
             diskBytes += rebuilt.count
         }
+        segment.mapSealed(length: length)
         diskBytes += length
     }
 }

@@ -95,6 +95,19 @@ final class StoreIndex: @unchecked Sendable {
     /// Every open segment by number.
     var segments: [UInt32: Segment] { read { $0.segments } }
 
+    /// Maps the open segments other processes have sealed since this handle followed them:
+    /// those other than `active` that are not mapped yet and whose index file is there now (a
+    /// seal writes it after its fsync). What a catch-up that adopted a new manifest calls.
+    func mapSealedSegments(in dir: Directory, active: UInt32) {
+        let unmapped = read { s in s.segments.values.filter { $0.id != active && !$0.isMapped } }
+        for segment in unmapped {
+            var info = stat()
+            guard stat(dir.path(Segment.indexFileName(segment.id)), &info) == 0,
+                  let length = try? segment.file.size() else { continue }
+            segment.mapSealed(length: length)
+        }
+    }
+
     /// Every live entry with its segment, in no particular order.
     func liveEntries() throws(CacheError) -> [(IndexEntry, Segment)] {
         try read { s throws(CacheError) in

@@ -66,6 +66,7 @@ final class PendingSeal: Sendable {
             let ended: State
             do throws(CacheError) {
                 try segment.file.sync()
+                segment.mapSealed(length: length)
                 do throws(CacheError) {
                     try writeIndexFile()
                     ended = .sealed
@@ -102,6 +103,7 @@ final class PendingSeal: Sendable {
             throw error
         case .retry:
             try segment.file.sync()
+            segment.mapSealed(length: length)
             state.withLock { $0 = .synced }
             try writeIndexFile()
         case .synced:

@@ -19,15 +19,15 @@ struct RecordReader: Sendable {
         case otherKey
     }
 
-    /// Reads the record of `entry` with one `pread` and checks, in order: its length against
+    /// Reads the record of `entry` (from the segment's map when it is sealed, with one `pread`
+    /// otherwise) and checks, in order: its length against
     /// the entry, its salted checksum and kind, its key (the bytes of `key`, or when nil the
     /// entry's hash), its expiry at `now`; `body` is given the header and the record only
     /// when all hold.
     func read<T>(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer?, now: Int64,
                  _ body: (RecordHeader, UnsafeRawBufferPointer) -> T) throws(CacheError) -> Outcome<T> {
         if entry.certainlyExpired(at: now) { return .expired }
-        let record = try segment.readRecord(offset: entry.offset, length: entry.length)
-        return record.withUnsafeBytes { bytes -> Outcome<T> in
+        return try segment.withRecord(offset: entry.offset, length: entry.length) { bytes -> Outcome<T> in
             guard bytes.count == Int(entry.length), let h = RecordCoding.valueRecord(bytes, salt: salt) else { return .damaged }
             let recordKey = RecordCoding.key(of: h, in: bytes)
             if let key {
