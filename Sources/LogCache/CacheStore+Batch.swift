@@ -21,17 +21,37 @@ extension CacheStore {
     /// large values, ``forEachValue(forKeys:_:)`` needs memory for one at a time.
     public func values(forKeys keys: [String]) throws(CacheError) -> [[UInt8]?] {
         var results = [[UInt8]?](repeating: nil, count: keys.count)
-        try forEachValue(forKeys: keys) { i, value in results[i] = value }
+        for hit in try locatedInLogOrder(keys) {
+            results[hit.index] = try withBytes(keys[hit.index]) { k throws(CacheError) in
+                try read(hit.entry, in: hit.segment, key: k)
+            }
+        }
         return results
     }
 
     /// Reads the values of many keys and hands each to `body` as soon as it is read and
     /// verified, with the key's position in `keys`; returns how many keys had a value.
     ///
-    /// Values come in log order, not in the order of `keys`, and none is kept once `body`
-    /// returns, so a batch of large values costs the memory of one.
+    /// Values come in log order, not in the order of `keys`. Each is lent to `body` in a
+    /// buffer valid only until `body` returns (from the segment's map when it is stored
+    /// uncompressed, otherwise decompressed into a buffer that is reused), so a batch of large
+    /// values costs the memory of one and no allocation per value; copy what must outlive the
+    /// call.
     @discardableResult
-    public func forEachValue(forKeys keys: [String], _ body: (Int, [UInt8]) -> Void) throws(CacheError) -> Int {
+    public func forEachValue(forKeys keys: [String], _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Int {
+        var count = 0
+        for hit in try locatedInLogOrder(keys) {
+            let found: Void? = try withBytes(keys[hit.index]) { k throws(CacheError) in
+                try borrow(hit.entry, in: hit.segment, key: k) { body(hit.index, $0) }
+            }
+            if found != nil { count += 1 }
+        }
+        return count
+    }
+
+    /// The entries of `keys` that the index has, with each key's position, sorted by where
+    /// their records are; the keys it lacks are counted as misses.
+    private func locatedInLogOrder(_ keys: [String]) throws(CacheError) -> [(index: Int, entry: IndexEntry, segment: Segment)] {
         let hashes = keys.map { k in withBytes(k) { KeyHash.hash($0) } }
         try log.catchUpIfBehind()
         let found = try index.located(hashes)
@@ -39,15 +59,6 @@ extension CacheStore {
             .compactMap { i, hit in hit.map { (index: i, entry: $0.0, segment: $0.1) } }
             .sorted { ($0.entry.segment, $0.entry.offset) < ($1.entry.segment, $1.entry.offset) }
         counters.misses.add(keys.count - order.count, ordering: .relaxed)
-        var count = 0
-        for hit in order {
-            let value = try withBytes(keys[hit.index]) { k throws(CacheError) in
-                try read(hit.entry, in: hit.segment, key: k)
-            }
-            guard let value else { continue }
-            count += 1
-            body(hit.index, value)
-        }
-        return count
+        return order
     }
 }

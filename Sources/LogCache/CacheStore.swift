@@ -149,6 +149,32 @@ public final class CacheStore: Sendable {
         return try read(entry, in: segment, key: key)
     }
 
+    /// Calls `body` with the bytes of the value stored under `key`, valid only inside `body`,
+    /// and returns what it returned; nil (and `body` not called) when there is no value, as
+    /// for ``value(forKey:)-(String)``.
+    ///
+    /// No array is made for the value: an uncompressed value is handed straight from the
+    /// segment's memory map, a compressed one is decompressed into a buffer that is reused,
+    /// and a hot value is lent from the cache. For large values this saves an allocation
+    /// (whose pages the kernel would fault in) and a pass over the bytes. The checks are the
+    /// same as for ``value(forKey:)-(String)``: `body` only ever sees a verified value.
+    public func withValue<R>(forKey key: String, _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
+        try withBytes(key) { k throws(CacheError) in try withValue(key: k, body) }
+    }
+
+    /// ``withValue(forKey:_:)-(String,_)`` for a key of arbitrary bytes.
+    public func withValue<R>(forKey key: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
+        try withBytes(key) { k throws(CacheError) in try withValue(key: k, body) }
+    }
+
+    func withValue<R>(key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
+        guard let (entry, segment) = try lookup(KeyHash.hash(key)) else {
+            _ = miss()
+            return nil
+        }
+        return try borrow(entry, in: segment, key: key, body)
+    }
+
     /// The live entry of `hash` and its segment, after catching up with other processes when
     /// their changes may touch the key.
     private func lookup(_ hash: UInt64) throws(CacheError) -> (IndexEntry, Segment)? {
@@ -164,13 +190,42 @@ public final class CacheStore: Sendable {
         let now = clock.now()
         let cached = hot.value(for: entry, key: key, now: now)
         if case .hit(let value) = cached { return hit(value, entry) }
-        let outcome = try reader.read(entry, in: segment, key: key, now: now) { h, record in
+        let found = settle(entry, try reader.read(entry, in: segment, key: key, now: now) { h, record in
             RecordReader.value(of: h, in: record).map { (value: $0, expiresAt: h.expiresAt) }
-        }
+        })
+        guard let found else { return nil }
+        if case .miss(admit: true) = cached { hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry) }
+        return found.value
+    }
+
+    /// ``read(_:in:key:)`` handing the value to `body` without making an array of it
+    /// (``RecordReader/withValue(of:in:_:)``); an array is made only for a value the hot
+    /// values admit.
+    func borrow<R>(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer,
+                   _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
+        let now = clock.now()
+        let cached = hot.value(for: entry, key: key, now: now)
+        if case .hit(let value) = cached { return hit(value, entry).withUnsafeBytes(body) }
+        var admit = false
+        if case .miss(admit: true) = cached { admit = true }
+        let hot = self.hot
+        return settle(entry, try reader.withValue(entry, in: segment, key: key, now: now) { h, bytes -> R in
+            if admit, hot.fits(valueCount: bytes.count, keyCount: key.count) {
+                hot.insert([UInt8](bytes), key: key, expiresAt: h.expiresAt, for: entry)
+            }
+            return body(bytes)
+        })
+    }
+
+    /// What a read of `entry` found, counted: a hit (recorded for the policy), or a miss. An
+    /// entry found expired is dropped; one whose record fails verification, or whose value
+    /// does not decode (nil), is dropped and counted in ``Statistics/corruptRecords``.
+    private func settle<T>(_ entry: IndexEntry, _ outcome: RecordReader.Outcome<T?>) -> T? {
         switch outcome {
         case .found(let found?):
-            if case .miss(admit: true) = cached { hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry) }
-            return hit(found.value, entry)
+            counters.hits.add(1, ordering: .relaxed)
+            if settings.isBounded, settings.policy.tracksHits { index.recordHit(entry) }
+            return found
         case .found(nil), .damaged:
             _ = index.remove(entry)
             counters.corruptRecords.add(1, ordering: .relaxed)
@@ -180,7 +235,8 @@ public final class CacheStore: Sendable {
             // Another key with the same 64-bit hash: a miss, never the other key's value.
             break
         }
-        return miss()
+        counters.misses.add(1, ordering: .relaxed)
+        return nil
     }
 
     private func hit(_ value: [UInt8], _ entry: IndexEntry) -> [UInt8] {

@@ -175,4 +175,47 @@ struct ReadPathTests {
             _ = try CacheStore(directory: dir.path, options: Self.options(hot: -1))
         }
     }
+
+    @Test("withValue and forEachValue lend every value whole, compressed or not, small or large, mapped or not; a damaged one is never lent")
+    func borrowedValues() throws {
+        for compression in [Compression.zstd(level: 3), .lz4, .none] {
+            let dir = TemporaryDirectory()
+            defer { dir.cleanup() }
+            let store = try CacheStore(directory: dir.path, options: Options(
+                compression: compression, segmentSize: 1 << 20, hotValueCacheBytes: 0))
+            var g = SeededGenerator(seed: 21)
+            // Sizes up and down, so that a reused buffer is shorter or longer than the next value.
+            let sizes = [3 << 20, 10, 200_000, 1, 1 << 20, 70_000, 5_000, 2 << 20]
+            var values: [String: [UInt8]] = [:]
+            for (i, n) in sizes.enumerated() {
+                values["v\(i)"] = g.bytes(n, compressible: i % 2 == 0)
+                try store.set(values["v\(i)"]!, forKey: "v\(i)")
+            }
+            PendingSeal.waitForBackgroundSeals()
+            for round in 0..<2 {
+                for (k, v) in values.sorted(by: { $0.key < $1.key }) {
+                    #expect(try store.withValue(forKey: k) { Array($0) } == v, "\(compression) \(k) round \(round)")
+                }
+            }
+            #expect(try store.withValue(forKey: "absent") { _ in Issue.record("lent a value for a missing key") } == nil)
+            let keys = values.keys.sorted() + ["absent"]
+            var lent = 0
+            let found = try store.forEachValue(forKeys: keys) { i, bytes in
+                lent += 1
+                #expect(Array(bytes) == values[keys[i]], "\(compression) \(keys[i])")
+            }
+            #expect(found == values.count && lent == values.count)
+
+            // Damage the small value's last byte, and a byte in the middle of the 3 MiB one:
+            // the checksum catches both before anything is lent.
+            for (key, at) in [("v1", 1.0), ("v0", 0.5)] {
+                let (entry, _) = try #require(try store.index.located(KeyHash.hash(Array(key.utf8))))
+                let offset = Int(entry.offset) + Int(Double(entry.length - 1) * at)
+                try flipBit(dir.file(Segment.fileName(entry.segment)), at: offset, bit: 2)
+                #expect(try store.withValue(forKey: key) { _ in Issue.record("lent damaged \(key)") } == nil)
+            }
+            #expect(store.statistics.corruptRecords == 2)
+            try store.close()
+        }
+    }
 }

@@ -170,7 +170,7 @@ struct StoreTests {
         var seen = [Int](repeating: 0, count: keys.count)
         let found = try store.forEachValue(forKeys: keys) { i, value in
             seen[i] += 1
-            #expect(value == entries[keys[i]])
+            #expect(Array(value) == entries[keys[i]])
         }
         #expect(found == entries.count)
         #expect(seen == keys.map { entries[$0] == nil ? 0 : 1 })

@@ -79,6 +79,22 @@ let benchmarks: @Sendable () -> Void = {
         }
     }, setup: hooks.setup, teardown: hooks.teardown)
 
+    // Zipf 0.99 over the same 100,000 keys, as in workload 2: the hot keys come from the
+    // handle's hot values (Options.hotValueCacheBytes), the rest from their records.
+    hooks = with("zipf", count: entries, pool: smallValues)
+    let zipfIDs: [Int] = {
+        var rng = SplitMix64(seed: 5)
+        let zipf = ZipfGenerator(count: entries, theta: 0.99)
+        return (0..<(1 << 16)).map { _ in zipf.next(using: &rng) }
+    }()
+    Benchmark("get hit 1 KiB, Zipf 0.99", closure: { benchmark in
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            i = (i &+ 1) & (zipfIDs.count - 1)
+            blackHole(try fixture.store.value(forKey: fixture.keys[zipfIDs[i]]))
+        }
+    }, setup: hooks.setup, teardown: hooks.teardown)
+
     hooks = with("miss", count: entries, pool: smallValues)
     Benchmark("get miss", closure: { benchmark in
         for _ in benchmark.scaledIterations {
@@ -117,6 +133,13 @@ let benchmarks: @Sendable () -> Void = {
     hooks = with("json-get", count: 500, pool: BenchData.jsonDocuments(count: 16, minSize: 100_000, maxSize: 160_000, seed: 1))
     Benchmark("get hit 100–160 KB JSON", configuration: .init(scalingFactor: .one), closure: { _ in
         blackHole(try fixture.store.value(forKey: fixture.keys[fixture.nextID()]))
+    }, setup: hooks.setup, teardown: hooks.teardown)
+
+    // 1 MiB values lent to a closure, as workload 5 reads them: decompressed into a reused
+    // buffer, straight from the segment's map once it is sealed.
+    hooks = with("large", count: 128, pool: BenchData.halfCompressible(count: 16, size: 1 << 20, seed: 3))
+    Benchmark("withValue 1 MiB", configuration: .init(scalingFactor: .one), closure: { _ in
+        blackHole(try fixture.store.withValue(forKey: fixture.keys[fixture.nextID()]) { $0.count })
     }, setup: hooks.setup, teardown: hooks.teardown)
 
     // The record checksum on its own: every read verifies it over the whole stored record.

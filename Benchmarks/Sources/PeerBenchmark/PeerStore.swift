@@ -93,13 +93,11 @@ final class LogCachePeer: PeerStore {
     }
 
     func get(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> Void) throws -> Bool {
-        guard let value = try store.value(forKey: key) else { return false }
-        value.withUnsafeBytes(body)
-        return true
+        try store.withValue(forKey: key, body) != nil
     }
 
     func getBatch(_ keys: KeyBatch, _ body: (Int, UnsafeRawBufferPointer) -> Void) throws -> Int {
-        try store.forEachValue(forKeys: keys.strings) { i, value in value.withUnsafeBytes { body(i, $0) } }
+        try store.forEachValue(forKeys: keys.strings, body)
     }
 
     func flush() throws { try store.flush() }

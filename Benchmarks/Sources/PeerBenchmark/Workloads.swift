@@ -277,12 +277,34 @@ final class LargeValueWorkload: Workload {
         let prefix = Array("blob/".utf8)
         keys = (0..<count).map { BenchData.key(prefix: prefix, id: $0) }
         reads = shuffled(Array(0..<count), seed: 31)
+        // The floor of the reads: the values compressed as LogCache stores values of 1 MiB
+        // (zstd level 1), decompressed in the order of the reads into one reused buffer,
+        // with no store in between.
+        let zstd = ZstdCodec(level: 1)
+        frames = try (0..<count).map { try zstd.compressed(BenchData.value(pool: pool, index: $0 % pool.count, id: $0)) }
+        try measureFloor(r)
         try file.map {
             try WorkloadFile(pool: pool, prefix: prefix, phases: [
                 ("load", (0..<count).flatMap { [UInt32($0), UInt32($0 % pool.count)] }),
                 ("reads", reads.map { UInt32($0) }),
             ]).write(to: $0)
         }
+    }
+
+    private var frames: [[UInt8]] = []
+    private var floor = Double.infinity
+
+    /// Measures the floor again (best of three) and keeps the fastest of the run, as
+    /// workload 1 does, so that a burst of other work during one measurement cannot lower it.
+    private func measureFloor(_ r: Results) throws {
+        let zstd = ZstdCodec(level: 1)
+        var buffer: [UInt8] = []
+        var bytes = 0
+        let time = try bestOf(3) {
+            for id in reads { bytes &+= try frames[id].withUnsafeBytes { try zstd.decompress($0, into: &buffer) } }
+        }
+        floor = min(floor, time)
+        r.reference("5.read", "zstd alone", Double(bytes / 3) / floor / 1e6)
     }
 
     /// Measures the disk in the directory the stores will use, right before they run.
@@ -305,6 +327,7 @@ final class LargeValueWorkload: Workload {
             for id in reads { guard try store.get(keys[id], { bytes &+= $0.count }) else { throw PeerError("large: miss") } }
         }
         r.record("5.read", kind.title, total / readTime / 1e6)
+        try measureFloor(r)
         try verify(store, key: keys[0], expected: BenchData.value(pool: pool, index: 0, id: 0), "large")
         try store.close()
     }

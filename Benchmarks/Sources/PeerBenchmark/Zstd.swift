@@ -36,6 +36,17 @@ final class ZstdCodec {
     /// A compressed copy of `value`.
     func compressed(_ value: [UInt8]) throws -> [UInt8] { try compress(value) { [UInt8]($0) } }
 
+    /// Decompresses a zstd frame into `buffer`, which is grown when it is too short and
+    /// otherwise reused; the original length.
+    func decompress(_ frame: UnsafeRawBufferPointer, into buffer: inout [UInt8]) throws -> Int {
+        let size = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+        guard size < ZSTD_CONTENTSIZE_ERROR else { throw PeerError("zstd: not a frame with a known size") }
+        if buffer.count < Int(size) { buffer = [UInt8](repeating: 0, count: Int(size)) }
+        let n = buffer.withUnsafeMutableBytes { ZSTD_decompressDCtx(dctx, $0.baseAddress, Int(size), frame.baseAddress, frame.count) }
+        guard ZSTD_isError(n) == 0, n == Int(size) else { throw PeerError("zstd: damaged frame") }
+        return n
+    }
+
     /// The original bytes of a zstd frame, in a new buffer (as a store hands back a value).
     func decompress(_ frame: UnsafeRawBufferPointer) throws -> [UInt8] {
         let size = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)

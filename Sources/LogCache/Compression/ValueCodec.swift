@@ -172,25 +172,34 @@ enum ValueCodec {
         if codec == .none { return stored.count == rawLength ? [UInt8](stored) : nil }
         var ok = false
         let out = [UInt8](unsafeUninitializedCapacity: rawLength) { buf, count in
-            count = 0
-            guard rawLength > 0, !stored.isEmpty else { ok = rawLength == 0; return }
-            switch codec {
-            case .none:
-                return
-            case .lz4:
-                let n = LZ4_decompress_safe(stored.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                            UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                            Int32(stored.count), Int32(rawLength))
-                ok = Int(n) == rawLength
-            case .zstd:
-                let n = decompressionContexts.with { ctx in
-                    ZSTD_decompressDCtx(ctx, buf.baseAddress, rawLength, stored.baseAddress, stored.count)
-                }
-                if let n { ok = ZSTD_isError(n) == 0 && n == rawLength }
-            }
-            if ok { count = rawLength }
+            ok = decode(stored, codec: codec, into: UnsafeMutableRawBufferPointer(buf))
+            count = ok ? rawLength : 0
         }
         return ok ? out : nil
+    }
+
+    /// Decompresses a record's stored bytes into exactly `out.count` bytes of `out`; false
+    /// when they do not decompress to exactly that many.
+    static func decode(_ stored: UnsafeRawBufferPointer, codec: RecordCodec, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        let rawLength = out.count
+        guard rawLength > 0, let src = stored.baseAddress, let dst = out.baseAddress else {
+            return rawLength == 0 && (codec != .none || stored.isEmpty)
+        }
+        switch codec {
+        case .none:
+            guard stored.count == rawLength else { return false }
+            dst.copyMemory(from: src, byteCount: rawLength)
+            return true
+        case .lz4:
+            guard let srcCount = Int32(exactly: stored.count), let dstCount = Int32(exactly: rawLength) else { return false }
+            let n = LZ4_decompress_safe(src.assumingMemoryBound(to: CChar.self), dst.assumingMemoryBound(to: CChar.self),
+                                        srcCount, dstCount)
+            return Int(n) == rawLength
+        case .zstd:
+            let n = decompressionContexts.with { ctx in ZSTD_decompressDCtx(ctx, dst, rawLength, src, stored.count) }
+            guard let n else { return false }
+            return ZSTD_isError(n) == 0 && n == rawLength
+        }
     }
 }
 

@@ -151,10 +151,16 @@ public enum RecordCoding {
         case .success(let h): header = h
         }
         guard bytes.count >= header.totalLength else { return .failure(.truncated) }
-        let stored = bytes.loadUnaligned(as: UInt32.self)
-        let actual = checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<header.totalLength]), salt: salt)
-        guard UInt32(littleEndian: stored) == actual else { return .failure(.checksumMismatch) }
+        guard checksumMatches(bytes, header, salt: salt) else { return .failure(.checksumMismatch) }
         return .success(header)
+    }
+
+    /// Whether the record in `bytes`, whose header (decoded already) is `header` and which
+    /// holds at least `header.totalLength` bytes, carries the checksum of its bytes salted
+    /// with `salt`.
+    static func checksumMatches(_ bytes: UnsafeRawBufferPointer, _ header: RecordHeader, salt: RecordSalt) -> Bool {
+        let stored = bytes.loadUnaligned(as: UInt32.self)
+        return UInt32(littleEndian: stored) == checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<header.totalLength]), salt: salt)
     }
 
     /// The header of `bytes` when they are exactly one good value record: what an index

@@ -61,10 +61,16 @@ final class HotValues: Sendable {
     /// larger than a quarter of a shard is not kept: it would push out many hot ones for one
     /// read.
     func insert(_ value: [UInt8], key: UnsafeRawBufferPointer, expiresAt: Int64, for entry: IndexEntry) {
+        guard fits(valueCount: value.count, keyCount: key.count) else { return }
         let cost = value.count + key.count + Self.overheadBytes
-        guard isEnabled, cost <= capacity / Self.shardCount / 4 else { return }
         let slot = Slot(entry: entry, key: [UInt8](key), value: value, expiresAt: expiresAt, cost: cost)
         shard(entry.keyHash).withLock { $0.insert(slot) }
+    }
+
+    /// Whether a value of `valueCount` bytes under a key of `keyCount` may be kept: what a
+    /// caller asks before it makes an array of a value it only borrowed.
+    func fits(valueCount: Int, keyCount: Int) -> Bool {
+        isEnabled && valueCount + keyCount + Self.overheadBytes <= capacity / Self.shardCount / 4
     }
 
     /// Forgets every value (for tests and `removeAll`, whose records are gone).

@@ -28,15 +28,8 @@ struct RecordReader: Sendable {
                  _ body: (RecordHeader, UnsafeRawBufferPointer) -> T) throws(CacheError) -> Outcome<T> {
         if entry.certainlyExpired(at: now) { return .expired }
         return try segment.withRecord(offset: entry.offset, length: entry.length) { bytes -> Outcome<T> in
-            guard bytes.count == Int(entry.length), let h = RecordCoding.valueRecord(bytes, salt: salt) else { return .damaged }
-            let recordKey = RecordCoding.key(of: h, in: bytes)
-            if let key {
-                guard recordKey.elementsEqual(key) else { return .otherKey }
-            } else {
-                guard KeyHash.hash(recordKey) == entry.keyHash else { return .otherKey }
-            }
-            if h.isExpired(at: now) { return .expired }
-            return .found(body(h, bytes))
+            guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decodeHeader(bytes) else { return .damaged }
+            return check(h, bytes, entry: entry, key: key, now: now) { body(h, bytes) }
         }
     }
 
@@ -44,6 +37,46 @@ struct RecordReader: Sendable {
     /// nil when it does not decompress so.
     static func value(of h: RecordHeader, in record: UnsafeRawBufferPointer) -> [UInt8]? {
         ValueCodec.decode(RecordCoding.storedValue(of: h, in: record), codec: h.codec, rawLength: h.rawLength)
+    }
+
+    /// ``read(_:in:key:now:_:)`` for a caller that borrows the value: `body` is given the
+    /// record's header and its value, valid only inside `body` (``withValue(of:in:_:)``), once
+    /// every check has passed; `.found(nil)` when the record passed them but its value does
+    /// not decode.
+    func withValue<T>(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer?, now: Int64,
+                      _ body: (RecordHeader, UnsafeRawBufferPointer) -> T) throws(CacheError) -> Outcome<T?> {
+        try read(entry, in: segment, key: key, now: now) { h, bytes in Self.withValue(of: h, in: bytes) { body(h, $0) } }
+    }
+
+    /// The checks of ``read(_:in:key:now:_:)`` on a record whose header `h` decoded: its
+    /// length and kind, the salted checksum, the key, the expiry; `found` only when all hold.
+    private func check<T>(_ h: RecordHeader, _ bytes: UnsafeRawBufferPointer, entry: IndexEntry,
+                          key: UnsafeRawBufferPointer?, now: Int64, _ found: () -> T) -> Outcome<T> {
+        guard h.totalLength == bytes.count, h.kind == .value, RecordCoding.checksumMatches(bytes, h, salt: salt) else {
+            return .damaged
+        }
+        let recordKey = RecordCoding.key(of: h, in: bytes)
+        if let key {
+            guard recordKey.elementsEqual(key) else { return .otherKey }
+        } else {
+            guard KeyHash.hash(recordKey) == entry.keyHash else { return .otherKey }
+        }
+        if h.isExpired(at: now) { return .expired }
+        return .found(found())
+    }
+
+    /// Calls `body` with the value of a verified record, valid only inside `body`: the
+    /// stored bytes themselves when they are not compressed (straight from a segment's map,
+    /// with no copy), otherwise decompressed into a reused buffer. Nil, and `body` not
+    /// called, when the value does not decompress to exactly the length its header gives.
+    static func withValue<R>(of h: RecordHeader, in record: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        let stored = RecordCoding.storedValue(of: h, in: record)
+        if h.codec == .none { return stored.count == h.rawLength ? body(stored) : nil }
+        return ScratchBuffers.shared.with(count: h.rawLength) { buffer -> R? in
+            let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<h.rawLength])
+            guard ValueCodec.decode(stored, codec: h.codec, into: out) else { return nil }
+            return body(UnsafeRawBufferPointer(out))
+        }
     }
 
     /// The header and key of the record `entry` points at, when it is an unexpired value
