@@ -41,10 +41,10 @@ extension CacheStore {
     public func forEachValue(forKeys keys: [String], _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Int {
         var count = 0
         for hit in try locatedInLogOrder(keys) {
-            let found: Void? = try withBytes(keys[hit.index]) { k throws(CacheError) in
+            let found = try withBytes(keys[hit.index]) { k throws(CacheError) in
                 try borrow(hit.entry, in: hit.segment, key: k) { body(hit.index, $0) }
             }
-            if found != nil { count += 1 }
+            if found { count += 1 }
         }
         return count
     }

@@ -159,18 +159,25 @@ public final class CacheStore: Sendable {
     /// (whose pages the kernel would fault in) and a pass over the bytes. The checks are the
     /// same as for ``value(forKey:)-(String)``: `body` only ever sees a verified value.
     public func withValue<R>(forKey key: String, _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
-        try withBytes(key) { k throws(CacheError) in try withValue(key: k, body) }
+        // The generic result stays out here: the read path below is not generic, so that a
+        // caller in another module runs it specialized, not through generic metadata.
+        var result: R?
+        let found = try withBytes(key) { k throws(CacheError) in try withValue(key: k) { result = body($0) } }
+        return found ? result : nil
     }
 
     /// ``withValue(forKey:_:)-(String,_)`` for a key of arbitrary bytes.
     public func withValue<R>(forKey key: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
-        try withBytes(key) { k throws(CacheError) in try withValue(key: k, body) }
+        var result: R?
+        let found = try withBytes(key) { k throws(CacheError) in try withValue(key: k) { result = body($0) } }
+        return found ? result : nil
     }
 
-    func withValue<R>(key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
+    /// Whether `key` had a value, which `body` was given.
+    func withValue(key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Bool {
         guard let (entry, segment) = try lookup(KeyHash.hash(key)) else {
             _ = miss()
-            return nil
+            return false
         }
         return try borrow(entry, in: segment, key: key, body)
     }
@@ -201,20 +208,24 @@ public final class CacheStore: Sendable {
     /// ``read(_:in:key:)`` handing the value to `body` without making an array of it
     /// (``RecordReader/withValue(of:in:_:)``); an array is made only for a value the hot
     /// values admit.
-    func borrow<R>(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer,
-                   _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
+    func borrow(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer,
+                _ body: (UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Bool {
         let now = clock.now()
         let cached = hot.value(for: entry, key: key, now: now)
-        if case .hit(let value) = cached { return hit(value, entry).withUnsafeBytes(body) }
+        if case .hit(let value) = cached {
+            hit(value, entry).withUnsafeBytes(body)
+            return true
+        }
         var admit = false
         if case .miss(admit: true) = cached { admit = true }
         let hot = self.hot
-        return settle(entry, try reader.withValue(entry, in: segment, key: key, now: now) { h, bytes -> R in
+        return settle(entry, try reader.withValue(entry, in: segment, key: key, now: now) { h, bytes -> Bool in
             if admit, hot.fits(valueCount: bytes.count, keyCount: key.count) {
                 hot.insert([UInt8](bytes), key: key, expiresAt: h.expiresAt, for: entry)
             }
-            return body(bytes)
-        })
+            body(bytes)
+            return true
+        }) ?? false
     }
 
     /// What a read of `entry` found, counted: a hit (recorded for the policy), or a miss. An

@@ -198,6 +198,12 @@ struct ReadPathTests {
                 }
             }
             #expect(try store.withValue(forKey: "absent") { _ in Issue.record("lent a value for a missing key") } == nil)
+            // A read inside another's closure, on the same thread, must not reuse its buffer.
+            let nested = try store.withValue(forKey: "v2") { outer -> Bool in
+                let inner = try? store.withValue(forKey: "v5") { Array($0) }
+                return Array(outer) == values["v2"] && inner == values["v5"]
+            }
+            #expect(nested == true, "\(compression)")
             let keys = values.keys.sorted() + ["absent"]
             var lent = 0
             let found = try store.forEachValue(forKeys: keys) { i, bytes in

@@ -72,7 +72,7 @@ struct RecordReader: Sendable {
     static func withValue<R>(of h: RecordHeader, in record: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
         let stored = RecordCoding.storedValue(of: h, in: record)
         if h.codec == .none { return stored.count == h.rawLength ? body(stored) : nil }
-        return ScratchBuffers.shared.with(count: h.rawLength) { buffer -> R? in
+        return ScratchBuffers.with(count: h.rawLength) { buffer -> R? in
             let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<h.rawLength])
             guard ValueCodec.decode(stored, codec: h.codec, into: out) else { return nil }
             return body(UnsafeRawBufferPointer(out))
