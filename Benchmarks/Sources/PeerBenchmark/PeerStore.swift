@@ -46,12 +46,13 @@ protocol PeerStore: AnyObject {
 /// The stores the runner can drive in its own process. diskcache runs in Python
 /// (Scripts/diskcache_replay.py).
 enum PeerKind: String, CaseIterable {
-    case logcache, logcacheLZ4 = "logcache-lz4", sqlite, lmdb, rocksdb, leveldb
+    case logcache, logcacheLZ4 = "logcache-lz4", logcacheNoHot = "logcache-nohot", sqlite, lmdb, rocksdb, leveldb
 
     var title: String {
         switch self {
         case .logcache: "LogCache"
         case .logcacheLZ4: "LogCache lz4"
+        case .logcacheNoHot: "LogCache, no hot values"
         case .sqlite: "SQLite"
         case .lmdb: "LMDB"
         case .rocksdb: "RocksDB"
@@ -69,6 +70,7 @@ enum PeerKind: String, CaseIterable {
         switch self {
         case .logcache: return try LogCachePeer(directory: directory, compression: .zstd(level: 3))
         case .logcacheLZ4: return try LogCachePeer(directory: directory, compression: .lz4)
+        case .logcacheNoHot: return try LogCachePeer(directory: directory, compression: .zstd(level: 3), hotValueCacheBytes: 0)
         case .sqlite: return try SQLitePeer(directory: directory)
         case .lmdb: return try LMDBPeer(directory: directory)
         case .rocksdb: return try RocksDBPeer(directory: directory)
@@ -78,12 +80,14 @@ enum PeerKind: String, CaseIterable {
 }
 
 /// LogCache with its defaults (zstd level 3 above 64 bytes, 64 MiB segments, no fsync per
-/// write), or the same with LZ4, its faster codec, to show what the choice of codec costs.
+/// write), the same with LZ4, its faster codec, to show what the choice of codec costs, or
+/// the same without hot values (`logcache-nohot`), to show what they cost and save.
 final class LogCachePeer: PeerStore {
     let store: CacheStore
 
-    init(directory: String, compression: Compression) throws {
-        store = try CacheStore(directory: directory, options: Options(compression: compression, durability: .none))
+    init(directory: String, compression: Compression, hotValueCacheBytes: Int = Options().hotValueCacheBytes) throws {
+        store = try CacheStore(directory: directory, options: Options(
+            compression: compression, durability: .none, hotValueCacheBytes: hotValueCacheBytes))
     }
 
     func set(_ key: [UInt8], _ value: [UInt8]) throws { try store.set(value, forKey: key) }

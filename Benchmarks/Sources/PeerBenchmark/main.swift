@@ -3,6 +3,7 @@
 // files this program writes), printed as one table of figures and ratios LogCache / peer.
 //
 //   PeerBenchmark [--full] [--dir PATH] [--stores logcache,sqlite,lmdb,rocksdb,leveldb,diskcache]
+//                 (also logcache-lz4 and logcache-nohot, LogCache without hot values, on request)
 //                 [--workloads 1,2,3,4,5,6,7] [--python PATH] [--script PATH] [--json PATH]
 //                 [--keys N] [--large-mib N] [--reopen N,N] [--processes 1,2,4,8]
 //                 (override the sizes of 2–4, 5, 6 and the process counts of 7)
@@ -35,7 +36,7 @@ struct Arguments {
     var sizes = Sizes.standard
     var full = false
     var directory = "/var/tmp/logcache-bench-peers"
-    var stores = PeerKind.allCases.map(\.rawValue) + ["diskcache"]
+    var stores = PeerKind.allCases.filter { $0 != .logcacheNoHot }.map(\.rawValue) + ["diskcache"]
     var workloads: Set<Int> = [1, 2, 3, 4, 5, 6, 7]
     var python = "/usr/bin/env"
     var script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
