@@ -201,7 +201,7 @@ public final class CacheStore: Sendable {
             RecordReader.value(of: h, in: record).map { (value: $0, expiresAt: h.expiresAt) }
         })
         guard let found else { return nil }
-        if case .miss(admit: true) = cached { hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry) }
+        if cached.admits { hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry) }
         return found.value
     }
 
@@ -216,8 +216,7 @@ public final class CacheStore: Sendable {
             hit(value, entry).withUnsafeBytes(body)
             return true
         }
-        var admit = false
-        if case .miss(admit: true) = cached { admit = true }
+        let admit = cached.admits
         let hot = self.hot
         return settle(entry, try reader.withValue(entry, in: segment, key: key, now: now) { h, bytes -> Bool in
             if admit, hot.fits(valueCount: bytes.count, keyCount: key.count) {
@@ -234,9 +233,7 @@ public final class CacheStore: Sendable {
     private func settle<T>(_ entry: IndexEntry, _ outcome: RecordReader.Outcome<T?>) -> T? {
         switch outcome {
         case .found(let found?):
-            counters.hits.add(1, ordering: .relaxed)
-            if settings.isBounded, settings.policy.tracksHits { index.recordHit(entry) }
-            return found
+            return hit(found, entry)
         case .found(nil), .damaged:
             _ = index.remove(entry)
             counters.corruptRecords.add(1, ordering: .relaxed)
@@ -250,7 +247,8 @@ public final class CacheStore: Sendable {
         return nil
     }
 
-    private func hit(_ value: [UInt8], _ entry: IndexEntry) -> [UInt8] {
+    /// Counts a hit on `entry` (and tells the policy) and passes `value` on.
+    private func hit<T>(_ value: T, _ entry: IndexEntry) -> T {
         counters.hits.add(1, ordering: .relaxed)
         if settings.isBounded, settings.policy.tracksHits { index.recordHit(entry) }
         return value

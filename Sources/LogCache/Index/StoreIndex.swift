@@ -100,10 +100,8 @@ final class StoreIndex: @unchecked Sendable {
     /// seal writes it after its fsync). What a catch-up that adopted a new manifest calls.
     func mapSealedSegments(in dir: Directory, active: UInt32) {
         let unmapped = read { s in s.segments.values.filter { $0.id != active && !$0.isMapped } }
-        for segment in unmapped {
-            var info = stat()
-            guard stat(dir.path(Segment.indexFileName(segment.id)), &info) == 0,
-                  let length = try? segment.file.size() else { continue }
+        for segment in unmapped where dir.exists(Segment.indexFileName(segment.id)) {
+            guard let length = try? segment.file.size() else { continue }
             segment.mapSealed(length: length)
         }
     }

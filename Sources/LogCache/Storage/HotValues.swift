@@ -44,6 +44,12 @@ final class HotValues: Sendable {
         /// Not cached; `admit` says whether the value, once read, is worth keeping
         /// (``insert(_:key:expiresAt:for:)``).
         case miss(admit: Bool)
+
+        /// Whether the value, once read, is to be inserted.
+        var admits: Bool {
+            if case .miss(admit: true) = self { return true }
+            return false
+        }
     }
 
     /// The cached value of the record `entry` points at, when it is the record of `key` and

@@ -28,8 +28,17 @@ struct RecordReader: Sendable {
                  _ body: (RecordHeader, UnsafeRawBufferPointer) -> T) throws(CacheError) -> Outcome<T> {
         if entry.certainlyExpired(at: now) { return .expired }
         return try segment.withRecord(offset: entry.offset, length: entry.length) { bytes -> Outcome<T> in
-            guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decodeHeader(bytes) else { return .damaged }
-            return check(h, bytes, entry: entry, key: key, now: now) { body(h, bytes) }
+            guard bytes.count == Int(entry.length), case .success(let h) = RecordCoding.decodeHeader(bytes),
+                  h.totalLength == bytes.count, h.kind == .value, RecordCoding.checksumMatches(bytes, h, salt: salt)
+            else { return .damaged }
+            let recordKey = RecordCoding.key(of: h, in: bytes)
+            if let key {
+                guard recordKey.elementsEqual(key) else { return .otherKey }
+            } else {
+                guard KeyHash.hash(recordKey) == entry.keyHash else { return .otherKey }
+            }
+            if h.isExpired(at: now) { return .expired }
+            return .found(body(h, bytes))
         }
     }
 
@@ -46,23 +55,6 @@ struct RecordReader: Sendable {
     func withValue<T>(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer?, now: Int64,
                       _ body: (RecordHeader, UnsafeRawBufferPointer) -> T) throws(CacheError) -> Outcome<T?> {
         try read(entry, in: segment, key: key, now: now) { h, bytes in Self.withValue(of: h, in: bytes) { body(h, $0) } }
-    }
-
-    /// The checks of ``read(_:in:key:now:_:)`` on a record whose header `h` decoded: its
-    /// length and kind, the salted checksum, the key, the expiry; `found` only when all hold.
-    private func check<T>(_ h: RecordHeader, _ bytes: UnsafeRawBufferPointer, entry: IndexEntry,
-                          key: UnsafeRawBufferPointer?, now: Int64, _ found: () -> T) -> Outcome<T> {
-        guard h.totalLength == bytes.count, h.kind == .value, RecordCoding.checksumMatches(bytes, h, salt: salt) else {
-            return .damaged
-        }
-        let recordKey = RecordCoding.key(of: h, in: bytes)
-        if let key {
-            guard recordKey.elementsEqual(key) else { return .otherKey }
-        } else {
-            guard KeyHash.hash(recordKey) == entry.keyHash else { return .otherKey }
-        }
-        if h.isExpired(at: now) { return .expired }
-        return .found(found())
     }
 
     /// Calls `body` with the value of a verified record, valid only inside `body`: the
