@@ -20,10 +20,9 @@ func runGarbage(_ args: [String]) throws {
     var random = WorkerRandom(seed: seed)
     let end = monotonicNanoseconds() + UInt64(seconds * 1e9)
     var appends = 0
-    var job = GarbageJob(mutex: mutex, path: "", count: 0, buffer: [UInt8](repeating: 0, count: 64 << 10))
+    var job = GarbageJob(mutex: mutex, directory: dir, count: 0, buffer: [UInt8](repeating: 0, count: 64 << 10))
     while monotonicNanoseconds() < end {
-        if let path = activeSegmentPath(dir) {
-            job.path = path
+        do {
             job.count = 8192 + random.next(job.buffer.count - 8192)
             for i in 0..<job.count { job.buffer[i] = UInt8(truncatingIfNeeded: random.next(256)) }
             var thread = pthread_t()
@@ -33,7 +32,12 @@ func runGarbage(_ args: [String]) throws {
                     let rc = logcache_shared_mutex_lock(job.pointee.mutex, 0)
                     guard rc == 0 || rc == EOWNERDEAD else { return nil }
                     if rc == EOWNERDEAD { _ = logcache_shared_mutex_consistent(job.pointee.mutex) }
-                    let fd = open(job.pointee.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                    // The active segment is read from the manifest only once the mutex is held,
+                    // as a writer decides where it appends: read before, it may name a segment
+                    // a roll sealed meanwhile, and garbage after a sealed segment's last record
+                    // is damage no writer can leave.
+                    guard let path = activeSegmentPath(job.pointee.directory) else { return nil }
+                    let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
                     if fd >= 0 {
                         if write(fd, job.pointee.buffer, job.pointee.count) == job.pointee.count { job.pointee.written = true }
                         close(fd)
@@ -54,7 +58,7 @@ func runGarbage(_ args: [String]) throws {
 /// What one garbage-writing thread does, handed to it by pointer.
 private struct GarbageJob {
     var mutex: UnsafeMutableRawPointer
-    var path: String
+    var directory: String
     var count: Int
     var buffer: [UInt8]
     var written = false
