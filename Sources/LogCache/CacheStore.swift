@@ -67,7 +67,7 @@ public final class CacheStore: Sendable {
         hot = HotValues(capacity: options.hotValueCacheBytes)
         let loaded = opened.loaded
         index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
-        follower = Follower(shared: opened.counters, index: index, clock: clock, settings: settings,
+        follower = Follower(shared: opened.counters, index: index, hot: hot, clock: clock, settings: settings,
                             sequence: opened.sequence, generation: opened.manifest.generation)
         log = SegmentLog(
             context: LogContext(dir: loaded.dir, segmentSize: settings.segmentSize,
@@ -201,7 +201,7 @@ public final class CacheStore: Sendable {
             RecordReader.value(of: h, in: record).map { (value: $0, expiresAt: h.expiresAt) }
         })
         guard let found else { return nil }
-        if cached.admits { hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry) }
+        hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry, after: cached)
         return found.value
     }
 
@@ -216,11 +216,10 @@ public final class CacheStore: Sendable {
             hit(value, entry).withUnsafeBytes(body)
             return true
         }
-        let admit = cached.admits
         let hot = self.hot
         return settle(entry, try reader.withValue(entry, in: segment, key: key, now: now) { h, bytes -> Bool in
-            if admit, hot.fits(valueCount: bytes.count, keyCount: key.count) {
-                hot.insert([UInt8](bytes), key: key, expiresAt: h.expiresAt, for: entry)
+            if cached.admits, hot.fits(valueCount: bytes.count, keyCount: key.count) {
+                hot.insert([UInt8](bytes), key: key, expiresAt: h.expiresAt, for: entry, after: cached)
             }
             body(bytes)
             return true

@@ -107,6 +107,32 @@ struct ReadPathTests {
         try store.close()
     }
 
+    @Test("A value read while the hot values are forgotten is not kept after: the place it came from may hold another record next")
+    func hotValuesForgetReadsInFlight() {
+        let hot = HotValues(capacity: 1 << 20)
+        let key: [UInt8] = Array("k".utf8)
+        let entry = IndexEntry(keyHash: KeyHash.hash(key), segment: 3, offset: 20, length: 100, expiresAt: 0)
+        func look() -> HotValues.Lookup { key.withUnsafeBytes { hot.value(for: entry, key: $0, now: 1) } }
+        func keep(_ value: [UInt8], after lookup: HotValues.Lookup) {
+            key.withUnsafeBytes { hot.insert(value, key: $0, expiresAt: 0, for: entry, after: lookup) }
+        }
+        func cached() -> [UInt8]? {
+            if case .hit(let v) = look() { return v }
+            return nil
+        }
+        #expect(!look().admits, "the first miss only marks the key")
+        let before = look()
+        #expect(before.admits)
+        hot.removeAll()
+        keep([1, 1], after: before)
+        #expect(cached() == nil, "a value looked up before the hot values were forgotten was kept")
+        // That lookup was the key's first miss since; this one admits it.
+        let after = look()
+        #expect(after.admits)
+        keep([2, 2], after: after)
+        #expect(cached() == [2, 2])
+    }
+
     @Test("Writes to a cached key, from this handle, another handle and another process, are seen at once")
     func hotValuesFollowWrites() throws {
         let dir = TemporaryDirectory()

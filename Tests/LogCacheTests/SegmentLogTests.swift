@@ -19,7 +19,7 @@ struct SegmentLogTests {
             locks = opened.locks
             let loaded = opened.loaded
             index = StoreIndex(live: loaded.live, segments: loaded.segments, diskBytes: loaded.diskBytes)
-            let follower = Follower(shared: opened.counters, index: index, clock: options.clock,
+            let follower = Follower(shared: opened.counters, index: index, hot: HotValues(capacity: 0), clock: options.clock,
                                     settings: opened.manifest.settings, sequence: opened.sequence,
                                     generation: opened.manifest.generation)
             log = SegmentLog(

@@ -95,6 +95,53 @@ struct SharingFailureTests {
         }
     }
 
+    /// The record of `value` for `key`, encoded by `store`'s encoder.
+    static func record(_ value: [UInt8], key: String, in store: CacheStore) throws -> PendingRecord {
+        try withBytes(Array(key.utf8)) { k throws(CacheError) in
+            try withBytes(value) { v throws(CacheError) in
+                try store.encoder.value(key: k, value: v, ttl: nil, now: store.clock.now())
+            }
+        }
+    }
+
+    @Test("Records of an append that fails and is cut back after a roll never reach another handle, which then reads the key's rewrite at the same place")
+    func failedAppendAfterRollNeverRead() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let writer = try CacheStore(directory: dir.path, options: Self.options)
+        defer { try? writer.close() }
+        let reader = try CacheStore(directory: dir.path, options: Self.options)
+        defer { try? reader.close() }
+        try writer.set(Self.value("w", 0), forKey: "w-0")
+        try writer.set(Self.value("w", 1), forKey: "w-1")
+        #expect(try reader.value(forKey: "w-0") == Self.value("w", 0))
+        // Announced and not yet seen by the reader: its next lookup catches up.
+        try writer.set(Array("small".utf8), forKey: "w-2")
+        let failed = Self.value("failed", 0)
+        let rewritten = Self.value("rewrite", 0)
+        #expect(failed.count == rewritten.count)
+        let record = try Self.record(failed, key: "x", in: writer)
+        var place = 0
+        var seenMeanwhile: [[UInt8]?] = []
+        try writer.log.exclusively { w throws(CacheError) in
+            // What an append that fails part-way leaves for a moment: the roll's manifest is
+            // published, and the new segment holds a whole record that its writer cuts back.
+            try w.roll(indexingInto: writer.index)
+            place = w.active.length
+            try w.active.segment.file.write(record.bytes, at: place)
+            // Three reads: the hot values keep a value from its second.
+            for _ in 0..<3 { seenMeanwhile.append(try reader.value(forKey: "x")) }
+            try w.active.segment.file.truncate(to: place)
+        }
+        #expect(seenMeanwhile.allSatisfy { $0 == nil }, "a handle read a record past the announced end")
+        try writer.set(rewritten, forKey: "x")
+        #expect(try writer.index.located(KeyHash.hash(Array("x".utf8)))?.0.offset == UInt32(place))
+        for _ in 0..<3 {
+            #expect(try reader.value(forKey: "x") == rewritten, "a handle returned the value of a failed append")
+        }
+        #expect(try reader.value(forKey: "w-2") == Array("small".utf8))
+    }
+
     @Test("A record a killed writer appended but never announced is announced by the next writer: handles that had caught up see it")
     func unannouncedRecordAfterNextWrite() throws {
         let dir = TemporaryDirectory()

@@ -15,6 +15,9 @@ final class Follower: Sendable {
     let shared: SharedCounters
     let index: StoreIndex
     let clock: any CacheClock
+    /// The handle's hot values: forgotten when this handle finds it read records that were
+    /// cut back, whose places may be written again.
+    let hot: HotValues
     /// For a rebuilt index's eviction policy.
     let settings: StoreSettings
     /// The shared change counter as of this handle's last look at the files: when the
@@ -24,9 +27,10 @@ final class Follower: Sendable {
     /// came or went, and every lookup must catch up first.
     private let seenGeneration: Atomic<UInt64>
 
-    init(shared: SharedCounters, index: StoreIndex, clock: any CacheClock, settings: StoreSettings,
+    init(shared: SharedCounters, index: StoreIndex, hot: HotValues, clock: any CacheClock, settings: StoreSettings,
          sequence: UInt64, generation: UInt64) {
         self.shared = shared
+        self.hot = hot
         self.index = index
         self.clock = clock
         self.settings = settings
@@ -78,7 +82,7 @@ final class Follower: Sendable {
             let manifest = try StoreOpening.readManifest(w.context.dir)
             // Compared whole, not by generation: a generation says which manifest came later,
             // not that two manifests are the same one.
-            if manifest != w.manifest { try adopt(manifest, &w) }
+            if manifest != w.manifest { try adopt(manifest, &w, holdingAppendLock: locked) }
             w.manifestInDoubt = false
             if manifest.generation >= hint {
                 w.generationHint = hint
@@ -92,12 +96,15 @@ final class Follower: Sendable {
         }
         let announced = shared.announcedEnd
         if locked, !inDoubt, announced.segment == w.active.segment.id, announced.length < w.active.length {
-            // This handle read past the end of the log: it followed a segment by the file's
-            // length before the segment was announced, and took in records of an append that
-            // failed and was cut back. Appending after them would leave a hole in the log.
-            try reload(&w)
+            // This handle read past the end of the log, records of an append that failed and
+            // was cut back (unlocked catch-ups stop at the announced end, but a handle of an
+            // earlier release may have written the SHARED file's end otherwise). Appending
+            // after them would leave a hole in the log, and their hot values may be found
+            // again when the same places are written with the same lengths.
+            hot.removeAll()
+            try reload(&w, holdingAppendLock: true)
         }
-        try readActiveTail(&w, upTo: inDoubt ? .cuttingTornBytes : .announced)
+        try readActiveTail(&w, upTo: inDoubt ? .cuttingTornBytes : .announced, holdingAppendLock: locked)
         var seen = sequence
         if inDoubt {
             if let keys = try shared.keysPastAnnouncedEnd(of: w.active, salt: w.salt) {
@@ -108,13 +115,34 @@ final class Follower: Sendable {
         saw(sequence: seen, generation: w.generationHint)
     }
 
+    /// How far a catch-up may read active segment `id`: nil for the file's end.
+    ///
+    /// Under the append mutex nobody else is writing, and the file's end is the log's (a dead
+    /// writer's torn bytes are cut by the caller). Without it, another process may be in the
+    /// middle of an append, and one that fails is cut back before its hold ends: the bytes
+    /// found now may be gone in a moment, and others written in their place. Only what an
+    /// announcement covers stays. So the limit is the announced length when the announcement
+    /// names the segment; the file's end when it names a later one (the segment was sealed
+    /// since: its length is final); and only the header when it names an earlier one or none
+    /// (a writer that began the segment still holds the append mutex: its records are read
+    /// once it announces them, or once the next holder announces them if it died,
+    /// ``SharedCounters/keysPastAnnouncedEnd(of:salt:)``).
+    func readableEnd(of id: UInt32, holdingAppendLock locked: Bool) -> Int? {
+        guard !locked else { return nil }
+        let announced = shared.announcedEnd
+        if announced.segment == id { return announced.length }
+        if announced.segment > id { return nil }
+        return SegmentHeader.size
+    }
+
     private func loader(_ w: LogState) -> IndexLoader {
         IndexLoader(dir: w.context.dir, now: clock.now(), salt: w.salt)
     }
 
     /// Where a catch-up reads the active segment to.
     private enum TailEnd {
-        /// The announced end when it names the segment, else the file's end: a live segment.
+        /// A live segment: the announced end when it names the segment; otherwise the file's
+        /// end under the append mutex, and ``readableEnd(of:holdingAppendLock:)`` without it.
         case announced
         /// The file's end: a segment sealed since (its length is final, and the announcement
         /// may not cover records its writer appended before the roll in the same hold).
@@ -125,10 +153,16 @@ final class Follower: Sendable {
     }
 
     /// Applies the records past what this handle has read of its active segment, up to `end`.
-    private func readActiveTail(_ w: inout LogState, upTo end: TailEnd) throws(CacheError) {
+    private func readActiveTail(_ w: inout LogState, upTo end: TailEnd, holdingAppendLock locked: Bool) throws(CacheError) {
+        let id = w.active.segment.id
         let announced = shared.announcedEnd
-        let length = end == .announced && announced.segment == w.active.segment.id
-            ? announced.length : try w.active.segment.file.size()
+        let limit: Int?
+        switch end {
+        case .announced: limit = announced.segment == id ? announced.length : readableEnd(of: id, holdingAppendLock: locked)
+        case .sealed, .cuttingTornBytes: limit = nil
+        }
+        let length: Int
+        if let limit { length = limit } else { length = try w.active.segment.file.size() }
         guard length > w.active.length else { return }
         let segment = w.active.segment
         let start = w.active.length
@@ -144,24 +178,28 @@ final class Follower: Sendable {
     /// are read in log order. When it removed segments (a compaction or `removeAll`), or a
     /// segment it adds was replaced already, the index is rebuilt from the newest manifest,
     /// keeping the policy's order by key.
-    private func adopt(_ manifest: Manifest, _ w: inout LogState) throws(CacheError) {
+    private func adopt(_ manifest: Manifest, _ w: inout LogState, holdingAppendLock locked: Bool) throws(CacheError) {
         let known = w.manifest.segments
         guard manifest.segments.count >= known.count, manifest.segments.starts(with: known) else {
-            return try reload(&w)
+            return try reload(&w, holdingAppendLock: locked)
         }
         // The old active segment is sealed now: its length is final.
-        try readActiveTail(&w, upTo: .sealed)
+        try readActiveTail(&w, upTo: .sealed, holdingAppendLock: locked)
         let added = Array(manifest.segments.dropFirst(known.count))
         if !added.isEmpty {
             do throws(FollowError) {
                 let newActive = try index.load(with: loader(w)) { l throws(FollowError) -> ActiveSegment? in
-                    for (i, id) in added.enumerated() { try l.follow(segment: id, active: i == added.count - 1) }
+                    for (i, id) in added.enumerated() {
+                        let isActive = i == added.count - 1
+                        try l.follow(segment: id, active: isActive,
+                                     limit: isActive ? readableEnd(of: id, holdingAppendLock: locked) : nil)
+                    }
                     return l.active
                 }
                 if let newActive { w.adoptActive(newActive) }
             } catch {
                 switch error {
-                case .replaced: return try reload(&w)
+                case .replaced: return try reload(&w, holdingAppendLock: locked)
                 case .failed(let error): throw error
                 }
             }
@@ -173,7 +211,7 @@ final class Follower: Sendable {
     /// Rebuilds the index from the current manifest, retrying while compactions in other
     /// processes replace files under it. Readers keep using the old index and segments
     /// (whose open files stay readable) until the new ones are swapped in.
-    private func reload(_ w: inout LogState) throws(CacheError) {
+    private func reload(_ w: inout LogState, holdingAppendLock locked: Bool) throws(CacheError) {
         var attempts = 0
         while true {
             attempts += 1
@@ -183,7 +221,9 @@ final class Follower: Sendable {
             let open = index.segments
             do throws(FollowError) {
                 for (i, id) in manifest.segments.enumerated() {
-                    try l.follow(segment: id, file: open[id]?.file, active: i == manifest.segments.count - 1)
+                    let isActive = i == manifest.segments.count - 1
+                    try l.follow(segment: id, file: open[id]?.file, active: isActive,
+                                 limit: isActive ? readableEnd(of: id, holdingAppendLock: locked) : nil)
                 }
             } catch {
                 switch error {
@@ -209,6 +249,8 @@ final class Follower: Sendable {
             index.replace(live: live, segments: l.segments, diskBytes: l.diskBytes)
             w.adoptActive(active)
             w.manifest = manifest
+            // Segments whose seal finished while they were loaded above.
+            index.mapSealedSegments(in: w.context.dir, active: w.active.segment.id)
             return
         }
     }

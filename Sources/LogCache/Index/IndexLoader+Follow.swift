@@ -15,8 +15,11 @@ enum FollowError: Error {
 /// process may be appending to the active segment or replacing segments right now.
 extension IndexLoader {
     /// Loads segment `id` from the start, from `file` when this handle has it open already
-    /// (so that a segment removed meanwhile still reads).
-    mutating func follow(segment id: UInt32, file open: File? = nil, active isActive: Bool) throws(FollowError) {
+    /// (so that a segment removed meanwhile still reads). The active segment is read up to
+    /// `limit` bytes when one is given (``Follower/readableEnd(of:holdingAppendLock:)``),
+    /// else to the file's end.
+    mutating func follow(segment id: UInt32, file open: File? = nil, active isActive: Bool,
+                         limit: Int? = nil) throws(FollowError) {
         let file: File
         if let open {
             file = open
@@ -30,14 +33,19 @@ extension IndexLoader {
             }
         }
         do {
-            try follow(segment: id, opened: file, active: isActive)
+            try follow(segment: id, opened: file, active: isActive, limit: limit)
         } catch {
             throw .failed(error)
         }
     }
 
-    private mutating func follow(segment id: UInt32, opened file: File, active isActive: Bool) throws(CacheError) {
-        let length = try file.size()
+    private mutating func follow(segment id: UInt32, opened file: File, active isActive: Bool,
+                                 limit: Int?) throws(CacheError) {
+        var length = try file.size()
+        if isActive, let limit {
+            // Never shorter than the header, which is checked all the same.
+            length = min(length, max(limit, SegmentHeader.size))
+        }
         if length < SegmentHeader.size {
             guard isActive else {
                 throw .corruptStore(path: dir.path(Segment.fileName(id)), detail: "segment is shorter than its header")

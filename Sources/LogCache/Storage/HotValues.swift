@@ -10,10 +10,13 @@ import Synchronization
 /// through the index entry a lookup just returned: a write to the key, from this process or
 /// from another one once this handle has caught up with it (which every lookup does first),
 /// points the index at another record, and the cached value is no longer reachable. Records
-/// never change in place and their places are never reused (segment numbers only grow; the
-/// only bytes ever cut from a segment are a dead writer's torn ones, which were never
-/// verified), so a cached value is always exactly the record's. An expiry is checked on
-/// every hit.
+/// never change in place, and a place is written again only after the bytes there were cut:
+/// a dead writer's torn append (never verified, so never cached), or an append that failed
+/// and was cut back by its writer before it announced it, which no other handle reads
+/// (``Follower/readableEnd(of:holdingAppendLock:)``). A handle that finds it read such
+/// records anyway forgets every value (``removeAll()``), and a value read before that is
+/// not kept after it (the lookup's ticket), so a cached value is always exactly the
+/// record's. An expiry is checked on every hit.
 ///
 /// Shards, each behind its own mutex, keep reader threads apart; each shard evicts by CLOCK
 /// (a hit sets a bit, the hand clears it or evicts), which costs a hit no more than the bit.
@@ -42,12 +45,13 @@ final class HotValues: Sendable {
         /// The cached value of the record.
         case hit([UInt8])
         /// Not cached; `admit` says whether the value, once read, is worth keeping
-        /// (``insert(_:key:expiresAt:for:)``).
-        case miss(admit: Bool)
+        /// (``insert(_:key:expiresAt:for:after:)``), and `epoch` is the shard's at the lookup:
+        /// a value read before a ``removeAll()`` is not kept after it.
+        case miss(admit: Bool, epoch: UInt64)
 
         /// Whether the value, once read, is to be inserted.
         var admits: Bool {
-            if case .miss(admit: true) = self { return true }
+            if case .miss(admit: true, _) = self { return true }
             return false
         }
     }
@@ -56,21 +60,25 @@ final class HotValues: Sendable {
     /// has not expired at `now`; on a miss, whether to keep the value once it is read (one
     /// hold of the shard's lock for both).
     func value(for entry: IndexEntry, key: UnsafeRawBufferPointer, now: Int64) -> Lookup {
-        guard isEnabled else { return .miss(admit: false) }
+        guard isEnabled else { return .miss(admit: false, epoch: 0) }
         let found = shard(entry.keyHash).withLock { $0.lookup(entry, key: key, now: now) }
         if case .hit = found { hits.add(1, ordering: .relaxed) }
         return found
     }
 
     /// Keeps `value`, just read from the verified record that `entry` points at, with the
-    /// record's own expiry (milliseconds, 0 for never), after a lookup admitted it. A value
-    /// larger than a quarter of a shard is not kept: it would push out many hot ones for one
-    /// read.
-    func insert(_ value: [UInt8], key: UnsafeRawBufferPointer, expiresAt: Int64, for entry: IndexEntry) {
-        guard fits(valueCount: value.count, keyCount: key.count) else { return }
+    /// record's own expiry (milliseconds, 0 for never), when `lookup` (the miss that led to
+    /// the read) admitted it and nothing was forgotten since. A value larger than a quarter
+    /// of a shard is not kept: it would push out many hot ones for one read.
+    func insert(_ value: [UInt8], key: UnsafeRawBufferPointer, expiresAt: Int64, for entry: IndexEntry,
+                after lookup: Lookup) {
+        guard case .miss(admit: true, let epoch) = lookup,
+              fits(valueCount: value.count, keyCount: key.count) else { return }
         let cost = value.count + key.count + Self.overheadBytes
         let slot = Slot(entry: entry, key: [UInt8](key), value: value, expiresAt: expiresAt, cost: cost)
-        shard(entry.keyHash).withLock { $0.insert(slot) }
+        shard(entry.keyHash).withLock { s in
+            if s.epoch == epoch { s.insert(slot) }
+        }
     }
 
     /// Whether a value of `valueCount` bytes under a key of `keyCount` may be kept: what a
@@ -79,9 +87,16 @@ final class HotValues: Sendable {
         isEnabled && valueCount + keyCount + Self.overheadBytes <= capacity / Self.shardCount / 4
     }
 
-    /// Forgets every value (for tests and `removeAll`, whose records are gone).
+    /// Forgets every value: those of `removeAll`, whose records are gone, or all of them when
+    /// records this handle read were cut back. Values being read meanwhile are not kept.
     func removeAll() {
-        for s in shards { s.withLock { $0 = Shard(capacity: $0.capacity) } }
+        for s in shards {
+            s.withLock { s in
+                let epoch = s.epoch &+ 1
+                s = Shard(capacity: s.capacity)
+                s.epoch = epoch
+            }
+        }
     }
 
     /// Values and bytes held now.
@@ -140,6 +155,8 @@ final class HotValues: Sendable {
         var seen = [UInt64](repeating: 0, count: Shard.seenWords)
         var missesInWindow = 0
         var window = Shard.minimumWindow
+        /// Moves on at each ``HotValues/removeAll()``: a value looked up before is not inserted.
+        var epoch: UInt64 = 0
         /// 8,192 bits: at most one in eight set while the window is under 1,024 misses.
         static let seenWords = 128
         static let minimumWindow = 128
@@ -150,11 +167,11 @@ final class HotValues: Sendable {
         /// otherwise whether to keep it once read: yes when it replaces an older value of the
         /// hash (the key was hot), or on the second miss of its doorkeeper bit in the window.
         mutating func lookup(_ entry: IndexEntry, key: UnsafeRawBufferPointer, now: Int64) -> Lookup {
-            guard let i = index[entry.keyHash] else { return .miss(admit: admits(entry.keyHash)) }
+            guard let i = index[entry.keyHash] else { return .miss(admit: admits(entry.keyHash), epoch: epoch) }
             guard slots[i].segment == entry.segment, slots[i].offset == entry.offset, slots[i].length == entry.length,
                   slots[i].expiresAt == 0 || slots[i].expiresAt > now,
                   slots[i].key.elementsEqual(key)
-            else { return .miss(admit: true) }
+            else { return .miss(admit: true, epoch: epoch) }
             if !slots[i].referenced { slots[i].referenced = true }
             return .hit(slots[i].value)
         }
