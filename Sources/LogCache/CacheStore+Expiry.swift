@@ -30,10 +30,11 @@ extension CacheStore {
         try setValues([StoreEntry(key: key, value: value, expiresAt: expiresAt)])
     }
 
-    /// Stores many entries, each with its own absolute expiry, with one lock and one write per
-    /// segment they land in. Entries are written in order, so of two with the same key the
-    /// later one wins. An expiry not after 1970 or past ``Limits/latestExpiry`` is refused
-    /// with ``CacheError/invalidOption(_:)`` before any entry is written.
+    /// Stores many entries, each with its own absolute expiry, written as
+    /// ``setValues(_:ttl:)`` writes them. Entries are written in order, so of two with the
+    /// same key the later one wins. An expiry not after 1970 or past ``Limits/latestExpiry``
+    /// is refused with ``CacheError/invalidOption(_:)``, and a key or value out of limits
+    /// with its own error, before any entry is written.
     public func setValues(_ entries: [StoreEntry]) throws(CacheError) {
         let now = clock.now()
         for entry in entries {
@@ -43,7 +44,9 @@ extension CacheStore {
             }
         }
         let encoder = self.encoder
-        let records = try encoder.batch(count: entries.count) { i throws(CacheError) in
+        try appendBatch(count: entries.count, check: { i throws(CacheError) in
+            try RecordEncoder.check(keyLength: entries[i].key.count, valueLength: entries[i].value.count)
+        }) { i throws(CacheError) in
             let entry = entries[i]
             return try withBytes(entry.key) { k throws(CacheError) in
                 try withBytes(entry.value) { v throws(CacheError) in
@@ -51,7 +54,5 @@ extension CacheStore {
                 }
             }
         }
-        try append(records)
-        counters.writes.add(records.count, ordering: .relaxed)
     }
 }

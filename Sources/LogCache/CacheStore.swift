@@ -131,6 +131,33 @@ public final class CacheStore: Sendable {
         }
     }
 
+    /// Encodes the records `0..<count` of a batch with `encode` and appends them in order.
+    ///
+    /// A large compressed batch in a store without a capacity goes through an
+    /// ``EncodingPipeline``: chunks are appended as soon as they are encoded, while the other
+    /// cores encode the next ones, each chunk in its own hold of the log's locks. `check`
+    /// runs on every record first, so that what `encode` refuses (a key or value out of
+    /// limits) is refused before anything is written. With a capacity, where a record too
+    /// large for it is found only once encoded, and for small or uncompressed batches, the
+    /// whole batch is encoded first (on every core, ``RecordEncoder/batch(count:_:)``) and
+    /// appended in one hold.
+    func appendBatch(count: Int, check: (Int) throws(CacheError) -> Void,
+                     _ encode: @Sendable (Int) throws(CacheError) -> PendingRecord) throws(CacheError) {
+        guard count >= 2 * EncodingPipeline.chunkRecords, Processors.online > 1,
+              settings.compression != .none, !settings.isBounded else {
+            let records = try encoder.batch(count: count, encode)
+            try append(records)
+            counters.writes.add(records.count, ordering: .relaxed)
+            return
+        }
+        for i in 0..<count { try check(i) }
+        let counters = self.counters
+        try EncodingPipeline.run(count: count, encode: encode) { [self] records throws(CacheError) in
+            try append(records)
+            counters.writes.add(records.count, ordering: .relaxed)
+        }
+    }
+
     // MARK: Reading
 
     /// The value stored under `key`, or nil when there is none, it has expired, or its

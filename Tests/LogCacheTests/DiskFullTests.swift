@@ -58,6 +58,30 @@ struct DiskFullTests {
         try reopened.close()
     }
 
+    @Test("A file-size limit under a large batch: the batch stops at a chunk, whole chunks before it are kept, none after it")
+    func fileSizeLimitUnderBatches() throws {
+        let dir = TemporaryDirectory("efbig-batch")
+        defer { dir.cleanup() }
+        let store = dir.file("store")
+        let result = try run(worker, ["fill-batches", store, String(1_150_000), "3"])
+        let lines = result.text.split(separator: "\n").map(String.init)
+        #expect(result.status == 0, "worker: \(result.text.suffix(600)) \(result.stderr)")
+        #expect(!lines.contains { $0.hasPrefix("wrong") }, "\(lines.filter { $0.hasPrefix("wrong") })")
+        let failure = try #require(lines.first { $0.hasPrefix("failed ") })
+        #expect(failure.contains("File too large") && failure.contains("/store"), "unclear error: \(failure)")
+        let prefix = try #require(lines.compactMap { line -> Int? in
+            guard line.hasPrefix("prefix ") else { return nil }
+            return Int(line.dropFirst(7).prefix { $0 != " " })
+        }.first)
+        // The limit strikes inside the seventh batch (its values are the same on every run).
+        #expect(prefix > 0 && prefix < 1000 && prefix % EncodingPipeline.chunkRecords == 0,
+                "\(prefix) entries of the failed batch kept")
+        #expect(lines.contains("space back"))
+        #expect(lines.contains { $0.hasPrefix("verified ") })
+        #expect(lines.contains { $0.hasPrefix("failed 0:") } == false, "no batch went in before the limit")
+        #expect(lines.contains("fsck clean"))
+    }
+
     /// Whether this process may mount a tmpfs in a private mount namespace (root, or a
     /// user namespace that allows it).
     static let canMountTmpfs: Bool = {

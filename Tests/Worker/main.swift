@@ -18,6 +18,10 @@
 //     caps the size of any file it writes at LIMIT bytes (RLIMIT_FSIZE, SIGXFSZ ignored, so a
 //     write past it fails with EFBIG), writes key-<i> until three writes fail, lifts the cap
 //     and writes 20 more; then checks the store itself (see fillAndCheck).
+//   logcache-worker fill-batches DIR LIMIT SEED
+//     the same cap, with batches of 1,000 compressed values (setValues) until one fails: the
+//     failed batch must have left a prefix of whole chunks written and nothing after it; then
+//     the cap is lifted, two more batches go in, and the store is reopened and checked.
 //   logcache-worker fill-disk MOUNT SEED
 //     the same on a small file system mounted at MOUNT (a tmpfs the caller made): a ballast
 //     file takes part of the space, writes run until ENOSPC, and removing the ballast gives
@@ -111,6 +115,17 @@ do {
         try fillAndCheck(directory: args[2], seed: seed, segmentSize: 64 << 10) {
             var restored = unlimited
             guard setrlimit(fileSizeLimit, &restored) == 0 else { say("error setrlimit"); exit(3) }
+        }
+    case "fill-batches":
+        guard args.count >= 5, let limit = UInt64(args[3]), let seed = UInt64(args[4]) else { exit(2) }
+        signal(SIGXFSZ, SIG_IGN)
+        var cap = rlimit()
+        getrlimit(fileSizeLimit, &cap)
+        var unlimited = cap
+        cap.rlim_cur = rlim_t(limit)
+        guard setrlimit(fileSizeLimit, &cap) == 0 else { say("error setrlimit"); exit(3) }
+        try fillBatchesAndCheck(directory: args[2], seed: seed) {
+            guard setrlimit(fileSizeLimit, &unlimited) == 0 else { say("error setrlimit"); exit(3) }
         }
     case "fill-disk":
         guard args.count >= 4, let seed = UInt64(args[3]) else { exit(2) }
@@ -302,6 +317,66 @@ func runCrashTest(_ arguments: [String]) -> Never {
 /// checks the store as a fresh open and fsck see it. Prints "acked I", "failed I: ERROR",
 /// "space back", "closed", then "verified A acked, F failed absent" and "fsck clean" (or
 /// "wrong ..." lines for anything that does not hold).
+/// Batches of 1,000 values into a store until one fails (the caller capped the file size),
+/// then two more once `spaceBack` lifted the cap; checks what the failed batch left, before
+/// and after a reopen, and runs fsck. Prints "prefix N of the failed batch" (N written
+/// entries), "verified ...", "fsck clean", or lines starting "wrong".
+func fillBatchesAndCheck(directory: String, seed: UInt64, spaceBack: () -> Void) throws(CacheError) {
+    let store = try CacheStore(directory: directory, options: Options(segmentSize: 8 << 20))
+    let batchSize = 1_000
+    func batch(_ b: Int) -> [StoreEntry] {
+        (0..<batchSize).map { j in
+            StoreEntry(key: Array("key-\(b)-\(j)".utf8), value: workerValue(seed: seed, index: b * batchSize + j), expiresAt: nil)
+        }
+    }
+    var acked: [Int] = []
+    var failedBatch: Int?
+    var b = 0
+    while failedBatch == nil && b < 50 {
+        do {
+            try store.setValues(batch(b))
+            acked.append(b)
+        } catch {
+            failedBatch = b
+            say("failed \(b): \(error)")
+        }
+        b += 1
+    }
+    guard let failedBatch else { say("wrong: no batch failed"); return }
+    // The entries of the failed batch that were written: a prefix, and nothing after it.
+    func prefix(_ s: CacheStore) throws(CacheError) -> Int? {
+        let entries = batch(failedBatch)
+        let present = try entries.map { e throws(CacheError) in try s.value(forKey: e.key) }
+        let n = present.prefix { $0 != nil }.count
+        guard present.dropFirst(n).allSatisfy({ $0 == nil }) else { return nil }
+        for j in 0..<n where present[j] != entries[j].value { return nil }
+        return n
+    }
+    guard let written = try prefix(store) else { say("wrong: the failed batch left more than a prefix"); return }
+    say("prefix \(written) of the failed batch")
+    spaceBack()
+    say("space back")
+    for _ in 0..<2 {
+        try store.setValues(batch(b))
+        acked.append(b)
+        b += 1
+    }
+    try store.close()
+    let reopened = try CacheStore(directory: directory)
+    var wrong = 0
+    for a in acked {
+        for e in batch(a) where try reopened.value(forKey: e.key) != e.value {
+            say("wrong: acked \(String(decoding: e.key, as: UTF8.self)) does not read back")
+            wrong += 1
+        }
+    }
+    if try prefix(reopened) != written { say("wrong: the failed batch's prefix changed at the reopen"); wrong += 1 }
+    try reopened.close()
+    if wrong == 0 { say("verified \(acked.count) batches") }
+    let report = try StoreCheck.run(directory: directory)
+    say(report.ok ? "fsck clean" : "wrong: fsck found \(report.problems.map(\.description))")
+}
+
 func fillAndCheck(directory: String, seed: UInt64, segmentSize: Int, spaceBack: () -> Void) throws(CacheError) {
     let store = try CacheStore(directory: directory, options: Options(compression: .none, segmentSize: segmentSize))
     var acked: [Int] = []

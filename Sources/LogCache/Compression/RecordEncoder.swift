@@ -79,6 +79,15 @@ struct RecordEncoder: Sendable {
         guard !key.isEmpty, key.count <= Limits.maxKeyLength else { throw .invalidKey(length: key.count) }
     }
 
+    /// The limits ``value(key:value:expiresAt:now:)`` checks on a key and a value by their
+    /// lengths, in the same order: what a batch checks of every entry before it writes any.
+    static func check(keyLength: Int, valueLength: Int) throws(CacheError) {
+        guard keyLength > 0, keyLength <= Limits.maxKeyLength else { throw .invalidKey(length: keyLength) }
+        guard valueLength <= Limits.maxValueLength else {
+            throw .valueTooLarge(length: valueLength, limit: Limits.maxValueLength)
+        }
+    }
+
     /// Refuses an absolute expiry (milliseconds since 1970, 0 for never) that no record may
     /// hold: one before 1970 or past ``Limits/latestExpiry``.
     static func checkExpiry(_ expiresAt: Int64) throws(CacheError) {
