@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     }
     static const int modes[][4] = { /* level, workers, raw literals, dictionary */
         {3, 0, 0, 0}, {3, 0, 1, 0}, {2, 0, 1, 0}, {1, 0, 0, 0}, {1, 0, 1, 0}, {3, 2, 1, 0}, {1, 2, 0, 0}, {1, 2, 1, 0},
-        {3, 0, 1, 1}, {1, 0, 1, 1},
+        {3, 0, 1, 1}, {1, 0, 1, 1}, {-1, 0, 1, 0}, {-3, 0, 1, 0}, {-3, 0, 1, 1},
     };
     /* For small values, a 16 KiB dictionary trained on up to 1,000 of them: the dictionary
        modes ask what a store-trained dictionary would buy in speed and size. */
