@@ -1,5 +1,7 @@
 #include "logcache_support.h"
 
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 
 #if defined(__GLIBC__)
@@ -238,4 +240,17 @@ int logcache_shared_mutex_consistent(void *mutex) {
 
 int logcache_shared_mutex_unlock(void *mutex) {
     return pthread_mutex_unlock((pthread_mutex_t *)mutex);
+}
+
+int logcache_advise_huge_pages(void *bytes, size_t length) {
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t block = (uintptr_t)2 << 20;
+    uintptr_t start = ((uintptr_t)bytes + block - 1) & ~(block - 1);
+    uintptr_t end = ((uintptr_t)bytes + length) & ~(block - 1);
+    if (end <= start) return 0;
+    return madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)bytes; (void)length;
+    return 0;
+#endif
 }

@@ -114,6 +114,58 @@ struct StoreIndexTests {
         #expect(index.entry(for: Self.hash("b")) == bBefore)
     }
 
+    @Test("The hash table agrees with a dictionary through inserts, rewrites and removals of keys that share buckets and tags, as it grows")
+    func keyIndexAgainstModel() {
+        var index = KeyIndex()
+        var model: [UInt64: IndexEntry] = [:]
+        var slots: [UInt64: KeyIndex.Slot] = [:]
+        var g = SeededGenerator(seed: 77)
+        // Hashes from a small pool of top bits (the tag) and of bucket bits, so that probes
+        // run through many words of other keys with the same tag, and with other tags.
+        func hash() -> UInt64 {
+            let top = g.next() % 4 << 56
+            let bucketBits = (g.next() % 64) << 7
+            let rest = g.next() & 0x00FF_FFFF_FFFF_C07F & ~(UInt64(0xFF) << 56)
+            return top | bucketBits | (rest & ~(UInt64(63) << 7))
+        }
+        var keys: [UInt64] = []
+        for step in 0..<60_000 {
+            let roll = g.next() % 10
+            if roll < 6 || keys.isEmpty {
+                let h = roll == 0 && !keys.isEmpty ? keys[Int(g.next() % UInt64(keys.count))] : hash()
+                let e = IndexEntry(keyHash: h, segment: 1, offset: UInt32(step), length: 32, expiresAt: 0)
+                let (slot, replaced) = index.upsert(e)
+                #expect(replaced == model[h], "step \(step)")
+                if let old = slots[h] { #expect(old == slot, "a rewrite moved the key's slot") }
+                if model[h] == nil { keys.append(h) }
+                model[h] = e
+                slots[h] = slot
+            } else {
+                let i = Int(g.next() % UInt64(keys.count))
+                let h = keys.remove(at: i)
+                #expect(index.remove(h)?.entry == model[h], "step \(step)")
+                model[h] = nil
+                slots[h] = nil
+            }
+            if step % 5_000 == 0 {
+                for (h, e) in model {
+                    #expect(index.entry(for: h) == e)
+                    #expect(index.slot(of: h) == slots[h])
+                }
+                let absent = hash()
+                if model[absent] == nil { #expect(index.entry(for: absent) == nil) }
+            }
+        }
+        #expect(index.count == model.count)
+        var seen: [UInt64: IndexEntry] = [:]
+        index.forEach { slot, e in
+            seen[e.keyHash] = e
+            #expect(slots[e.keyHash] == slot)
+        }
+        #expect(seen == model)
+        for (h, e) in model { #expect(index.lookup(of: h)?.entry == e) }
+    }
+
     @Test("A batch of lookups, prefetched, answers as one lookup at a time does, hits and misses alike")
     func batchedLookups() throws {
         var keys = KeyIndex()

@@ -16,6 +16,11 @@ uint64_t logcache_atomic_add(uint64_t *word, uint64_t delta);
 /* The file system type of the directory at path (statfs's f_type), or 0 on failure. */
 int64_t logcache_file_system_type(const char *path);
 
+/* Asks for transparent huge pages (madvise MADV_HUGEPAGE) on the whole 2 MiB blocks inside
+   the `length` bytes at `bytes`, before they are first touched; 0, or -1 with errno set.
+   Only a hint: where the kernel has them off, nothing changes. */
+int logcache_advise_huge_pages(void *bytes, size_t length);
+
 /* Whether this processor has a CRC-32C instruction (SSE 4.2, or ARMv8's CRC extension). */
 int logcache_crc32c_hardware(void);
 

@@ -125,6 +125,8 @@ struct IndexLoader {
     /// ahead: on a large store, the index's table and entries are far bigger than the
     /// processor's cache, and without the hint every record waits for memory twice.
     private mutating func apply(_ entries: [IndexFileEntry], segment: UInt32) {
+        live.beginRun(segment: segment)
+        defer { live.endRun() }
         for i in entries.indices {
             live.index.prefetch(aheadOf: i, count: entries.count) { entries[$0].keyHash }
             apply(entries[i], segment: segment)

@@ -4,9 +4,15 @@ import CLogCacheSupport
 /// insert and remove.
 ///
 /// Entries live in a dense array addressed by slot number; an open-addressing table of
-/// 32-bit slot numbers (linear probing, backward-shift deletion, so no tombstones) finds
-/// them by hash. Slots stay put while their key is live, which lets an eviction policy
-/// keep its own per-slot arrays. About 24 bytes per entry plus 5 to 10 for the table.
+/// 32-bit words (linear probing, backward-shift deletion, so no tombstones) finds them by
+/// hash. Slots stay put while their key is live, which lets an eviction policy keep its own
+/// per-slot arrays. About 24 bytes per entry plus 5 to 10 for the table.
+///
+/// A table word holds the slot number in its low bits and, in the bits a slot number of a
+/// table that size never needs (a table of 2^n buckets holds at most 0.8 × 2^n slots), the
+/// top bits of the key's hash: a probe that passes another key's bucket tells it apart by
+/// those bits without reading its entry, a trip to memory each in a table larger than the
+/// processor's caches. Only a word whose bits match has its entry read and compared.
 struct KeyIndex: Sendable {
     /// A slot number; stable while its key is live.
     typealias Slot = UInt32
@@ -16,17 +22,71 @@ struct KeyIndex: Sendable {
     private static let freeMarker = UInt32.max
     /// Free slots, reused before the dense array grows.
     private var freeSlots: [Slot] = []
-    /// slot + 1, or 0 for an empty bucket.
+    /// The hash's tag in the high bits and slot + 1 in the low ones, or 0 for an empty bucket.
     private var table: [UInt32]
     private var mask: Int
+    /// Bits of a word holding slot + 1: log2 of the table's size, at most 32.
+    private var slotBits: Int
     private(set) var count = 0
 
     init(expectedCount: Int = 0) {
         let buckets = Self.buckets(for: expectedCount)
-        table = [UInt32](repeating: 0, count: buckets)
+        table = Self.emptyTable(buckets)
         mask = buckets - 1
+        slotBits = Self.slotBits(forBuckets: buckets)
         entries.reserveCapacity(expectedCount)
+        entries.withUnsafeBufferPointer { e in
+            Self.adviseHugePages(e.baseAddress, bytes: entries.capacity * MemoryLayout<IndexEntry>.stride)
+        }
     }
+
+    /// Arrays at least this large ask for huge pages: an index this size is read at random
+    /// places, and with 4 KiB pages nearly every lookup also misses the processor's
+    /// translation cache, and loading it takes a page fault every 4 KiB.
+    static let hugePageMinimum = 4 << 20
+
+    /// A table of `buckets` empty words, asked for huge pages before it is filled when large.
+    private static func emptyTable(_ buckets: Int) -> [UInt32] {
+        [UInt32](unsafeUninitializedCapacity: buckets) { b, initialized in
+            adviseHugePages(b.baseAddress, bytes: buckets * 4)
+            b.initialize(repeating: 0)
+            initialized = buckets
+        }
+    }
+
+    private static func adviseHugePages(_ base: UnsafePointer<some Any>?, bytes: Int) {
+        guard bytes >= hugePageMinimum, let base else { return }
+        _ = logcache_advise_huge_pages(UnsafeMutableRawPointer(mutating: base), bytes)
+    }
+
+    private static func adviseHugePages(_ base: UnsafeMutablePointer<some Any>?, bytes: Int) {
+        adviseHugePages(base.map { UnsafePointer($0) }, bytes: bytes)
+    }
+
+    /// log2 of `buckets` (a power of two), at most 32: slot + 1 stays below 2^that, since
+    /// the table never holds more than 80% of its size.
+    private static func slotBits(forBuckets buckets: Int) -> Int {
+        min(32, buckets.trailingZeroBitCount)
+    }
+
+    /// The part of a word that holds slot + 1.
+    @inline(__always) private var slotMask: UInt32 { slotBits >= 32 ? .max : (1 << UInt32(slotBits)) - 1 }
+
+    /// The tag of `hash` in a word's high bits: the hash's top bits, which the bucket does
+    /// not use (it takes bits 7 up); 0 when slot numbers take the whole word.
+    @inline(__always) private func tag(_ hash: UInt64) -> UInt32 {
+        guard slotBits < 32 else { return 0 }
+        return UInt32(truncatingIfNeeded: hash >> UInt64(32 + slotBits)) << UInt32(slotBits)
+    }
+
+    /// The word for `slot` of a key with `hash`.
+    @inline(__always) private func word(slot: Int, hash: UInt64) -> UInt32 { tag(hash) | UInt32(slot + 1) }
+
+    /// Whether the word may be `hash`'s: its tag matches (its entry decides).
+    @inline(__always) private func mayHold(_ word: UInt32, _ hash: UInt64) -> Bool { word & ~slotMask == tag(hash) }
+
+    /// The slot a nonzero word names.
+    @inline(__always) private func slot(in word: UInt32) -> Int { Int(word & slotMask) - 1 }
 
     /// The table size for `count` entries: a power of two, kept at most 80% full.
     private static func buckets(for count: Int) -> Int {
@@ -57,10 +117,12 @@ struct KeyIndex: Sendable {
             }
         }
         if i + d < count {
-            let t = table[bucket(hash(i + d))]
-            guard t != 0 else { return }
+            let h = hash(i + d)
+            let t = table[bucket(h)]
+            guard t != 0, mayHold(t, h) else { return }
+            let s = slot(in: t)
             entries.withUnsafeBufferPointer { e in
-                if let base = e.baseAddress, Int(t - 1) < e.count { logcache_prefetch(base + Int(t - 1)) }
+                if let base = e.baseAddress, s < e.count { logcache_prefetch(base + s) }
             }
         }
     }
@@ -81,7 +143,7 @@ struct KeyIndex: Sendable {
         while true {
             let t = table[b]
             if t == 0 { return nil }
-            if entries[Int(t - 1)].keyHash == hash { return t - 1 }
+            if mayHold(t, hash), entries[slot(in: t)].keyHash == hash { return Slot(slot(in: t)) }
             b = (b + 1) & mask
         }
     }
@@ -123,8 +185,8 @@ struct KeyIndex: Sendable {
         while true {
             let t = table[b]
             if t == 0 { break }
-            let s = Int(t - 1)
-            if entries[s].keyHash == entry.keyHash {
+            let s = slot(in: t)
+            if mayHold(t, entry.keyHash), entries[s].keyHash == entry.keyHash {
                 let old = entries[s]
                 entries[s] = entry
                 return (Slot(s), old)
@@ -139,7 +201,7 @@ struct KeyIndex: Sendable {
             s = Slot(entries.count)
             entries.append(entry)
         }
-        table[b] = s + 1
+        table[b] = word(slot: Int(s), hash: entry.keyHash)
         count += 1
         if count * 5 > table.count * 4 { grow() }
         return (s, nil)
@@ -152,17 +214,17 @@ struct KeyIndex: Sendable {
         while true {
             let t = table[b]
             if t == 0 { return nil }
-            if entries[Int(t - 1)].keyHash == hash { break }
+            if mayHold(t, hash), entries[slot(in: t)].keyHash == hash { break }
             b = (b + 1) & mask
         }
-        let s = table[b] - 1
+        let s = Slot(slot(in: table[b]))
         let removed = entries[Int(s)]
         // Backward-shift deletion: pull later members of the probe run into the hole so that
         // every remaining key is still reachable from its home bucket.
         var hole = b
         var j = (b + 1) & mask
         while table[j] != 0 {
-            let home = bucket(entries[Int(table[j] - 1)].keyHash)
+            let home = bucket(entries[slot(in: table[j])].keyHash)
             let distanceToHole = (j - hole) & mask
             let distanceToHome = (j - home) & mask
             if distanceToHome >= distanceToHole {
@@ -194,7 +256,10 @@ struct KeyIndex: Sendable {
 
     /// Calls `body` with every live slot and entry, in no particular order.
     func forEach(_ body: (Slot, IndexEntry) -> Void) {
-        for t in table where t != 0 { body(t - 1, entries[Int(t - 1)]) }
+        for t in table where t != 0 {
+            let s = slot(in: t)
+            body(Slot(s), entries[s])
+        }
     }
 
     /// Rebuilds the arrays at the size the live entries need, renumbering slots; for after a
@@ -210,12 +275,13 @@ struct KeyIndex: Sendable {
 
     private mutating func grow() {
         let buckets = table.count * 2
-        table = [UInt32](repeating: 0, count: buckets)
+        table = Self.emptyTable(buckets)
         mask = buckets - 1
+        slotBits = Self.slotBits(forBuckets: buckets)
         for s in 0..<entries.count where entries[s].segment != Self.freeMarker {
             var b = bucket(entries[s].keyHash)
             while table[b] != 0 { b = (b + 1) & mask }
-            table[b] = UInt32(s + 1)
+            table[b] = word(slot: s, hash: entries[s].keyHash)
         }
     }
 }

@@ -13,6 +13,10 @@ struct LiveSet: Sendable {
     private(set) var segmentTombstoneBytes: [UInt32: Int] = [:]
     /// The eviction policy, told of every key that enters or leaves; nil for an unbounded store.
     var tracker: EvictionTracker?
+    /// The segment whose live bytes are summed in `runBytes` rather than in
+    /// `segmentLiveBytes`, between ``beginRun(segment:)`` and ``endRun()``.
+    private var runSegment: UInt32?
+    private var runBytes = 0
 
     init(index: KeyIndex = KeyIndex()) {
         self.index = index
@@ -136,6 +140,27 @@ struct LiveSet: Sendable {
     private mutating func account(_ e: IndexEntry, _ sign: Int) {
         let n = Int(e.length) * sign
         liveBytes += n
-        segmentLiveBytes[e.segment, default: 0] += n
+        if e.segment == runSegment {
+            runBytes += n
+        } else {
+            segmentLiveBytes[e.segment, default: 0] += n
+        }
+    }
+
+    /// Starts a run of changes to the entries of `segment` (loading one segment's records):
+    /// its live bytes are summed on the side and added to ``segmentLiveBytes`` once, at
+    /// ``endRun()``, instead of one dictionary update per record. ``segmentLiveBytes`` is not
+    /// up to date for the segment until the run ends.
+    mutating func beginRun(segment: UInt32) {
+        endRun()
+        runSegment = segment
+    }
+
+    /// Ends the run that ``beginRun(segment:)`` started.
+    mutating func endRun() {
+        guard let segment = runSegment else { return }
+        runSegment = nil
+        if runBytes != 0 { segmentLiveBytes[segment, default: 0] += runBytes }
+        runBytes = 0
     }
 }
