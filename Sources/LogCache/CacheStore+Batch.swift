@@ -2,9 +2,12 @@ extension CacheStore {
     /// Stores many values, all with the same TTL, far more cheaply than as many `set` calls:
     /// encoded on every core, and written with one lock and one write per segment they land
     /// in, or, for a large compressed batch in a store without a capacity, per chunk of 64
-    /// while the next chunks are encoded. A key or value out of limits is refused before any
-    /// value is written. A write that fails part-way (a full disk) stops the batch at a chunk:
-    /// the chunks before it are written, and none after it.
+    /// while the next chunks are encoded, each chunk in its own hold of the log's locks (so
+    /// other handles may see the first chunks before the rest, and with
+    /// ``Durability/syncEveryWrite`` each chunk is synced). A key or value out of limits is
+    /// refused before any value is written. A write that fails part-way (a full disk) stops
+    /// the batch there: the records written before it stay (the chunks before, and of the
+    /// failing chunk those in a segment it filled before the failed write), none after it.
     public func setValues(_ values: [String: [UInt8]], ttl: Duration? = nil) throws(CacheError) {
         let now = clock.now()
         let pairs = Array(values)

@@ -142,6 +142,44 @@ struct SharingFailureTests {
         #expect(try reader.value(forKey: "w-2") == Array("small".utf8))
     }
 
+    @Test("A manifest that adds no segment (a compaction taking a number) never makes another handle read the live segment past the announced end")
+    func manifestWithoutNewSegmentsKeepsTheLimit() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let writer = try CacheStore(directory: dir.path, options: Self.options)
+        defer { try? writer.close() }
+        let reader = try CacheStore(directory: dir.path, options: Self.options)
+        defer { try? reader.close() }
+        try writer.set(Array("small".utf8), forKey: "w-0")
+        #expect(try reader.value(forKey: "w-0") == Array("small".utf8))
+        // Announced and not yet seen by the reader: its next lookup catches up.
+        try writer.set(Array("more".utf8), forKey: "w-1")
+        let failed = Array(repeating: UInt8(ascii: "f"), count: 300)
+        let rewritten = Array(repeating: UInt8(ascii: "r"), count: 300)
+        let record = try Self.record(failed, key: "x", in: writer)
+        var place = 0
+        var seenMeanwhile: [[UInt8]?] = []
+        try writer.log.exclusively { w throws(CacheError) in
+            // What allocateSegmentID publishes for a compaction: the same segments, a higher
+            // next number. Then an append that fails after writing a whole record.
+            var next = w.manifest
+            next.nextSegmentID += 1
+            next.generation += 1
+            try w.publish(next)
+            place = w.active.length
+            try w.active.segment.file.write(record.bytes, at: place)
+            for _ in 0..<3 { seenMeanwhile.append(try reader.value(forKey: "x")) }
+            try w.active.segment.file.truncate(to: place)
+        }
+        #expect(seenMeanwhile.allSatisfy { $0 == nil }, "a handle read a record past the announced end")
+        try writer.set(rewritten, forKey: "x")
+        #expect(try writer.index.located(KeyHash.hash(Array("x".utf8)))?.0.offset == UInt32(place))
+        for _ in 0..<3 {
+            #expect(try reader.value(forKey: "x") == rewritten, "a handle returned the value of a failed append")
+        }
+        #expect(try reader.value(forKey: "w-1") == Array("more".utf8))
+    }
+
     @Test("A record a killed writer appended but never announced is announced by the next writer: handles that had caught up see it")
     func unannouncedRecordAfterNextWrite() throws {
         let dir = TemporaryDirectory()

@@ -11,7 +11,8 @@ import Dispatch
 /// so when every chunk is encoded every chunk is appended.
 ///
 /// A failure stops the batch at its chunk: the chunks before it are appended, none after it,
-/// and the failure (the first one in order) is thrown.
+/// and the failure (the first one in order) is thrown. (An append that fails part-way keeps
+/// what it wrote in the segments it filled before the failed write, as any append does.)
 final class EncodingPipeline: @unchecked Sendable {
     /// Records per chunk: enough that a chunk's append (one lock, one write) costs little per
     /// record, few enough that the last chunk's append, which nothing overlaps, is short.

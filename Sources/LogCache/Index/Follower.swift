@@ -183,9 +183,11 @@ final class Follower: Sendable {
         guard manifest.segments.count >= known.count, manifest.segments.starts(with: known) else {
             return try reload(&w, holdingAppendLock: locked)
         }
-        // The old active segment is sealed now: its length is final.
-        try readActiveTail(&w, upTo: .sealed, holdingAppendLock: locked)
         let added = Array(manifest.segments.dropFirst(known.count))
+        // With segments added, the old active segment is sealed: its length is final. Without
+        // (a manifest that only hands out a segment number), it is still live, and read no
+        // further than a live segment may be.
+        try readActiveTail(&w, upTo: added.isEmpty ? .announced : .sealed, holdingAppendLock: locked)
         if !added.isEmpty {
             do throws(FollowError) {
                 let newActive = try index.load(with: loader(w)) { l throws(FollowError) -> ActiveSegment? in
