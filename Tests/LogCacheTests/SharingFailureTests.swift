@@ -104,29 +104,26 @@ struct SharingFailureTests {
         }
     }
 
-    @Test("Records of an append that fails and is cut back after a roll never reach another handle, which then reads the key's rewrite at the same place")
-    func failedAppendAfterRollNeverRead() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.cleanup() }
-        let writer = try CacheStore(directory: dir.path, options: Self.options)
-        defer { try? writer.close() }
-        let reader = try CacheStore(directory: dir.path, options: Self.options)
-        defer { try? reader.close() }
-        try writer.set(Self.value("w", 0), forKey: "w-0")
-        try writer.set(Self.value("w", 1), forKey: "w-1")
-        #expect(try reader.value(forKey: "w-0") == Self.value("w", 0))
-        // Announced and not yet seen by the reader: its next lookup catches up.
-        try writer.set(Array("small".utf8), forKey: "w-2")
-        let failed = Self.value("failed", 0)
-        let rewritten = Self.value("rewrite", 0)
+    /// Opens a writer and a reader handle on `dir`; `prepare` writes what the test needs first,
+    /// leaving the reader behind (a change it has not seen), so that its next lookup catches up.
+    /// Then, in one hold of the writer, `beforeAppend` runs and an append of `failed` under key
+    /// "x" writes a whole record and is cut back, with the reader looking meanwhile; then the
+    /// key is rewritten with `rewritten`, of the same length, at the same place. The reader
+    /// must miss the key in the hold and read the rewrite after. Returns both handles.
+    static func expectFailedAppendNeverRead(
+        in dir: TemporaryDirectory, failed: [UInt8], rewritten: [UInt8],
+        prepare: (CacheStore, CacheStore) throws -> Void,
+        beforeAppend: (inout LogState, CacheStore) throws(CacheError) -> Void
+    ) throws -> (writer: CacheStore, reader: CacheStore) {
+        let writer = try CacheStore(directory: dir.path, options: options)
+        let reader = try CacheStore(directory: dir.path, options: options)
+        try prepare(writer, reader)
         #expect(failed.count == rewritten.count)
         let record = try Self.record(failed, key: "x", in: writer)
         var place = 0
         var seenMeanwhile: [[UInt8]?] = []
         try writer.log.exclusively { w throws(CacheError) in
-            // What an append that fails part-way leaves for a moment: the roll's manifest is
-            // published, and the new segment holds a whole record that its writer cuts back.
-            try w.roll(indexingInto: writer.index)
+            try beforeAppend(&w, writer)
             place = w.active.length
             try w.active.segment.file.write(record.bytes, at: place)
             // Three reads: the hot values keep a value from its second.
@@ -139,6 +136,26 @@ struct SharingFailureTests {
         for _ in 0..<3 {
             #expect(try reader.value(forKey: "x") == rewritten, "a handle returned the value of a failed append")
         }
+        return (writer, reader)
+    }
+
+    @Test("Records of an append that fails and is cut back after a roll never reach another handle, which then reads the key's rewrite at the same place")
+    func failedAppendAfterRollNeverRead() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let (writer, reader) = try Self.expectFailedAppendNeverRead(
+            in: dir, failed: Self.value("failed", 0), rewritten: Self.value("rewrite", 0),
+            prepare: { writer, reader in
+                try writer.set(Self.value("w", 0), forKey: "w-0")
+                try writer.set(Self.value("w", 1), forKey: "w-1")
+                #expect(try reader.value(forKey: "w-0") == Self.value("w", 0))
+                try writer.set(Array("small".utf8), forKey: "w-2")
+            },
+            beforeAppend: { w, writer throws(CacheError) in
+                // The roll's manifest is published before the append that then fails.
+                try w.roll(indexingInto: writer.index)
+            })
+        defer { try? writer.close(); try? reader.close() }
         #expect(try reader.value(forKey: "w-2") == Array("small".utf8))
     }
 
@@ -146,37 +163,23 @@ struct SharingFailureTests {
     func manifestWithoutNewSegmentsKeepsTheLimit() throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
-        let writer = try CacheStore(directory: dir.path, options: Self.options)
-        defer { try? writer.close() }
-        let reader = try CacheStore(directory: dir.path, options: Self.options)
-        defer { try? reader.close() }
-        try writer.set(Array("small".utf8), forKey: "w-0")
-        #expect(try reader.value(forKey: "w-0") == Array("small".utf8))
-        // Announced and not yet seen by the reader: its next lookup catches up.
-        try writer.set(Array("more".utf8), forKey: "w-1")
-        let failed = Array(repeating: UInt8(ascii: "f"), count: 300)
-        let rewritten = Array(repeating: UInt8(ascii: "r"), count: 300)
-        let record = try Self.record(failed, key: "x", in: writer)
-        var place = 0
-        var seenMeanwhile: [[UInt8]?] = []
-        try writer.log.exclusively { w throws(CacheError) in
-            // What allocateSegmentID publishes for a compaction: the same segments, a higher
-            // next number. Then an append that fails after writing a whole record.
-            var next = w.manifest
-            next.nextSegmentID += 1
-            next.generation += 1
-            try w.publish(next)
-            place = w.active.length
-            try w.active.segment.file.write(record.bytes, at: place)
-            for _ in 0..<3 { seenMeanwhile.append(try reader.value(forKey: "x")) }
-            try w.active.segment.file.truncate(to: place)
-        }
-        #expect(seenMeanwhile.allSatisfy { $0 == nil }, "a handle read a record past the announced end")
-        try writer.set(rewritten, forKey: "x")
-        #expect(try writer.index.located(KeyHash.hash(Array("x".utf8)))?.0.offset == UInt32(place))
-        for _ in 0..<3 {
-            #expect(try reader.value(forKey: "x") == rewritten, "a handle returned the value of a failed append")
-        }
+        let (writer, reader) = try Self.expectFailedAppendNeverRead(
+            in: dir, failed: Array(repeating: UInt8(ascii: "f"), count: 300),
+            rewritten: Array(repeating: UInt8(ascii: "r"), count: 300),
+            prepare: { writer, reader in
+                try writer.set(Array("small".utf8), forKey: "w-0")
+                #expect(try reader.value(forKey: "w-0") == Array("small".utf8))
+                try writer.set(Array("more".utf8), forKey: "w-1")
+            },
+            beforeAppend: { w, _ throws(CacheError) in
+                // What allocateSegmentID publishes for a compaction: the same segments, a
+                // higher next number.
+                var next = w.manifest
+                next.nextSegmentID += 1
+                next.generation += 1
+                try w.publish(next)
+            })
+        defer { try? writer.close(); try? reader.close() }
         #expect(try reader.value(forKey: "w-1") == Array("more".utf8))
     }
 

@@ -73,6 +73,21 @@ func say(_ line: String) {
 
 /// RLIMIT_FSIZE as the resource number getrlimit and setrlimit take.
 let fileSizeLimit = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
+
+/// Caps the size of any file this process writes at `limit` bytes, with SIGXFSZ ignored so
+/// that a write past it fails with EFBIG; returns what lifts the cap again.
+func capFileSize(at limit: UInt64) -> () -> Void {
+    signal(SIGXFSZ, SIG_IGN)
+    var cap = rlimit()
+    getrlimit(fileSizeLimit, &cap)
+    let unlimited = cap
+    cap.rlim_cur = rlim_t(limit)
+    guard setrlimit(fileSizeLimit, &cap) == 0 else { say("error setrlimit"); exit(3) }
+    return {
+        var restored = unlimited
+        guard setrlimit(fileSizeLimit, &restored) == 0 else { say("error setrlimit"); exit(3) }
+    }
+}
 /// Opens the store; when another process has it open and the store does not allow that,
 /// prints "store-locked" and exits 4, so a test can tell this apart from a failure.
 func openSharing(_ path: String) throws -> CacheStore {
@@ -106,27 +121,12 @@ do {
         try store.close()
     case "fill-limit":
         guard args.count >= 5, let limit = UInt64(args[3]), let seed = UInt64(args[4]) else { exit(2) }
-        signal(SIGXFSZ, SIG_IGN)
-        var cap = rlimit()
-        getrlimit(fileSizeLimit, &cap)
-        let unlimited = cap
-        cap.rlim_cur = rlim_t(limit)
-        guard setrlimit(fileSizeLimit, &cap) == 0 else { say("error setrlimit"); exit(3) }
-        try fillAndCheck(directory: args[2], seed: seed, segmentSize: 64 << 10) {
-            var restored = unlimited
-            guard setrlimit(fileSizeLimit, &restored) == 0 else { say("error setrlimit"); exit(3) }
-        }
+        let lift = capFileSize(at: limit)
+        try fillAndCheck(directory: args[2], seed: seed, segmentSize: 64 << 10, spaceBack: lift)
     case "fill-batches":
         guard args.count >= 5, let limit = UInt64(args[3]), let seed = UInt64(args[4]) else { exit(2) }
-        signal(SIGXFSZ, SIG_IGN)
-        var cap = rlimit()
-        getrlimit(fileSizeLimit, &cap)
-        var unlimited = cap
-        cap.rlim_cur = rlim_t(limit)
-        guard setrlimit(fileSizeLimit, &cap) == 0 else { say("error setrlimit"); exit(3) }
-        try fillBatchesAndCheck(directory: args[2], seed: seed) {
-            guard setrlimit(fileSizeLimit, &unlimited) == 0 else { say("error setrlimit"); exit(3) }
-        }
+        let lift = capFileSize(at: limit)
+        try fillBatchesAndCheck(directory: args[2], seed: seed, spaceBack: lift)
     case "fill-disk":
         guard args.count >= 4, let seed = UInt64(args[3]) else { exit(2) }
         let ballast = args[2] + "/ballast"

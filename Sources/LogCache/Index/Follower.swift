@@ -156,11 +156,8 @@ final class Follower: Sendable {
     private func readActiveTail(_ w: inout LogState, upTo end: TailEnd, holdingAppendLock locked: Bool) throws(CacheError) {
         let id = w.active.segment.id
         let announced = shared.announcedEnd
-        let limit: Int?
-        switch end {
-        case .announced: limit = announced.segment == id ? announced.length : readableEnd(of: id, holdingAppendLock: locked)
-        case .sealed, .cuttingTornBytes: limit = nil
-        }
+        let limit = end != .announced ? nil
+            : announced.segment == id ? announced.length : readableEnd(of: id, holdingAppendLock: locked)
         let length: Int
         if let limit { length = limit } else { length = try w.active.segment.file.size() }
         guard length > w.active.length else { return }

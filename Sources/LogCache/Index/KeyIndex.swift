@@ -54,13 +54,9 @@ struct KeyIndex: Sendable {
         }
     }
 
-    private static func adviseHugePages(_ base: UnsafePointer<some Any>?, bytes: Int) {
+    private static func adviseHugePages(_ base: UnsafeRawPointer?, bytes: Int) {
         guard bytes >= hugePageMinimum, let base else { return }
         _ = logcache_advise_huge_pages(UnsafeMutableRawPointer(mutating: base), bytes)
-    }
-
-    private static func adviseHugePages(_ base: UnsafeMutablePointer<some Any>?, bytes: Int) {
-        adviseHugePages(base.map { UnsafePointer($0) }, bytes: bytes)
     }
 
     /// log2 of `buckets` (a power of two), at most 32: slot + 1 stays below 2^that, since
@@ -87,6 +83,11 @@ struct KeyIndex: Sendable {
 
     /// The slot a nonzero word names.
     @inline(__always) private func slot(in word: UInt32) -> Int { Int(word & slotMask) - 1 }
+
+    /// Whether the nonzero word is `hash`'s: its tag, then its entry, match.
+    @inline(__always) private func holds(_ word: UInt32, _ hash: UInt64) -> Bool {
+        mayHold(word, hash) && entries[slot(in: word)].keyHash == hash
+    }
 
     /// The table size for `count` entries: a power of two, kept at most 80% full.
     private static func buckets(for count: Int) -> Int {
@@ -143,7 +144,7 @@ struct KeyIndex: Sendable {
         while true {
             let t = table[b]
             if t == 0 { return nil }
-            if mayHold(t, hash), entries[slot(in: t)].keyHash == hash { return Slot(slot(in: t)) }
+            if holds(t, hash) { return Slot(slot(in: t)) }
             b = (b + 1) & mask
         }
     }
@@ -185,8 +186,8 @@ struct KeyIndex: Sendable {
         while true {
             let t = table[b]
             if t == 0 { break }
-            let s = slot(in: t)
-            if mayHold(t, entry.keyHash), entries[s].keyHash == entry.keyHash {
+            if holds(t, entry.keyHash) {
+                let s = slot(in: t)
                 let old = entries[s]
                 entries[s] = entry
                 return (Slot(s), old)
@@ -214,7 +215,7 @@ struct KeyIndex: Sendable {
         while true {
             let t = table[b]
             if t == 0 { return nil }
-            if mayHold(t, hash), entries[slot(in: t)].keyHash == hash { break }
+            if holds(t, hash) { break }
             b = (b + 1) & mask
         }
         let s = Slot(slot(in: table[b]))
