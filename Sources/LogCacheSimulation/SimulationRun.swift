@@ -84,14 +84,17 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case arc
     /// ``WTinyLFUPolicy``.
     case wtinylfu = "w-tinylfu"
+    /// ``TwoQPolicy``.
+    case twoQ = "2q"
     /// ``BeladyPolicy``.
     case belady
 
-    /// The kind named `text` (case-insensitive; "s3fifo", "wtinylfu", "tinylfu" and "opt" also work).
+    /// The kind named `text` (case-insensitive; "s3fifo", "wtinylfu", "tinylfu", "twoq", "opt"
+    /// and "min" also work).
     public init?(name text: String) {
         let n = text.lowercased()
         let aliases: [String: SimulatedPolicyKind] = ["s3fifo": .s3fifo, "wtinylfu": .wtinylfu, "tinylfu": .wtinylfu,
-                                                      "opt": .belady, "min": .belady]
+                                                      "twoq": .twoQ, "opt": .belady, "min": .belady]
         if let k = Self(rawValue: n) ?? aliases[n] { self = k } else { return nil }
     }
 
@@ -110,6 +113,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .s3fifo: PolicySimulationRun<S3FIFOPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .arc: PolicySimulationRun<ARCPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .wtinylfu: PolicySimulationRun<WTinyLFUPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .twoQ: PolicySimulationRun<TwoQPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

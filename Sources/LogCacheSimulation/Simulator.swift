@@ -89,6 +89,7 @@ public struct Simulator<P: SimulatedPolicy> {
             guard let victim = policy.evict() else { break }
             release(victim)
         }
+        while let victim = policy.evictBeforeInsert() { release(victim) }
         let slot: UInt32
         if let reused = freeSlots.popLast() {
             slot = reused

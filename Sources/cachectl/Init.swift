@@ -36,7 +36,7 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("max-entries"), help: "Live entries the store may hold (default: unbounded).")
     var maxEntries: Int?
 
-    @Option(help: "Which entries go first when the store is full: lru, lfu, ttl or fifo.")
+    @Option(help: ArgumentHelp("Which entries go first when the store is full: \(PolicyKind.names)."))
     var policy: String = "lru"
 
     @Option(help: "How new values are compressed: zstd, lz4 or none.")
@@ -58,7 +58,7 @@ struct Init: ParsableCommand {
     var defaultTTL: Duration?
 
     func validate() throws {
-        if PolicyKind(name: policy) == nil { throw ValidationError("--policy must be lru, lfu, ttl or fifo.") }
+        if PolicyKind(name: policy) == nil { throw ValidationError("--policy must be one of \(PolicyKind.names).") }
         if zstdLevel != nil && compression != .zstd { throw ValidationError("--zstd-level needs --compression zstd.") }
         if let maxEntries, maxEntries <= 0 { throw ValidationError("--max-entries must be positive.") }
         if let capacity, capacity <= 0 { throw ValidationError("--capacity must be positive.") }

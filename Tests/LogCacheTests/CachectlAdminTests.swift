@@ -43,6 +43,28 @@ struct CachectlAdminTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("bad")))
     }
 
+    @Test("init --policy takes every policy the store has, by its name or alias; the store evicts with it across cachectl runs")
+    func initEveryPolicy() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let names = PolicyKind.allCases.map(\.description) + ["s3fifo", "wtinylfu", "TwoQ"]
+        for (i, name) in names.enumerated() {
+            let store = dir.file("s\(i)")
+            let created = try run(cachectl, ["init", store, "--max-entries", "4", "--policy", name])
+            #expect(created.status == 0, "\(name): \(created.stderr)")
+            guard let expected = PolicyKind(name: name) else {
+                Issue.record("\(name) names no policy")
+                continue
+            }
+            #expect(try jsonObject(try run(cachectl, ["stats", store, "--json"]))["policy"] as? String == expected.description)
+            for k in 0..<6 { #expect(try run(cachectl, ["put", store, "k\(k)", "v\(k)"]).status == 0) }
+            let stats = try jsonObject(try run(cachectl, ["stats", store, "--json"]))
+            #expect(stats["entries"] as? Int == 4, "\(name)")
+        }
+        let bad = try run(cachectl, ["init", dir.file("bad"), "--policy", "mru"])
+        #expect(bad.status == 2 && bad.stderr.contains("s3-fifo") && bad.stderr.contains("2q"))
+    }
+
     @Test("list: log order, --prefix, --limit, --json; binary keys in base64")
     func list() throws {
         let dir = TemporaryDirectory()

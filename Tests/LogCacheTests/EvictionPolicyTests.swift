@@ -209,4 +209,35 @@ func replay<P: SimulatedPolicy>(_ sim: inout Simulator<P>, _ ids: [UInt64]) -> [
         check(ClockPolicy.self); check(SIEVEPolicy.self); check(S3FIFOPolicy.self); check(ARCPolicy.self)
         check(WTinyLFUPolicy.self); check(BeladyPolicy.self)
     }
+
+    @Test("2Q: new objects enter a FIFO whose hits change nothing; its evictions become ghosts, and a ghost comes back into the LRU")
+    func twoQQueues() {
+        // Capacity 8: A1in's share is 2, the ghosts' 4, Am's 6.
+        var sim = Simulator<TwoQPolicy>(capacity: 8, countBased: true)
+        #expect(replay(&sim, [1, 2, 3, 4, 5, 6, 7, 8]) == Array(repeating: false, count: 8))
+        // 9 pushes out A1in's oldest (1), which becomes a ghost; 1 then comes back into Am
+        // (pushing out 2); a hit on 3 in A1in does not save it when 2 comes back.
+        #expect(replay(&sim, [9, 1, 3, 2]) == [false, false, true, false])
+        #expect(!sim.contains(3) && sim.policy.isGhost(3))
+        for id: UInt64 in [1, 2] { #expect(sim.slot(of: id).map { sim.policy.isInMain($0) } == true, "\(id)") }
+        for id: UInt64 in 4...9 { #expect(sim.slot(of: id).map { sim.policy.isInMain($0) } == false, "\(id)") }
+    }
+
+    @Test("2Q keeps Am within its share: a ghost coming back into a full Am pushes out Am's least recently used first")
+    func twoQTrimsMain() {
+        var p = TwoQPolicy(capacity: 8)
+        for s: UInt32 in 0..<6 { p.restore(s, key: UInt64(s), size: 1, expiresAt: 0, value: 1) }
+        p.restore(6, key: 6, size: 1, expiresAt: 0, value: 0)
+        p.restoreExtras(PolicyExtras(ghosts: [(100, 1, 0)]))
+        // The cache holds 7 of 8: the owner evicts nothing, the policy wants Am's tail gone.
+        p.willMiss(key: 200, size: 1)
+        #expect(p.evictBeforeInsert() == nil, "not a ghost: it enters A1in")
+        p.willMiss(key: 100, size: 1)
+        #expect(p.evictBeforeInsert() == 0)
+        #expect(p.evictBeforeInsert() == nil)
+        p.insert(7, key: 100, size: 1, expiresAt: 0)
+        #expect(p.isInMain(7) && !p.isGhost(100))
+        // A1in (6) is within its share: Am goes first, then A1in once Am is empty.
+        #expect(drain(&p) == [1, 2, 3, 4, 5, 7, 6])
+    }
 }

@@ -190,6 +190,82 @@ struct EvictionStoreTests {
         try lfu.close()
     }
 
+    /// Runs `steps` sets and gets of a seeded workload on `store`, starting at step `from`.
+    private func policyWorkload(_ store: CacheStore, seed: UInt64, from: Int, steps: Int) throws {
+        var g = SeededGenerator(seed: seed)
+        for _ in 0..<(from * 3) { _ = g.next() }
+        for _ in 0..<steps {
+            let key = "k\(g.next() % 120)"
+            let size = Int(g.next() % 300) + 20
+            if g.next() % 3 == 0 {
+                try store.set([UInt8](repeating: UInt8(size & 0xFF), count: size), forKey: key)
+            } else {
+                _ = try store.value(forKey: key)
+            }
+        }
+    }
+
+    @Test("Every policy's order, ghosts and sketch survive close and reopen: after a reopen the workload evicts exactly what it evicts without one",
+          arguments: PolicyKind.allCases, [true, false])
+    func everyPolicySurvivesReopen(policy: PolicyKind, countsBytes: Bool) throws {
+        let dir = TemporaryDirectory("reopen\(policy)")
+        defer { dir.cleanup() }
+        let opts = countsBytes ? options(policy, capacity: 6_000) : options(policy, maxEntries: 30)
+        let straight = try CacheStore(directory: dir.file("straight"), options: opts)
+        try policyWorkload(straight, seed: 5, from: 0, steps: 4000)
+        var reopened = try CacheStore(directory: dir.file("reopened"), options: opts)
+        for part in 0..<4 {
+            try policyWorkload(reopened, seed: 5, from: part * 1000, steps: 1000)
+            try reopened.close()
+            reopened = try CacheStore(directory: dir.file("reopened"))
+        }
+        // Presence is listed, not read: reads would count as hits.
+        let a = Set(try straight.entries().map { String(decoding: $0.key, as: UTF8.self) })
+        let b = Set(try reopened.entries().map { String(decoding: $0.key, as: UTF8.self) })
+        #expect(a.count > 5)
+        #expect(a == b, "\(policy): \(a.symmetricDifference(b).sorted())")
+        #expect(straight.statistics.evictions > 100, "\(policy): the workload must evict")
+        #expect(reopened.statistics.evictions == 0, "\(policy): nothing to evict at open")
+        try straight.close()
+        try reopened.close()
+    }
+
+    @Test("The files a crash leaves: within the capacity, every surviving key with its last value, fsck clean, and the policy rebuilt",
+          arguments: PolicyKind.allCases)
+    func crashImageKeepsCapacity(policy: PolicyKind) throws {
+        let dir = TemporaryDirectory("crash\(policy)")
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.file("store"), options: options(policy, maxEntries: 25))
+        var last: [String: [UInt8]] = [:]
+        var g = SeededGenerator(seed: 3)
+        for i in 0..<600 {
+            let key = "k\(g.next() % 80)"
+            if g.next() % 3 == 0 {
+                let v = Array("\(key) \(i)".utf8)
+                try store.set(v, forKey: key)
+                last[key] = v
+            } else {
+                _ = try store.value(forKey: key)
+            }
+        }
+        // No POLICY file (no close yet), as after a crash; a seal still running would leave a
+        // temporary file that only a dead process's would let open remove.
+        PendingSeal.waitForBackgroundSeals()
+        try FileManager.default.copyItem(atPath: dir.file("store"), toPath: dir.file("crash"))
+        try store.close()
+        let reopened = try CacheStore(directory: dir.file("crash"))
+        let present = try reopened.entries().map { String(decoding: $0.key, as: UTF8.self) }
+        #expect(present.count == 25)
+        for key in present { #expect(try reopened.value(forKey: key) == last[key], "\(key)") }
+        #expect(reopened.statistics.evictions == 0)
+        // The rebuilt policy evicts: 30 new keys leave 25 in all.
+        for i in 0..<30 { try reopened.set([1], forKey: "new\(i)") }
+        #expect(reopened.statistics.entries == 25)
+        try reopened.close()
+        let report = try StoreCheck.run(directory: dir.file("crash"), repair: false)
+        #expect(report.ok, "\(report.problems)")
+    }
+
     @Test("An evicted entry stays gone after reopen and in the files a crash leaves behind")
     func evictedStaysGone() throws {
         let dir = TemporaryDirectory()

@@ -180,4 +180,56 @@ struct FormatTests {
         bad[9] ^= 1
         #expect(bad.withUnsafeBytes { SegmentHeader.decode($0) } == nil)
     }
+
+    /// `bytes` with its trailing CRC-32C set right for what comes before it.
+    private func resealed(_ bytes: [UInt8]) -> [UInt8] {
+        var b = bytes
+        let crc = b.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(b.count - 4)])) }
+        b.replaceSubrange((b.count - 4)..., with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+        return b
+    }
+
+    @Test("POLICY files round-trip with ghosts and words, and refuse hostile counts, trailing bytes and policies their version lacks")
+    func policySnapshots() {
+        let snapshot = PolicySnapshot(
+            policy: .arc, entries: [(1, 0), (2, 1), (3, 1)],
+            extras: PolicyExtras(ghosts: [(10, 100, 1), (11, 7, 2)], words: [Double(55.5).bitPattern]))
+        let bytes = snapshot.encoded()
+        #expect(bytes.count == 16 + 3 * 12 + 4 + 2 * 16 + 4 + 8 + 4)
+        #expect(bytes.withUnsafeBytes { PolicySnapshot.decode($0) } == snapshot)
+        // Every byte flipped is caught (by the checksum, or the fields it guards).
+        for i in bytes.indices {
+            var bad = bytes
+            bad[i] ^= 0x10
+            #expect(bad.withUnsafeBytes { PolicySnapshot.decode($0) } == nil, "byte \(i)")
+        }
+        // Counts larger than the file, checksum right: refused before anything is allocated.
+        let ghostCountAt = 16 + 3 * 12
+        for (offset, count) in [(12, UInt32.max), (ghostCountAt, UInt32.max), (ghostCountAt, 3),
+                                (ghostCountAt + 4 + 2 * 16, UInt32.max), (ghostCountAt + 4 + 2 * 16, 2)] {
+            var hostile = bytes
+            hostile.replaceSubrange(offset..<(offset + 4), with: withUnsafeBytes(of: count.littleEndian) { Array($0) })
+            #expect(resealed(hostile).withUnsafeBytes { PolicySnapshot.decode($0) } == nil, "count \(count) at \(offset)")
+        }
+        var longer = bytes
+        longer.insert(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0], at: bytes.count - 4)
+        #expect(resealed(longer).withUnsafeBytes { PolicySnapshot.decode($0) } == nil, "bytes after the words")
+        // A version-3 file: entries and checksum only. It decodes for LRU, not for a policy
+        // version 3 did not have.
+        var three = Array(bytes[0..<(16 + 3 * 12)]) + [0, 0, 0, 0]
+        three.replaceSubrange(4..<8, with: [3, 0, 0, 0])
+        three[8] = PolicyKind.lru.rawValue
+        let decoded = resealed(three).withUnsafeBytes { PolicySnapshot.decode($0) }
+        #expect(decoded?.policy == .lru && decoded?.entries.count == 3 && decoded?.extras == PolicyExtras())
+        three[8] = PolicyKind.sieve.rawValue
+        #expect(resealed(three).withUnsafeBytes { PolicySnapshot.decode($0) } == nil)
+        // An ARC target that is not a number from 0 to the capacity is not taken.
+        var arc = ARCPolicy(capacity: 100)
+        arc.restoreExtras(PolicyExtras(words: [Double.nan.bitPattern]))
+        #expect(arc.target == 0)
+        arc.restoreExtras(PolicyExtras(words: [Double(101).bitPattern]))
+        #expect(arc.target == 0)
+        arc.restoreExtras(PolicyExtras(words: [Double(40).bitPattern]))
+        #expect(arc.target == 40)
+    }
 }

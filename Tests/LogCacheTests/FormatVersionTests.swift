@@ -15,6 +15,11 @@ import Testing
 ///
 /// `format-v2` was made the same way by the last build of format version 2, and keeps its
 /// `SHARED` file (the page's first layout, without the append mutex) beside the store.
+/// `format-v3` was made the same way by the last build of format version 3 (with its `SHARED`
+/// file). `format-v3-lfu` was made by that build too, to keep a version-3 `POLICY` file:
+/// `init DIR --max-entries 3 --policy lfu`; `put` of a, b, c ("value a" …); `get a` three
+/// times and `get b` once, each its own process (so the counts went through `POLICY` on
+/// every close and open: a 4, b 2, c 1).
 @Suite("Earlier format versions: committed stores open, convert, read and take writes")
 struct FormatVersionTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -138,7 +143,7 @@ struct FormatVersionTests {
         try store.close()
     }
 
-    @Test("A version-2 store is upgraded at its first open: segments stay as they are, the manifest and SHARED become version 3")
+    @Test("A version-2 store is upgraded at its first open: segments stay as they are, the manifest becomes the current version and SHARED the mutex's layout")
     func versionTwo() throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
@@ -163,7 +168,7 @@ struct FormatVersionTests {
         // What a version-2 build reads first is the manifest's version, which it takes only as
         // 1 or 2: it refuses this store now instead of appending beside the append mutex.
         let manifestBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
-        #expect(manifestBytes[8..<12] == [3, 0, 0, 0])
+        #expect(manifestBytes[8..<12] == withUnsafeBytes(of: FormatVersion.current.littleEndian) { ArraySlice($0) })
         #expect(try SharedCounters(directory: Directory(path: path)).isCurrentLayout)
         try reopenCompactAndCheck(path, expected)
     }
@@ -259,5 +264,92 @@ struct FormatVersionTests {
         try check(store, Self.expectedV1)
         try store.close()
         #expect(try StoreCheck.run(directory: path, repair: false).ok)
+    }
+
+    @Test("A version-3 store is upgraded at its first open: segments stay as they are, the manifest becomes version 4")
+    func versionThree() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v3", to: dir)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.sorted()
+        #expect(segments.count == 3)
+        var expected = Self.expectedV1
+        let store = try CacheStore(directory: path)
+        try check(store, expected)
+        for name in segments {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v3/" + name)), "\(name)")
+        }
+        try writeNewValues(store, &expected)
+        #expect(try store.removeValue(forKey: "key-013"))
+        expected["key-013"] = nil
+        try check(store, expected)
+        try store.close()
+        // A version-3 build takes only versions 2 and 3 from the manifest: it refuses the store now.
+        let manifestBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
+        #expect(manifestBytes[8..<12] == [4, 0, 0, 0])
+        try reopenCompactAndCheck(path, expected)
+    }
+
+    @Test("A version-3 store open in an older build's process is refused, its files untouched")
+    func versionThreeInUse() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v3", to: dir)
+        let fd = open(path + "/LOCK", O_RDWR | O_CREAT, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_SH) == 0)
+        #expect(throws: CacheError.incompatibleFormat(path: path, found: 3, supported: FormatVersion.current)) {
+            _ = try CacheStore(directory: path)
+        }
+        for name in ["MANIFEST", "SHARED", "0000000005.seg", "0000000007.idx"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v3/" + name)), "\(name)")
+        }
+    }
+
+    @Test("A version-3 POLICY file keeps its LFU counts through the upgrade, and is written back in version 4")
+    func versionThreePolicy() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v3-lfu", to: dir)
+        let old = try MappedFile(path: path + "/POLICY")
+        guard let saved = PolicySnapshot.decode(old.bytes) else {
+            Issue.record("the version-3 POLICY file did not decode")
+            return
+        }
+        #expect(saved.policy == .lfu && saved.entries.map(\.value) == [1, 2, 4] && saved.extras == PolicyExtras())
+        let store = try CacheStore(directory: path)
+        #expect(store.settings.policy == .lfu && store.settings.capacityEntries == 3)
+        try store.set(Array("value d".utf8), forKey: "d")
+        // c had the lowest count (1): had the counts been lost, a (the oldest) would go.
+        #expect(try store.value(forKey: "c") == nil)
+        for k in ["a", "b", "d"] { #expect(try store.value(forKey: k) == Array("value \(k)".utf8), "\(k)") }
+        try store.close()
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/POLICY")))
+        #expect(bytes[4..<8] == [4, 0, 0, 0])
+        let again = bytes.withUnsafeBytes { PolicySnapshot.decode($0) }
+        // a 5, b 3, d 2 after the reads above.
+        #expect(again?.entries.map(\.value) == [2, 3, 5])
+    }
+
+    @Test("A manifest of version 3 naming a policy of version 4 is damaged, not a store of that policy")
+    func newPolicyInOldManifest() throws {
+        let manifest = Manifest(
+            generation: 1, nextSegmentID: 2,
+            settings: StoreSettings(compression: .none, compressionThreshold: 64, segmentSize: 1 << 20,
+                                    defaultTTLMilliseconds: nil, capacityBytes: nil, capacityEntries: 10, policy: .sieve),
+            segments: [1], salt: RecordSalt(7))
+        var bytes = manifest.encoded()
+        #expect(bytes.withUnsafeBytes { try? Manifest.decode($0).get() }?.settings.policy == .sieve)
+        bytes.replaceSubrange(8..<12, with: [3, 0, 0, 0])
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 4)])) }
+        bytes.replaceSubrange((bytes.count - 4)..., with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+        guard case .failure(.invalidField(let field)) = bytes.withUnsafeBytes({ Manifest.decode($0) }) else {
+            Issue.record("a version-3 manifest naming sieve decoded")
+            return
+        }
+        #expect(field.contains("policy 6"))
     }
 }

@@ -193,12 +193,16 @@ struct MultiProcessTests {
         #expect(try StoreCheck.run(directory: dir.path).ok)
     }
 
-    @Test("Live bytes stay within the capacity at every sampled moment, whatever the number of writers")
-    func capacityAcrossProcesses() throws {
+    @Test("Live bytes stay within the capacity at every sampled moment, whatever the number of writers and the policy",
+          arguments: PolicyKind.allCases)
+    func capacityAcrossProcesses(policy: PolicyKind) throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
         let capacity = 24 << 10
-        let sampler = try CacheStore(directory: dir.path, options: Options(segmentSize: 64 << 10, capacity: capacity))
+        // The workers open the store with the default policy in their options: the store's
+        // own, from its manifest, is the one they evict with.
+        let sampler = try CacheStore(directory: dir.path, options: Options(segmentSize: 64 << 10, capacity: capacity, policy: policy))
+        #expect(sampler.settings.policy == policy)
         defer { try? sampler.close() }
         let workers = try (0..<3).map { try WorkerProcess(["mixed", dir.path, "\($0 + 10)", "2000", "200", "\(capacity)"]) }
         var samples = 0
@@ -216,6 +220,7 @@ struct MultiProcessTests {
         #expect(maxLive > capacity / 2, "the workload never came near the capacity")
         #expect(sampler.statistics.liveBytes <= capacity)
         let evicted = try CacheStore(directory: dir.path)
+        #expect(evicted.settings.policy == policy)
         #expect(evicted.statistics.liveBytes <= capacity)
         try evicted.close()
     }

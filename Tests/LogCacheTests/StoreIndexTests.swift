@@ -235,7 +235,7 @@ struct StoreIndexTests {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
         let index = try Self.index(dir)
-        index.installPolicy { EvictionTracker(kind: .lru, capacity: .max).loaded($0) }
+        index.installPolicy { EvictionTracker(kind: .lru, capacityBytes: nil, capacityEntries: nil).loaded($0) }
         let records = try (0..<4).map { try Self.value("k\($0)") }
         let size = records[0].bytes.count
         var end = 24

@@ -6,7 +6,7 @@
 /// takes T1's LRU end when T1 exceeds `p` (or equals it and the miss was a B2 ghost), else T2's.
 /// Ghost lists are kept within the paper's bounds: |T1|+|B1| ≤ c and |T1|+|T2|+|B1|+|B2| ≤ 2c.
 /// With sizes the bounds and `p` are in bytes; with every size 1 this is the paper's algorithm.
-public struct ARCPolicy: SimulatedPolicy, Sendable {
+public struct ARCPolicy: PersistablePolicy, Sendable {
     /// "arc".
     public static let name = "arc"
 
@@ -22,6 +22,13 @@ public struct ARCPolicy: SimulatedPolicy, Sendable {
 
     /// A policy for `capacity` units.
     public init(capacity: Int) { self.capacity = capacity }
+
+    /// Twice the capacity, the bound of all four lists together; saturating, since a store's
+    /// capacity may be as large as an `Int` holds.
+    private var doubleCapacity: Int {
+        let (d, overflow) = capacity.multipliedReportingOverflow(by: 2)
+        return overflow ? .max : d
+    }
 
     /// Links for two lists, list flag, key and size per slot (ghosts cost extra, see ``GhostList``).
     public var metadataBytesPerObject: Int { QueuePair.bytesPerSlot }
@@ -57,10 +64,36 @@ public struct ARCPolicy: SimulatedPolicy, Sendable {
         pending = .none
         let t1Bytes = queues.firstBytes, t2Bytes = queues.secondBytes
         while t1Bytes + b1.bytes > capacity, b1.count > 0 { b1.dropOldest() }
-        while t1Bytes + t2Bytes + b1.bytes + b2.bytes > 2 * capacity, b2.count > 0 { b2.dropOldest() }
+        while t1Bytes &+ t2Bytes &+ b1.bytes &+ b2.bytes > doubleCapacity, b2.count > 0 { b2.dropOldest() }
     }
 
     public mutating func access(_ slot: UInt32) { queues.moveToHeadOfSecond(slot) }
+
+    /// T1 least recently used first, then T2; the value is 1 in T2.
+    public func persistentState() -> [(slot: UInt32, value: UInt32)] {
+        queues.first.fromTail().map { ($0, 0) } + queues.second.fromTail().map { ($0, 1) }
+    }
+
+    public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
+        queues.insert(slot, key: key, size: size, intoSecond: value & 1 != 0)
+    }
+
+    /// B1 (list 1) and B2 (list 2), oldest first, and the target of T1.
+    public func persistentExtras() -> PolicyExtras {
+        PolicyExtras(ghosts: b1.fromOldest().map { ($0.key, $0.size, 1) } + b2.fromOldest().map { ($0.key, $0.size, 2) },
+                     words: [target.bitPattern])
+    }
+
+    /// A target that is not a number from 0 to the capacity is not taken.
+    public mutating func restoreExtras(_ extras: PolicyExtras) {
+        for g in extras.ghosts {
+            if g.list == 1 { b1.push(g.key, size: g.size) } else if g.list == 2 { b2.push(g.key, size: g.size) }
+        }
+        if let bits = extras.words.first {
+            let t = Double(bitPattern: bits)
+            if t.isFinite, t >= 0, t <= Double(capacity) { target = t }
+        }
+    }
     public mutating func remove(_ slot: UInt32) { queues.remove(slot) }
 
     public mutating func evict() -> UInt32? {

@@ -1,6 +1,6 @@
 /// Clock with one reference bit: a hit sets the bit; eviction looks at the tail, and an object
 /// with its bit set gets it cleared and goes back to the head instead of leaving.
-public struct ClockPolicy: SimulatedPolicy, Sendable {
+public struct ClockPolicy: PersistablePolicy, Sendable {
     /// "clock".
     public static let name = "clock"
     private var queue = MarkedQueue()
@@ -24,5 +24,12 @@ public struct ClockPolicy: SimulatedPolicy, Sendable {
             }
             queue.moveToHead(t)
         }
+    }
+
+    /// Tail first; the value is the reference bit.
+    public func persistentState() -> [(slot: UInt32, value: UInt32)] { queue.persistentState() }
+
+    public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
+        queue.restore(slot, marked: value & 1 != 0)
     }
 }

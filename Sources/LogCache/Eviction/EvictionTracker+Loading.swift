@@ -4,7 +4,8 @@ extension EvictionTracker {
     /// first), which is the best guess of recency without one.
     static func loaded(for index: KeyIndex, settings: StoreSettings, manifest: Manifest,
                        snapshot: PolicySnapshot?) -> EvictionTracker {
-        let tracker = EvictionTracker(kind: settings.policy, capacity: settings.capacityBytes ?? Int.max)
+        let tracker = EvictionTracker(kind: settings.policy, capacityBytes: settings.capacityBytes,
+                                      capacityEntries: settings.capacityEntries)
         let position = Dictionary(uniqueKeysWithValues: manifest.segments.enumerated().map { ($1, $0) })
         var live: [(slot: UInt32, position: Int, offset: UInt32)] = []
         live.reserveCapacity(index.count)

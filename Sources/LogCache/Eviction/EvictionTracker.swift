@@ -6,9 +6,16 @@ import Synchronization
 /// Index changes reach it through ``LiveSet`` under the index's write lock; hits reach it
 /// from readers, which hold only the index's read lock, hence its own mutex. Slots are the
 /// index's slots, so the policy needs no map of its own.
+///
+/// The policy counts in bytes (each entry's record length) when the store has a byte
+/// capacity, else in entries (every size 1): the policies that split their capacity (S3-FIFO,
+/// W-TinyLFU, ARC, 2Q) must measure their queues in the unit the capacity is in.
 final class EvictionTracker: Sendable {
     let kind: PolicyKind
+    /// The capacity in the policy's unit.
     let capacity: Int
+    /// Whether the policy counts entries rather than bytes.
+    let countsEntries: Bool
     private let state: Lock<State>
 
     private struct State: @unchecked Sendable {
@@ -29,15 +36,29 @@ final class EvictionTracker: Sendable {
         }
     }
 
-    init(kind: PolicyKind, capacity: Int) {
+    /// A policy of `kind` for a store of `capacityBytes` (counted in bytes) or else of
+    /// `capacityEntries` (counted in entries).
+    init(kind: PolicyKind, capacityBytes: Int?, capacityEntries: Int?) {
         self.kind = kind
-        self.capacity = capacity
+        countsEntries = capacityBytes == nil && capacityEntries != nil
+        capacity = (countsEntries ? capacityEntries : capacityBytes) ?? .max
         state = Lock(State(policy: kind.makeStorePolicy(capacity: capacity)))
     }
 
-    /// A new key entered the index at `slot`.
+    /// An empty tracker with this one's policy and capacity.
+    func emptyCopy() -> EvictionTracker {
+        EvictionTracker(kind: kind, capacityBytes: countsEntries ? nil : capacity, capacityEntries: countsEntries ? capacity : nil)
+    }
+
+    /// The size of an entry of `length` bytes in the policy's unit.
+    private func units(_ length: Int) -> Int { countsEntries ? 1 : length }
+
+    /// A new key entered the index at `slot`: to the policy, a miss on it and its insertion
+    /// (ARC and 2Q look the key up among their ghosts, W-TinyLFU counts it in its sketch).
     func inserted(_ slot: UInt32, keyHash: UInt64, size: Int, expiresAt: Int64) {
+        let size = units(size)
         state.withLock { s in
+            s.policy.willMiss(key: keyHash, size: size)
             s.policy.insert(slot, key: keyHash, size: size, expiresAt: expiresAt)
             s.trackExpiry(slot, expiresAt)
         }
@@ -79,20 +100,20 @@ final class EvictionTracker: Sendable {
         }
     }
 
-    /// The policy's order as key hashes, for the `POLICY` file.
+    /// The policy's order as key hashes, and its extras, for the `POLICY` file.
     func snapshot(index: KeyIndex) -> PolicySnapshot {
-        let order = state.withLock { $0.policy.persistentState() }
+        let (order, extras) = state.withLock { ($0.policy.persistentState(), $0.policy.persistentExtras()) }
         var entries: [(keyHash: UInt64, value: UInt32)] = []
         entries.reserveCapacity(order.count)
         for (slot, value) in order where Int(slot) < index.slotCapacity {
             entries.append((index[slot].keyHash, value))
         }
-        return PolicySnapshot(policy: kind, entries: entries)
+        return PolicySnapshot(policy: kind, entries: entries, extras: extras)
     }
 
-    /// Fills the policy for a freshly loaded index: first the saved order (keys still live),
-    /// then every other live key in log order, as if just written. Expiry comes back in whole
-    /// seconds: the index keeps no finer grain.
+    /// Fills the policy for a freshly loaded index: first the saved order (keys still live)
+    /// and the saved extras, then every other live key in log order, as if just written.
+    /// Expiry comes back in whole seconds: the index keeps no finer grain.
     func load(index: KeyIndex, snapshot: PolicySnapshot?, logOrder: [UInt32]) {
         state.withLock { s in
             var restored = [Bool](repeating: false, count: index.slotCapacity)
@@ -100,13 +121,16 @@ final class EvictionTracker: Sendable {
                 for (hash, value) in snapshot.entries {
                     guard let slot = index.slot(of: hash), !restored[Int(slot)] else { continue }
                     let e = index[slot]
-                    s.policy.restore(slot, key: hash, size: Int(e.length), expiresAt: e.expiryNotBefore, value: value)
+                    s.policy.restore(slot, key: hash, size: units(Int(e.length)), expiresAt: e.expiryNotBefore, value: value)
                     restored[Int(slot)] = true
                 }
+                s.policy.restoreExtras(snapshot.extras)
             }
             for slot in logOrder where !restored[Int(slot)] {
                 let e = index[slot]
-                s.policy.insert(slot, key: e.keyHash, size: Int(e.length), expiresAt: e.expiryNotBefore)
+                let size = units(Int(e.length))
+                s.policy.willMiss(key: e.keyHash, size: size)
+                s.policy.insert(slot, key: e.keyHash, size: size, expiresAt: e.expiryNotBefore)
             }
             for slot in logOrder { s.trackExpiry(slot, index[slot].expiryNotBefore) }
         }

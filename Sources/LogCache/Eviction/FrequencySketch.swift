@@ -75,6 +75,41 @@ public struct FrequencySketch: Sendable {
         return Int(m) + (doorkeeperContains(key) ? 1 : 0)
     }
 
+    /// The whole sketch as words: the width, the occurrences since the last halving, the
+    /// counters eight to a word (little-endian bytes), then the doorkeeper's bits.
+    public var words: [UInt64] {
+        var out: [UInt64] = [UInt64(width), UInt64(additions)]
+        out.reserveCapacity(2 + counters.count / 8 + doorkeeper.count)
+        for i in stride(from: 0, to: counters.count, by: 8) {
+            var w: UInt64 = 0
+            for j in 0..<8 { w |= UInt64(counters[i + j]) << UInt64(8 * j) }
+            out.append(w)
+        }
+        out.append(contentsOf: doorkeeper)
+        return out
+    }
+
+    /// The sketch ``words`` describe; nil when they are not a whole sketch of this layout
+    /// (a width that is not a power of two from 16 to 2^32, counters over 15, or the wrong count).
+    public init?(words: [UInt64]) {
+        guard words.count >= 2, let width = Int(exactly: words[0]), width >= 16, width <= 1 << 32,
+              width & (width - 1) == 0, let additions = Int(exactly: words[1]), additions < 10 * width,
+              words.count == 2 + width * Self.depth / 8 + width / 8
+        else { return nil }
+        var counters = [UInt8](repeating: 0, count: width * Self.depth)
+        for (n, w) in words[2..<(2 + width * Self.depth / 8)].enumerated() {
+            for j in 0..<8 {
+                let c = UInt8(truncatingIfNeeded: w >> UInt64(8 * j))
+                guard c <= 15 else { return nil }
+                counters[n * 8 + j] = c
+            }
+        }
+        self.width = width
+        self.additions = additions
+        self.counters = counters
+        doorkeeper = Array(words[(2 + width * Self.depth / 8)...])
+    }
+
     private mutating func age() {
         for i in counters.indices { counters[i] >>= 1 }
         for i in doorkeeper.indices { doorkeeper[i] = 0 }

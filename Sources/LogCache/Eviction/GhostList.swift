@@ -53,6 +53,12 @@ public struct GhostList: Sendable {
         return sizes[Int(node)]
     }
 
+    /// Every ghost with its size, oldest first: the order ``push(_:size:)`` must see them in
+    /// to rebuild the list.
+    public func fromOldest() -> [(key: UInt64, size: Int)] {
+        links.fromTail().map { (keys[Int($0)], sizes[Int($0)]) }
+    }
+
     /// Forgets the oldest ghost; returns its key, or nil when there is none.
     @discardableResult
     public mutating func dropOldest() -> UInt64? {

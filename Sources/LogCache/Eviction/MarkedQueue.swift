@@ -17,6 +17,9 @@ struct MarkedQueue: Sendable {
     /// Marks `slot`, which is in the queue.
     mutating func mark(_ slot: UInt32) { marks[Int(slot)] = true }
 
+    /// Whether `slot` is marked.
+    func isMarked(_ slot: UInt32) -> Bool { marks[Int(slot)] }
+
     /// Whether `slot` is marked; if so the mark is cleared (the slot gets its second chance).
     mutating func clearMark(_ slot: UInt32) -> Bool {
         guard marks[Int(slot)] else { return false }
@@ -25,5 +28,17 @@ struct MarkedQueue: Sendable {
     }
 
     mutating func remove(_ slot: UInt32) { list.remove(slot) }
+
+    /// The slots from tail to head, each with 1 when marked: the order and state
+    /// ``restore(_:marked:)`` rebuilds the queue from.
+    func persistentState() -> [(slot: UInt32, value: UInt32)] {
+        list.fromTail().map { ($0, marks[Int($0)] ? 1 : 0) }
+    }
+
+    /// Re-enters a saved slot at the head, marked or not.
+    mutating func restore(_ slot: UInt32, marked: Bool) {
+        insert(slot)
+        marks[Int(slot)] = marked
+    }
     mutating func moveToHead(_ slot: UInt32) { list.moveToHead(slot) }
 }

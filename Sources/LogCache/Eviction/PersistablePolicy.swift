@@ -1,7 +1,12 @@
 /// A policy whose order survives a restart: the store saves ``persistentState()`` and, on
 /// opening, feeds it back through ``restore(_:key:size:expiresAt:value:)``, so that an LRU
-/// does not come back as a FIFO and LFU counts are not reset.
-public protocol PersistablePolicy: EvictionPolicy {
+/// does not come back as a FIFO and LFU counts are not reset. What a policy remembers beyond
+/// its cached objects (ghosts, ARC's target, W-TinyLFU's sketch) goes through
+/// ``persistentExtras()`` and ``restoreExtras(_:)``.
+///
+/// A persistable policy is also a ``SimulatedPolicy``: the store tells it of each new key with
+/// ``SimulatedPolicy/willMiss(key:size:)`` just before inserting it, as the simulator does.
+public protocol PersistablePolicy: SimulatedPolicy {
     /// Every tracked object, from the first to be evicted to the last, each with one number of
     /// state (an LFU frequency; 0 where the order says everything).
     func persistentState() -> [(slot: UInt32, value: UInt32)]
@@ -9,6 +14,41 @@ public protocol PersistablePolicy: EvictionPolicy {
     /// Re-enters one object of a saved state. Called on an empty policy, once per saved object,
     /// in the saved order; the result evicts in exactly the order the saved policy would have.
     mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32)
+
+    /// The policy's state beyond its cached objects; empty for most.
+    func persistentExtras() -> PolicyExtras
+
+    /// Takes back what ``persistentExtras()`` saved, after every saved object was restored and
+    /// before any other is inserted. The extras come from a file: a policy checks them and
+    /// ignores what it cannot use rather than trusting them.
+    mutating func restoreExtras(_ extras: PolicyExtras)
+}
+
+extension PersistablePolicy {
+    /// No state beyond the objects' order.
+    public func persistentExtras() -> PolicyExtras { PolicyExtras() }
+    /// No state beyond the objects' order.
+    public mutating func restoreExtras(_ extras: PolicyExtras) {}
+}
+
+/// What a policy keeps beyond its cached objects, in the `POLICY` file (docs/format.md).
+public struct PolicyExtras: Sendable, Equatable {
+    /// Keys remembered without being cached (ghosts), each list oldest first, with each one's
+    /// size and which of the policy's ghost lists holds it.
+    public var ghosts: [(key: UInt64, size: Int, list: UInt8)]
+    /// Numbers of state in the policy's own layout (ARC's target, a sketch's counters).
+    public var words: [UInt64]
+
+    public static func == (a: PolicyExtras, b: PolicyExtras) -> Bool {
+        a.words == b.words
+            && a.ghosts.elementsEqual(b.ghosts, by: { $0.key == $1.key && $0.size == $1.size && $0.list == $1.list })
+    }
+
+    /// Extras of `ghosts` and `words`; empty by default.
+    public init(ghosts: [(key: UInt64, size: Int, list: UInt8)] = [], words: [UInt64] = []) {
+        self.ghosts = ghosts
+        self.words = words
+    }
 }
 
 /// What the trace simulator can tell a policy beyond ``EvictionPolicy``: hooks the store has no
@@ -25,6 +65,11 @@ public protocol SimulatedPolicy: EvictionPolicy {
 
     /// Whether the policy needs future knowledge (an offline policy such as Belady's).
     static var needsNextAccess: Bool { get }
+
+    /// Called after the owner has made room for the object ``willMiss(key:size:)`` announced
+    /// and before it is inserted: a victim the policy wants gone besides (2Q keeps Am within
+    /// its share), or nil. The owner calls it until it returns nil.
+    mutating func evictBeforeInsert() -> UInt32?
 }
 
 extension SimulatedPolicy {
@@ -34,4 +79,6 @@ extension SimulatedPolicy {
     public mutating func willSeeNextAccess(_ vtime: Int64) {}
     /// Online policies ignore the future.
     public static var needsNextAccess: Bool { false }
+    /// Most policies evict only what the owner asks for.
+    public mutating func evictBeforeInsert() -> UInt32? { nil }
 }

@@ -8,7 +8,7 @@
 /// it was hit at least twice there (and starts over at frequency 0), otherwise it becomes a
 /// ghost. A requested ghost is inserted straight into the main queue. The main queue's tail
 /// leaves when its frequency is 0; otherwise it goes back to the head with the frequency minus one.
-public struct S3FIFOPolicy: SimulatedPolicy, Sendable {
+public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     /// "s3-fifo".
     public static let name = "s3-fifo"
     /// Hits in the small queue that earn a place in the main queue.
@@ -79,6 +79,31 @@ public struct S3FIFOPolicy: SimulatedPolicy, Sendable {
             }
         }
         return nil
+    }
+
+    /// The small queue oldest first, then the main queue; the value is the frequency, plus 4
+    /// in the main queue.
+    public func persistentState() -> [(slot: UInt32, value: UInt32)] {
+        let f = { (s: UInt32) in UInt32(frequency[Int(s)]) }
+        return queues.first.fromTail().map { ($0, f($0)) } + queues.second.fromTail().map { ($0, f($0) | 4) }
+    }
+
+    public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
+        frequency.ensureIndex(slot, filler: 0)
+        frequency[Int(slot)] = UInt8(value & 3)
+        queues.insert(slot, key: key, size: size, intoSecond: value & 4 != 0)
+    }
+
+    /// The ghosts, oldest first.
+    public func persistentExtras() -> PolicyExtras {
+        PolicyExtras(ghosts: ghost.fromOldest().map { ($0.key, $0.size, 0) })
+    }
+
+    public mutating func restoreExtras(_ extras: PolicyExtras) {
+        for g in extras.ghosts where g.list == 0 {
+            ghost.push(g.key, size: g.size)
+            while ghost.bytes > ghostBudget, ghost.count > 1 { ghost.dropOldest() }
+        }
     }
 
     private mutating func evictMain() -> UInt32? {

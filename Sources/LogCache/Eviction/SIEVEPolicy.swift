@@ -2,7 +2,7 @@
 /// unvisited and a hit marks them visited. The hand moves from the tail toward the head
 /// (wrapping to the tail), clearing visited marks, and evicts the first unvisited object;
 /// it then rests on that object's neighbour toward the head. Survivors never move.
-public struct SIEVEPolicy: SimulatedPolicy, Sendable {
+public struct SIEVEPolicy: PersistablePolicy, Sendable {
     /// "sieve".
     public static let name = "sieve"
     private var queue = MarkedQueue()
@@ -32,5 +32,15 @@ public struct SIEVEPolicy: SimulatedPolicy, Sendable {
         hand = queue.list.towardHead(s)
         queue.remove(s)
         return s
+    }
+
+    /// Tail first; the value is the visited bit, plus 2 on the object the hand rests on.
+    public func persistentState() -> [(slot: UInt32, value: UInt32)] {
+        queue.persistentState().map { ($0.slot, $0.value | ($0.slot == hand ? 2 : 0)) }
+    }
+
+    public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
+        queue.restore(slot, marked: value & 1 != 0)
+        if value & 2 != 0 { hand = slot }
     }
 }

@@ -8,7 +8,7 @@
 /// popular leaves (the incumbent wins ties). A hit in probation promotes to protected; protected's overflow is
 /// demoted back to probation. Every request (hit or miss) is recorded in the sketch; misses
 /// reach it through ``willMiss(key:size:)``, which the simulator calls.
-public struct WTinyLFUPolicy: SimulatedPolicy, Sendable {
+public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     /// "w-tinylfu".
     public static let name = "w-tinylfu"
 
@@ -32,7 +32,8 @@ public struct WTinyLFUPolicy: SimulatedPolicy, Sendable {
     public init(capacity: Int) {
         windowTarget = max(1, capacity / 100)
         mainTarget = max(1, capacity - windowTarget)
-        protectedTarget = mainTarget * 8 / 10
+        // A store's capacity may be as large as an Int holds: divide first there.
+        protectedTarget = mainTarget <= Int.max / 8 ? mainTarget * 8 / 10 : mainTarget / 10 * 8
     }
 
     /// Links for three lists, region, key and size per slot, plus the sketch's share.
@@ -90,6 +91,36 @@ public struct WTinyLFUPolicy: SimulatedPolicy, Sendable {
         case .protected: protected.remove(slot); protectedBytes -= sizes[s]
         }
         tracked -= 1
+    }
+
+    /// The window, probation and protected, each least recently used first; the value is the
+    /// region (0 window, 1 probation, 2 protected).
+    public func persistentState() -> [(slot: UInt32, value: UInt32)] {
+        window.fromTail().map { ($0, 0) } + probation.fromTail().map { ($0, 1) } + protected.fromTail().map { ($0, 2) }
+    }
+
+    public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
+        region.ensureIndex(slot, filler: .window)
+        keys.ensureIndex(slot, filler: 0)
+        sizes.ensureIndex(slot, filler: 0)
+        let s = Int(slot)
+        keys[s] = key
+        sizes[s] = size
+        switch value {
+        case 1: region[s] = .probation; probation.pushHead(slot); probationBytes += size
+        case 2: region[s] = .protected; protected.pushHead(slot); protectedBytes += size
+        default: region[s] = .window; window.pushHead(slot); windowBytes += size
+        }
+        tracked += 1
+    }
+
+    /// The sketch, counters and doorkeeper whole (``FrequencySketch/words``).
+    public func persistentExtras() -> PolicyExtras { PolicyExtras(words: sketch.words) }
+
+    /// A sketch that does not decode, or covers fewer keys than are tracked, starts empty.
+    public mutating func restoreExtras(_ extras: PolicyExtras) {
+        if let saved = FrequencySketch(words: extras.words) { sketch = saved }
+        sketch.ensureCapacity(objects: tracked)
     }
 
     private mutating func admitToProbation(_ slot: UInt32) {

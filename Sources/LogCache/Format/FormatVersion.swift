@@ -5,12 +5,15 @@
 /// converted when it is first opened (FormatConversion).
 public enum FormatVersion {
     /// The current version: 2 added the record salt (docs/format.md, "Record checksums");
-    /// 3 put the append mutex in the `SHARED` page (docs/format.md, "SHARED").
-    public static let current: UInt32 = 3
+    /// 3 put the append mutex in the `SHARED` page (docs/format.md, "SHARED"); 4 added six
+    /// eviction policies to the manifest's policy field and the policies' ghosts and state
+    /// to the `POLICY` file (docs/format.md, "POLICY").
+    public static let current: UInt32 = 4
     /// The versions whose segment headers, records and index files this build reads in place:
-    /// version 3 changed only `SHARED`, so the segments of a converted version-2 store stay
-    /// as they are, and new ones are written as version 3.
-    public static let inPlace: ClosedRange<UInt32> = 2...3
+    /// versions 3 and 4 changed only `SHARED`, the manifest's policy field and `POLICY`, so the
+    /// segments of a converted version-2 or version-3 store stay as they are, and new ones
+    /// are written as the current version.
+    public static let inPlace: ClosedRange<UInt32> = 2...4
     /// The earliest version this build opens (and converts).
     public static let oldestConvertible: UInt32 = 1
 }

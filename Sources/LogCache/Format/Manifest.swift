@@ -149,7 +149,9 @@ public struct Manifest: Sendable, Equatable {
         // high would overflow the next rewrite.
         guard generation < UInt64(1) << 63 else { return .failure(.invalidField("generation \(generation)")) }
         guard let codec = RecordCodec(rawValue: codecByte) else { return .failure(.invalidField("codec \(codecByte)")) }
-        guard let policy = PolicyKind(rawValue: policyByte) else { return .failure(.invalidField("policy \(policyByte)")) }
+        guard let policy = PolicyKind(rawValue: policyByte), policy.introducedInFormat <= version else {
+            return .failure(.invalidField("policy \(policyByte) in a version-\(version) manifest"))
+        }
         guard segmentSize >= UInt64(Limits.minSegmentSize), segmentSize <= UInt64(StoreSettings.maxSegmentSize) else {
             return .failure(.invalidField("segment size \(segmentSize)"))
         }

@@ -127,7 +127,7 @@ struct LiveSet: Sendable {
     /// Forgets every key, keeping the kind of policy (with an empty order).
     mutating func removeAll() {
         var fresh = LiveSet()
-        fresh.tracker = tracker.map { EvictionTracker(kind: $0.kind, capacity: $0.capacity) }
+        fresh.tracker = tracker.map { $0.emptyCopy() }
         self = fresh
     }
 

@@ -27,7 +27,7 @@ enum FormatConversion {
     /// Converts the store whose old manifest is `old`. The caller holds the append lock
     /// and the open lock exclusively: no other process may read or write the old files.
     static func convert(_ dir: Directory, from old: Manifest, counters: SharedCounters) throws(CacheError) -> Outcome {
-        if old.formatVersion == 2 { return try upgradeVersionTwo(dir, from: old, counters: counters) }
+        if FormatVersion.inPlace.contains(old.formatVersion) { return try upgradeInPlace(dir, from: old, counters: counters) }
         guard old.formatVersion == 1 else {
             throw .incompatibleFormat(path: dir.path, found: old.formatVersion, supported: FormatVersion.current)
         }
@@ -84,10 +84,11 @@ enum FormatConversion {
     }
 
     /// Version 3 changed only the `SHARED` page (the append mutex), which opening has set up
-    /// anew by now, in the same hold of `LOCK`: segments, records and index files stay as
-    /// they are, and a manifest of the current version replaces the old one, so that older
-    /// builds refuse the store.
-    private static func upgradeVersionTwo(_ dir: Directory, from old: Manifest, counters: SharedCounters) throws(CacheError) -> Outcome {
+    /// anew by now, in the same hold of `LOCK`; version 4 only added values to the manifest's
+    /// policy field and a section to `POLICY`, whose older layout still decodes. Segments,
+    /// records and index files stay as they are, and a manifest of the current version
+    /// replaces the old one, so that older builds refuse the store.
+    private static func upgradeInPlace(_ dir: Directory, from old: Manifest, counters: SharedCounters) throws(CacheError) -> Outcome {
         var next = old
         next.formatVersion = FormatVersion.current
         next.generation += 1
