@@ -80,6 +80,7 @@ public struct Simulator<P: SimulatedPolicy> {
 
     mutating func admit(_ r: TraceRequest, size: Int) {
         policy.willMiss(key: r.id, size: size)
+        if !policy.canInsert(size: size) { return }
         while usedBytes + size > capacity {
             if ttl != 0, let soonest = expiry.minimum, expiry.priority(of: soonest) < r.time {
                 policy.remove(soonest)

@@ -70,6 +70,11 @@ public protocol SimulatedPolicy: EvictionPolicy {
     /// and before it is inserted: a victim the policy wants gone besides (2Q keeps Am within
     /// its share), or nil. The owner calls it until it returns nil.
     mutating func evictBeforeInsert() -> UInt32?
+
+    /// Whether a missed object of `size` units is cached at all (2Q, as libCacheSim's, takes
+    /// none larger than A1in's share). The simulator asks after ``willMiss(key:size:)``; a
+    /// store caches whatever is written.
+    func canInsert(size: Int) -> Bool
 }
 
 extension SimulatedPolicy {
@@ -81,4 +86,6 @@ extension SimulatedPolicy {
     public static var needsNextAccess: Bool { false }
     /// Most policies evict only what the owner asks for.
     public mutating func evictBeforeInsert() -> UInt32? { nil }
+    /// Most policies cache anything that fits the capacity.
+    public func canInsert(size: Int) -> Bool { true }
 }

@@ -47,6 +47,9 @@ public struct TwoQPolicy: PersistablePolicy, Sendable {
         pendingSize = size
     }
 
+    /// An object larger than A1in's share is not cached (libCacheSim's rule).
+    public func canInsert(size: Int) -> Bool { size <= inTarget }
+
     public mutating func evictBeforeInsert() -> UInt32? {
         guard hitOnGhost, queues.secondBytes + pendingSize > mainTarget else { return nil }
         return queues.popSecond()
