@@ -25,7 +25,7 @@ struct SimulatorConformanceTests {
 
     /// Every published policy at every capacity, replayed in one pass over the trace, in parallel.
     static let results: [String: [SimulationCounts]] = {
-        let kinds: [SimulatedPolicyKind] = [.lru, .fifo, .clock, .lfu, .sieve, .twoQ, .belady]
+        let kinds: [SimulatedPolicyKind] = [.lru, .fifo, .clock, .lfu, .sieve, .twoQ, .s3fifo, .arc, .belady]
         var runs: [(SimulatedPolicyKind, any SimulationRun)] = []
         for kind in kinds {
             for c in capacities { runs.append((kind, kind.makeRun(capacity: c))) }
@@ -88,20 +88,37 @@ struct SimulatorConformanceTests {
               missBytes: [3472532480, 2995165696, 2726689792, 2537648128, 2403427840, 2269212672, 2134992896, 2029769728])
     }
 
-    /// libCacheSim publishes no 2Q figures: these are its TwoQ's (aa0fc40, default parameters
-    /// `Ain-size-ratio=0.25,Aout-size-ratio=0.5`), from a driver that feeds every request of
-    /// the trace to `TwoQ_init(...)->get` and counts the misses and their bytes. The same
-    /// driver with every size set to 1 gave the count-based figures of ``twoQCountBased()``.
+    // libCacheSim publishes no 2Q, S3-FIFO or ARC figures for this trace: the ones below are its
+    // own (aa0fc40, default parameters), from a driver that feeds every request of the trace
+    // to `TwoQ_init`, `S3FIFO_init` or `ARC_init(...)->get` and counts the misses and their
+    // bytes; with every size set to 1, the count-based figures of `countBased(_:_:)`.
+
+    /// 2Q with `Ain-size-ratio=0.25,Aout-size-ratio=0.5`.
     @Test func twoQ() {
         check("2q", misses: [91729, 83567, 82245, 77039, 72182, 72136, 72113, 72074],
               missBytes: [4130814976, 3757302784, 3693497856, 3305772032, 3080457216, 3079010304, 3078737920, 3077292544])
     }
 
-    @Test func twoQCountBased() throws {
-        let capacities = [100, 1_000, 5_000, 20_000]
-        let runs = capacities.map { SimulatedPolicyKind.twoQ.makeRun(capacity: $0, countBased: true) }
+    /// S3-FIFO with `fifo-size-ratio=0.10,ghost-size-ratio=0.90,move-to-main-threshold=2`.
+    @Test func s3fifo() {
+        check("s3-fifo", misses: [89307, 82387, 77041, 76791, 71300, 70343, 70455, 70355],
+              missBytes: [4040718336, 3703628800, 3353047552, 3282235904, 3038256128, 2980646912, 2984458752, 2979649536])
+    }
+
+    @Test func arc() {
+        check("arc", misses: [90252, 85861, 78168, 74297, 67381, 65685, 64439, 64772],
+              missBytes: [4068098560, 3821026816, 3525644800, 3296890368, 2868538880, 2771180032, 2699484672, 2712971264])
+    }
+
+    @Test("Count-based runs at 100, 1,000, 5,000 and 20,000 objects", arguments: [
+        (SimulatedPolicyKind.twoQ, [97458, 94117, 87879, 72103]),
+        (.s3fifo, [96893, 94017, 85382, 70417]),
+        (.arc, [97330, 94027, 87770, 64422]),
+    ])
+    func countBased(_ kind: SimulatedPolicyKind, _ misses: [Int]) throws {
+        let runs = [100, 1_000, 5_000, 20_000].map { kind.makeRun(capacity: $0, countBased: true) }
         var reader = try TraceOpener.open(SharedTraces.cloudPhysics)
         try Replay.run(&reader, runs: runs, threads: 1)
-        #expect(runs.map(\.result.counts.misses) == [97458, 94117, 87879, 72103])
+        #expect(runs.map(\.result.counts.misses) == misses)
     }
 }

@@ -53,6 +53,15 @@ public struct GhostList: Sendable {
         return sizes[Int(node)]
     }
 
+    /// Remembers `key` as a FIFO cache of `budget` units takes an object: the oldest ghosts go
+    /// until it fits, and one larger than the whole budget is not kept (libCacheSim's ghost
+    /// queues are such caches).
+    public mutating func admit(_ key: UInt64, size: Int, budget: Int) {
+        guard size <= budget else { return }
+        while bytes + size > budget, dropOldest() != nil {}
+        push(key, size: size)
+    }
+
     /// Every ghost with its size, oldest first: the order ``push(_:size:)`` must see them in
     /// to rebuild the list.
     public func fromOldest() -> [(key: UInt64, size: Int)] {

@@ -2,12 +2,14 @@
 /// FIFO queue with reinsertion, and a ghost queue of keys recently dropped from the small one.
 ///
 /// Parameters (those of the paper and of libCacheSim's defaults): the small queue is 10% of the
-/// capacity; the ghost queue remembers keys up to the main queue's share (90% of the capacity,
-/// which is "as many entries as the main queue" when every object has size 1); frequencies are
-/// 2-bit counters (capped at 3). An object leaving the small queue moves to the main queue when
-/// it was hit at least twice there (and starts over at frequency 0), otherwise it becomes a
-/// ghost. A requested ghost is inserted straight into the main queue. The main queue's tail
-/// leaves when its frequency is 0; otherwise it goes back to the head with the frequency minus one.
+/// capacity; the ghost queue remembers keys up to 90% of the capacity (as many entries as the
+/// main queue holds when every object has size 1); frequencies are 2-bit counters (capped at
+/// 3). Eviction takes from the small queue unless the main queue holds more than its 90% or
+/// the small queue is empty. An object leaving the small queue moves to the main queue when it
+/// was hit at least twice there (and starts over at frequency 0), otherwise it becomes a ghost.
+/// A requested ghost is inserted straight into the main queue. The main queue's tail leaves
+/// when its frequency is 0; otherwise it goes back to the head with the frequency minus one.
+/// As in libCacheSim, an object larger than the small queue is not cached (``canInsert(size:)``).
 public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     /// "s3-fifo".
     public static let name = "s3-fifo"
@@ -15,7 +17,11 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     public static let moveToMainThreshold: UInt8 = 2
 
     private let smallTarget: Int
+    /// The main queue's share: the capacity less the small queue's.
+    private let mainTarget: Int
     private let ghostBudget: Int
+    /// Whether the miss being handled was on a ghost: the object then enters the main queue.
+    private var hitOnGhost = false
     /// The small queue (first) and the main queue (second).
     private var queues = QueuePair()
     private var ghost = GhostList()
@@ -28,7 +34,8 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     /// A policy for `capacity` units, split 10% / 90%.
     public init(capacity: Int) {
         smallTarget = max(1, capacity / 10)
-        ghostBudget = max(1, capacity - smallTarget)
+        mainTarget = capacity - smallTarget
+        ghostBudget = max(1, Int(Double(capacity) * 0.9))
     }
 
     /// Links, queue flag, frequency, key and size per slot.
@@ -40,11 +47,20 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     /// Whether a cached object is in the small queue (false: the main queue).
     public func isInSmallQueue(_ slot: UInt32) -> Bool { !queues.isInSecond(slot) }
 
+    /// A missed key is forgotten as a ghost whether or not it is then cached.
+    public mutating func willMiss(key: UInt64, size: Int) {
+        hitOnGhost = ghost.remove(key) != nil
+    }
+
+    /// An object larger than the small queue is not cached (libCacheSim's rule).
+    public func canInsert(size: Int) -> Bool { size <= smallTarget }
+
     public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
         frequency.ensureIndex(slot, filler: 0)
         frequency[Int(slot)] = 0
         // A requested ghost goes straight to the main queue.
-        queues.insert(slot, key: key, size: size, intoSecond: ghost.remove(key) != nil)
+        queues.insert(slot, key: key, size: size, intoSecond: hitOnGhost)
+        hitOnGhost = false
     }
 
     public mutating func access(_ slot: UInt32) {
@@ -56,12 +72,13 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
 
     public mutating func evict() -> UInt32? {
         while true {
-            if queues.first.count > 0 && (smallBytes >= smallTarget || queues.second.count == 0) {
+            if queues.second.count > 0 && (mainBytes > mainTarget || smallBytes == 0) { return evictMain() }
+            if queues.first.count > 0 {
                 if let victim = evictSmall() { return victim }
                 continue
             }
             if queues.second.count > 0 { return evictMain() }
-            if queues.first.count == 0 { return nil }
+            return nil
         }
     }
 
@@ -73,8 +90,7 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
                 frequency[s] = 0
                 queues.pushSecond(t)
             } else {
-                ghost.push(queues.key(t), size: queues.size(t))
-                while ghost.bytes > ghostBudget, ghost.count > 1 { ghost.dropOldest() }
+                ghost.admit(queues.key(t), size: queues.size(t), budget: ghostBudget)
                 return t
             }
         }
@@ -100,10 +116,7 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     }
 
     public mutating func restoreExtras(_ extras: PolicyExtras) {
-        for g in extras.ghosts where g.list == 0 {
-            ghost.push(g.key, size: g.size)
-            while ghost.bytes > ghostBudget, ghost.count > 1 { ghost.dropOldest() }
-        }
+        for g in extras.ghosts where g.list == 0 { ghost.admit(g.key, size: g.size, budget: ghostBudget) }
     }
 
     private mutating func evictMain() -> UInt32? {

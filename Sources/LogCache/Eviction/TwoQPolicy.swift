@@ -69,18 +69,10 @@ public struct TwoQPolicy: PersistablePolicy, Sendable {
     public mutating func evict() -> UInt32? {
         if queues.firstBytes > inTarget || queues.second.count == 0 {
             guard let victim = queues.popFirst() else { return nil }
-            remember(queues.key(victim), size: queues.size(victim))
+            ghosts.admit(queues.key(victim), size: queues.size(victim), budget: ghostTarget)
             return victim
         }
         return queues.popSecond()
-    }
-
-    /// A1out takes a ghost as a FIFO cache of `ghostTarget` takes an object: the oldest go
-    /// until it fits, and one larger than the whole of A1out is not kept.
-    private mutating func remember(_ key: UInt64, size: Int) {
-        guard size <= ghostTarget else { return }
-        while ghosts.bytes + size > ghostTarget, ghosts.dropOldest() != nil {}
-        ghosts.push(key, size: size)
     }
 
     /// A1in oldest first, then Am least recently used first; the value is 1 for Am.
@@ -98,6 +90,6 @@ public struct TwoQPolicy: PersistablePolicy, Sendable {
     }
 
     public mutating func restoreExtras(_ extras: PolicyExtras) {
-        for g in extras.ghosts where g.list == 0 { remember(g.key, size: g.size) }
+        for g in extras.ghosts where g.list == 0 { ghosts.admit(g.key, size: g.size, budget: ghostTarget) }
     }
 }
