@@ -64,6 +64,7 @@ public struct Simulator<P: SimulatedPolicy> {
             if ttl == 0 || expiresAt[Int(found)] >= r.time {
                 if P.needsNextAccess { policy.willSeeNextAccess(r.nextAccess) }
                 policy.access(found)
+                while let victim = policy.evictAfterAccess() { release(victim) }
                 return true
             }
             policy.remove(found)

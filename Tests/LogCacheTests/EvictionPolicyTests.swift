@@ -169,13 +169,20 @@ func replay<P: SimulatedPolicy>(_ sim: inout Simulator<P>, _ ids: [UInt64]) -> [
         #expect(sim.contains(1) && !sim.contains(2) && sim.contains(3))
     }
 
+    /// libCacheSim's W-TinyLFU counts no hit in the window, and moves window objects into the
+    /// main area only when room is needed: 90 objects read four times while the cache is not
+    /// full have each been counted once, and a fifth of them lose to each other (ties go to
+    /// the main area's victim) when a scan forces them out of the window. libCacheSim's
+    /// WTinyLFU replaying the same requests with a final pass over the 90 misses 2,109 times.
     @Test func wtinylfuProtectsFrequentObjectsFromAScan() {
         var sim = Simulator<WTinyLFUPolicy>(capacity: 100, countBased: true)
-        let hot = (0..<90).map { UInt64($0) }
+        let hot = (1...90).map { UInt64($0) }
         for _ in 0..<4 { _ = replay(&sim, hot) }
-        _ = replay(&sim, (1000..<3000).map { UInt64($0) })  // one-hit wonders
+        _ = replay(&sim, (1001..<3001).map { UInt64($0) })  // one-hit wonders
         let kept = hot.filter { sim.contains($0) }.count
-        #expect(kept >= 85, "W-TinyLFU kept \(kept) of 90 frequent objects")
+        #expect(kept >= 65, "W-TinyLFU kept \(kept) of 90 frequent objects")
+        _ = replay(&sim, hot)
+        #expect(sim.counts.misses == 2_109)
         var lru = Simulator<LRUPolicy>(capacity: 100, countBased: true)
         for _ in 0..<4 { _ = replay(&lru, hot) }
         _ = replay(&lru, (1000..<3000).map { UInt64($0) })

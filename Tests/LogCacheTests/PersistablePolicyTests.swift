@@ -153,11 +153,36 @@ import Testing
         var notPowerOfTwo = words
         notPowerOfTwo[0] = 100
         #expect(FrequencySketch(words: notPowerOfTwo) == nil)
-        var counterTooHigh = words
-        counterTooHigh[2] = 0xFF
-        #expect(FrequencySketch(words: counterTooHigh) == nil)
         var hugeWidth = words
         hugeWidth[0] = 1 << 62
         #expect(FrequencySketch(words: hugeWidth) == nil)
+    }
+
+    @Test("A sketch widened as objects are added keeps every count it had, as an upper bound")
+    func sketchGrowsWithoutForgetting() {
+        var s = FrequencySketch(objects: 4)
+        var truth: [UInt64: Int] = [:]
+        var rng = SeededGenerator(seed: 12)
+        for n in 1...20_000 {
+            let key = rng.next() % 3_000
+            s.increment(key)
+            truth[key, default: 0] += 1
+            s.ensureCapacity(objects: n / 10)
+        }
+        #expect(s.words[0] >= 2_000 * 32 / 2, "the sketch grew")
+        for (key, count) in truth { #expect(s.estimate(key) >= min(count, 255), "\(key)") }
+        // A sketch as wide as its objects need from the start counts almost exactly (a grown
+        // one keeps what its narrower self overcounted, as upper bounds).
+        var wide = FrequencySketch(objects: 2_000)
+        var fresh: [UInt64: Int] = [:]
+        for n in 0..<6_000 {
+            let key = 100_000 + UInt64(n % 2_000)
+            wide.increment(key)
+            fresh[key, default: 0] += 1
+        }
+        let exact = fresh.filter { wide.estimate($0.key) == $0.value }.count
+        #expect(exact * 100 >= fresh.count * 95, "\(exact) of \(fresh.count) exact")
+        s.halve()
+        for (key, count) in truth.prefix(50) { #expect(s.estimate(key) >= min(count, 255) / 2) }
     }
 }

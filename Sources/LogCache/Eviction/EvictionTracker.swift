@@ -92,6 +92,17 @@ final class EvictionTracker: Sendable {
         }
     }
 
+    /// A victim the policy chose beyond those asked for (W-TinyLFU's round of admissions, or
+    /// a hit that overflowed its probation), or nil; taken after ``nextVictim(now:)`` makes
+    /// room. The tracker forgets it; the caller removes it from the index.
+    func extraVictim() -> UInt32? {
+        state.withLock { s in
+            guard let victim = s.policy.evictBeforeInsert() else { return nil }
+            s.forget(victim)
+            return victim
+        }
+    }
+
     /// Bytes of policy and expiry-heap state per live entry.
     func metadataBytesPerEntry(liveEntries: Int) -> Double {
         state.withLock { s in

@@ -1,33 +1,56 @@
-/// A popularity estimate for keys: a count-min sketch of 4-bit counters (4 rows) behind a
-/// doorkeeper bloom filter, with periodic halving, as TinyLFU (Einziger et al., 2017) describes.
+/// A popularity estimate for keys: a count-min sketch of 4 rows of 8-bit counters with
+/// conservative update (an occurrence raises only the counters at the key's minimum), as
+/// W-TinyLFU's admission filter.
 ///
-/// The doorkeeper absorbs each key's first occurrence, so one-hit wonders never reach the
-/// counters. After 10 × width recorded occurrences every counter is halved and the doorkeeper
-/// cleared, so old popularity fades. The width grows (and the sketch restarts) as more objects
-/// are tracked, keeping about one counter per object per row.
+/// It forgets only when told to (``halve()``): W-TinyLFU halves it on libCacheSim's schedule,
+/// which on most traces means never, so the counts are the keys' lifetime counts, as
+/// libCacheSim's (a counting Bloom filter so large that it rarely errs). Counters saturate at
+/// 255, which only ties keys both that popular. The width grows by doubling as more objects
+/// are cached, to 32 counters per object per row (128 bytes per object: fewer let the keys a
+/// trace requests once, which are not cached, inflate each other's counts; 16 put W-TinyLFU
+/// 1.6% off libCacheSim on the CloudPhysics trace, 32 within 0.2%), and growing keeps every
+/// count: a key's counter in a row of width 2w is at index h mod 2w, which is h mod w or that
+/// plus w, so the old counter is copied to both and stays an upper bound.
 public struct FrequencySketch: Sendable {
     private var counters: [UInt8]
-    private var doorkeeper: [UInt64]
     private var width: Int
-    private var additions = 0
     private static let depth = 4
     private static let seeds: [UInt64] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x27D4_EB2F_1656_67C5]
+    /// Counters per row for each cached object.
+    static let countersPerObject = 32
+    /// The widest a sketch grows: 2^26 counters a row, 256 MiB in all (2 million objects).
+    static let maxWidth = 1 << 26
 
-    /// A sketch for about `objects` distinct keys.
-    public init(objects: Int = 16) {
+    /// A sketch for about `objects` distinct cached keys.
+    public init(objects: Int = 2) {
         width = 16
-        while width < objects { width *= 2 }
+        let wanted = Self.wantedWidth(objects)
+        while width < wanted { width *= 2 }
         counters = Array(repeating: 0, count: width * Self.depth)
-        doorkeeper = Array(repeating: 0, count: width / 8)
     }
 
-    /// Counter and doorkeeper bytes per object at the current width.
-    public var bytesPerObject: Double { Double(counters.count + doorkeeper.count * 8) / Double(width) }
+    /// ``countersPerObject`` for each of `objects`, at most ``maxWidth``.
+    private static func wantedWidth(_ objects: Int) -> Int {
+        let (product, overflow) = objects.multipliedReportingOverflow(by: countersPerObject)
+        return overflow ? maxWidth : min(product, maxWidth)
+    }
 
-    /// Widens the sketch (forgetting all counts) when it covers fewer than `objects` keys.
+    /// Counter bytes per object when the sketch is as wide as the cached objects make it.
+    public var bytesPerObject: Double { Double(Self.depth * Self.countersPerObject * MemoryLayout<UInt8>.size) }
+
+    /// Widens the sketch, keeping every count, until it has ``countersPerObject`` counters a
+    /// row for each of `objects`.
     public mutating func ensureCapacity(objects: Int) {
-        guard objects > width else { return }
-        self = FrequencySketch(objects: objects * 2)
+        let wanted = Self.wantedWidth(objects)
+        guard wanted > width else { return }
+        var newWidth = width
+        while newWidth < wanted { newWidth *= 2 }
+        var wider = [UInt8](repeating: 0, count: newWidth * Self.depth)
+        for row in 0..<Self.depth {
+            for i in 0..<newWidth { wider[row * newWidth + i] = counters[row * width + (i & (width - 1))] }
+        }
+        counters = wider
+        width = newWidth
     }
 
     @inline(__always)
@@ -38,81 +61,58 @@ public struct FrequencySketch: Sendable {
         return z ^ (z >> 31)
     }
 
-    private func doorkeeperBits(_ key: UInt64) -> (Int, Int) {
-        let h = Self.mix(key, 0xD6E8_FEB8_6659_FD93)
-        let bits = doorkeeper.count * 64
-        return (Int(h % UInt64(bits)), Int((h >> 32) % UInt64(bits)))
-    }
-
-    private func doorkeeperContains(_ key: UInt64) -> Bool {
-        let (a, b) = doorkeeperBits(key)
-        return doorkeeper[a >> 6] & (1 << UInt64(a & 63)) != 0 && doorkeeper[b >> 6] & (1 << UInt64(b & 63)) != 0
+    @inline(__always)
+    private func index(_ key: UInt64, row: Int) -> Int {
+        row * width + Int(Self.mix(key, Self.seeds[row]) & UInt64(width - 1))
     }
 
     /// Records one occurrence of `key`.
     public mutating func increment(_ key: UInt64) {
-        if !doorkeeperContains(key) {
-            let (a, b) = doorkeeperBits(key)
-            doorkeeper[a >> 6] |= 1 << UInt64(a & 63)
-            doorkeeper[b >> 6] |= 1 << UInt64(b & 63)
-        } else {
-            for row in 0..<Self.depth {
-                let i = row * width + Int(Self.mix(key, Self.seeds[row]) & UInt64(width - 1))
-                if counters[i] < 15 { counters[i] += 1 }
-            }
+        let m = estimate(key)
+        guard m < Int(UInt8.max) else { return }
+        for row in 0..<Self.depth {
+            let i = index(key, row: row)
+            if Int(counters[i]) == m { counters[i] += 1 }
         }
-        additions += 1
-        if additions >= 10 * width { age() }
     }
 
-    /// The estimated number of recent occurrences of `key` (never below the true count since the last halving, up to 16).
+    /// The estimated number of occurrences of `key` (never below the true count since the
+    /// last halving; saturating at 255).
     public func estimate(_ key: UInt64) -> Int {
         var m = UInt8.max
-        for row in 0..<Self.depth {
-            let i = row * width + Int(Self.mix(key, Self.seeds[row]) & UInt64(width - 1))
-            m = min(m, counters[i])
-        }
-        return Int(m) + (doorkeeperContains(key) ? 1 : 0)
+        for row in 0..<Self.depth { m = min(m, counters[index(key, row: row)]) }
+        return Int(m)
     }
 
-    /// The whole sketch as words: the width, the occurrences since the last halving, the
-    /// counters eight to a word (little-endian bytes), then the doorkeeper's bits.
+    /// Halves every count, so that old popularity fades.
+    public mutating func halve() {
+        for i in counters.indices { counters[i] >>= 1 }
+    }
+
+    /// The whole sketch as words: the width, then the counters four to a word
+    /// (little-endian bytes, row after row).
     public var words: [UInt64] {
-        var out: [UInt64] = [UInt64(width), UInt64(additions)]
-        out.reserveCapacity(2 + counters.count / 8 + doorkeeper.count)
+        var out: [UInt64] = [UInt64(width)]
+        out.reserveCapacity(1 + counters.count / 8)
         for i in stride(from: 0, to: counters.count, by: 8) {
             var w: UInt64 = 0
             for j in 0..<8 { w |= UInt64(counters[i + j]) << UInt64(8 * j) }
             out.append(w)
         }
-        out.append(contentsOf: doorkeeper)
         return out
     }
 
     /// The sketch ``words`` describe; nil when they are not a whole sketch of this layout
-    /// (a width that is not a power of two from 16 to 2^32, counters over 15, or the wrong count).
+    /// (a width that is not a power of two from 16 to ``maxWidth``, or the wrong count).
     public init?(words: [UInt64]) {
-        guard words.count >= 2, let width = Int(exactly: words[0]), width >= 16, width <= 1 << 32,
-              width & (width - 1) == 0, let additions = Int(exactly: words[1]), additions < 10 * width,
-              words.count == 2 + width * Self.depth / 8 + width / 8
+        guard let first = words.first, let width = Int(exactly: first), width >= 16, width <= Self.maxWidth,
+              width & (width - 1) == 0, words.count == 1 + width * Self.depth / 8
         else { return nil }
         var counters = [UInt8](repeating: 0, count: width * Self.depth)
-        for (n, w) in words[2..<(2 + width * Self.depth / 8)].enumerated() {
-            for j in 0..<8 {
-                let c = UInt8(truncatingIfNeeded: w >> UInt64(8 * j))
-                guard c <= 15 else { return nil }
-                counters[n * 8 + j] = c
-            }
+        for (n, w) in words.dropFirst().enumerated() {
+            for j in 0..<8 { counters[n * 8 + j] = UInt8(truncatingIfNeeded: w >> UInt64(8 * j)) }
         }
         self.width = width
-        self.additions = additions
         self.counters = counters
-        doorkeeper = Array(words[(2 + width * Self.depth / 8)...])
-    }
-
-    private mutating func age() {
-        for i in counters.indices { counters[i] >>= 1 }
-        for i in doorkeeper.indices { doorkeeper[i] = 0 }
-        additions /= 2
     }
 }

@@ -71,6 +71,10 @@ public protocol SimulatedPolicy: EvictionPolicy {
     /// its share), or nil. The owner calls it until it returns nil.
     mutating func evictBeforeInsert() -> UInt32?
 
+    /// Called after ``EvictionPolicy/access(_:)``: a victim the hit made (W-TinyLFU's
+    /// probation overflowing), or nil. The owner calls it until it returns nil.
+    mutating func evictAfterAccess() -> UInt32?
+
     /// Whether a missed object of `size` units is cached at all (2Q, as libCacheSim's, takes
     /// none larger than A1in's share). The simulator asks after ``willMiss(key:size:)``; a
     /// store caches whatever is written.
@@ -86,6 +90,8 @@ extension SimulatedPolicy {
     public static var needsNextAccess: Bool { false }
     /// Most policies evict only what the owner asks for.
     public mutating func evictBeforeInsert() -> UInt32? { nil }
+    /// Most policies never evict on a hit.
+    public mutating func evictAfterAccess() -> UInt32? { nil }
     /// Most policies cache anything that fits the capacity.
     public func canInsert(size: Int) -> Bool { true }
 }

@@ -1,21 +1,41 @@
-/// W-TinyLFU (Einziger, Friedman and Manes, 2017): a small LRU window in front of a
-/// segmented-LRU main area, with TinyLFU admission between them.
+/// W-TinyLFU (Einziger, Friedman and Manes, 2017) as libCacheSim runs it: an LRU window in
+/// front of a segmented-LRU main area, with TinyLFU admission between them.
 ///
-/// Parameters: the window holds 1% of the capacity; the main area is split 80% protected /
-/// 20% probation. New objects enter the window. Window overflow moves into probation while the
-/// main area has room; once it is full, the window's LRU object (when the window is at its
-/// size) competes with probation's LRU object and the one the ``FrequencySketch`` deems less
-/// popular leaves (the incumbent wins ties). A hit in probation promotes to protected; protected's overflow is
-/// demoted back to probation. Every request (hit or miss) is recorded in the sketch; misses
-/// reach it through ``willMiss(key:size:)``, which the simulator calls.
+/// Parameters, libCacheSim's defaults: the window's share is 1% of the capacity, the main
+/// area the rest, split 1:4 into probation (20%) and protected (80%). The window's share only
+/// bounds what may be cached (``canInsert(size:)``: nothing larger than the window or
+/// probation); the window itself holds whatever the main area does not take.
+///
+/// - A new object enters the window's head. A hit in the window moves it to the head; a hit
+///   in probation promotes it to protected's head, protected's overflow goes back to
+///   probation's head, and probation's overflow leaves the cache (the hit evicts). A hit in
+///   protected moves it to the head.
+/// - The sketch counts every insertion, every hit in the main area, and every window object an
+///   eviction looks at; it is halved after 32 × the main area's units of main-area hits.
+/// - To make room: while the window holds anything, its LRU object moves into the main area if
+///   that has room for it; otherwise it competes with the main area's victim (probation's LRU
+///   object, or protected's when probation is empty) and the one the sketch rates lower
+///   leaves (the victim wins ties). An admission goes on to the window's next object; a
+///   rejection ends the round. With the window empty, the main area's victim leaves.
+/// - An object entering the main area goes into probation if that has room, else protected if
+///   that has, else the main area's victims leave until it fits and it goes into probation.
+///
+/// One round of eviction may evict several objects, and a hit may evict: victims beyond the
+/// one ``evict()`` returns wait in a queue that ``evictBeforeInsert()`` and
+/// ``evictAfterAccess()`` empty (a store empties it at its next write).
 public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     /// "w-tinylfu".
     public static let name = "w-tinylfu"
 
-    private enum Region: UInt8 { case window, probation, protected }
-    private let windowTarget: Int
-    private let mainTarget: Int
-    private let protectedTarget: Int
+    private enum Region: UInt8 { case window, probation, protected, leaving }
+    /// The window's share (and the largest object cached).
+    public let windowTarget: Int
+    /// The main area's share: the capacity less the window's.
+    public let mainTarget: Int
+    /// Probation's and protected's shares of the main area.
+    public let probationTarget: Int
+    public let protectedTarget: Int
+    private let agingPeriod: Int
     private var window = SlotList()
     private var probation = SlotList()
     private var protected = SlotList()
@@ -26,14 +46,22 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     private var probationBytes = 0
     private var protectedBytes = 0
     private var tracked = 0
+    private var mainHits = 0
     private var sketch = FrequencySketch()
+    /// Victims chosen beyond the one an ``evict()`` call returned, oldest first.
+    private var leaving: [UInt32] = []
+    private var leavingStart = 0
 
-    /// A policy for `capacity` units.
+    /// A policy for `capacity` units, split as libCacheSim splits it (shares truncated).
     public init(capacity: Int) {
-        windowTarget = max(1, capacity / 100)
-        mainTarget = max(1, capacity - windowTarget)
-        // A store's capacity may be as large as an Int holds: divide first there.
-        protectedTarget = mainTarget <= Int.max / 8 ? mainTarget * 8 / 10 : mainTarget / 10 * 8
+        windowTarget = Int(Double(capacity) * 0.01)
+        mainTarget = capacity - windowTarget
+        probationTarget = Int(1.0 / 5.0 * Double(mainTarget))
+        protectedTarget = Int(4.0 / 5.0 * Double(mainTarget))
+        // libCacheSim halves after 32 samples per unit of the main area; saturating, since a
+        // store's capacity may be as large as an Int holds.
+        let (period, overflow) = mainTarget.multipliedReportingOverflow(by: 32)
+        agingPeriod = overflow ? .max : max(period, 1)
     }
 
     /// Links for three lists, region, key and size per slot, plus the sketch's share.
@@ -44,7 +72,10 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     /// The sketch's popularity estimate for `key`.
     public func estimate(_ key: UInt64) -> Int { sketch.estimate(key) }
 
-    public mutating func willMiss(key: UInt64, size: Int) { sketch.increment(key) }
+    private var mainBytes: Int { probationBytes &+ protectedBytes }
+
+    /// Nothing larger than the window's or probation's share is cached (libCacheSim's rule).
+    public func canInsert(size: Int) -> Bool { size <= windowTarget && size <= probationTarget }
 
     public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
         region.ensureIndex(slot, filler: .window)
@@ -58,14 +89,17 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
         windowBytes += size
         tracked += 1
         sketch.ensureCapacity(objects: tracked)
+        sketch.increment(key)
     }
 
     public mutating func access(_ slot: UInt32) {
         let s = Int(slot)
-        sketch.increment(keys[s])
         switch region[s] {
         case .window:
             window.moveToHead(slot)
+            return
+        case .leaving:
+            return
         case .protected:
             protected.moveToHead(slot)
         case .probation:
@@ -74,29 +108,142 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
             region[s] = .protected
             protected.pushHead(slot)
             protectedBytes += sizes[s]
-            while protectedBytes > protectedTarget, protected.count > 1, let d = protected.popTail() {
-                protectedBytes -= sizes[Int(d)]
-                region[Int(d)] = .probation
-                probation.pushHead(d)
-                probationBytes += sizes[Int(d)]
+            // While the hit object's segment is over its share: protected's LRU object goes
+            // back to probation, and probation's overflow leaves, after each move.
+            while true {
+                if region[s] == .protected, protectedBytes > protectedTarget, let d = protected.popTail() {
+                    protectedBytes -= sizes[Int(d)]
+                    region[Int(d)] = .probation
+                    probation.pushHead(d)
+                    probationBytes += sizes[Int(d)]
+                    trimProbation()
+                } else if region[s] == .probation, probationBytes > probationTarget {
+                    trimProbation()
+                } else {
+                    break
+                }
             }
+        }
+        sketch.increment(keys[s])
+        mainHits += 1
+        if mainHits >= agingPeriod {
+            mainHits = 0
+            sketch.halve()
         }
     }
 
     public mutating func remove(_ slot: UInt32) {
+        if region[Int(slot)] == .leaving {
+            // A victim still queued: it no longer leaves, it is gone already.
+            if let i = leaving[leavingStart...].firstIndex(of: slot) { leaving.remove(at: i) }
+            return
+        }
+        take(slot)
+    }
+
+    /// Probation's LRU objects leave while it is over its share.
+    private mutating func trimProbation() {
+        while probationBytes > probationTarget, probation.tail != noSlot {
+            let v = probation.tail
+            take(v)
+            markLeaving(v)
+        }
+    }
+
+    /// Takes a cached object out of its list.
+    private mutating func take(_ slot: UInt32) {
         let s = Int(slot)
         switch region[s] {
         case .window: window.remove(slot); windowBytes -= sizes[s]
         case .probation: probation.remove(slot); probationBytes -= sizes[s]
         case .protected: protected.remove(slot); protectedBytes -= sizes[s]
+        case .leaving: return
         }
         tracked -= 1
     }
 
-    /// The window, probation and protected, each least recently used first; the value is the
-    /// region (0 window, 1 probation, 2 protected).
+    private mutating func markLeaving(_ slot: UInt32) {
+        region[Int(slot)] = .leaving
+        leaving.append(slot)
+    }
+
+    /// The next queued victim, if any.
+    private mutating func nextLeaving() -> UInt32? {
+        guard leavingStart < leaving.count else { return nil }
+        let v = leaving[leavingStart]
+        leavingStart += 1
+        if leavingStart == leaving.count {
+            leaving.removeAll(keepingCapacity: true)
+            leavingStart = 0
+        }
+        return v
+    }
+
+    public mutating func evictBeforeInsert() -> UInt32? { nextLeaving() }
+    public mutating func evictAfterAccess() -> UInt32? { nextLeaving() }
+
+    /// The main area's victim: probation's LRU object, or protected's when probation is empty.
+    private var mainVictim: UInt32 { probationBytes > 0 || protected.tail == noSlot ? probation.tail : protected.tail }
+
+    /// Puts a window object (already taken out) into the main area, evicting from it when
+    /// neither segment has room.
+    private mutating func enterMain(_ slot: UInt32) {
+        let s = Int(slot)
+        let size = sizes[s]
+        tracked += 1
+        if probationBytes + size <= probationTarget {
+            region[s] = .probation; probation.pushHead(slot); probationBytes += size
+        } else if protectedBytes + size <= protectedTarget {
+            region[s] = .protected; protected.pushHead(slot); protectedBytes += size
+        } else {
+            while mainBytes + size > mainTarget, mainVictim != noSlot {
+                let v = mainVictim
+                take(v)
+                markLeaving(v)
+            }
+            region[s] = .probation; probation.pushHead(slot); probationBytes += size
+        }
+    }
+
+    public mutating func evict() -> UInt32? {
+        if let queued = nextLeaving() { return queued }
+        // One round: admissions until a window object is turned away, or the window is empty,
+        // when the main area's victim leaves.
+        var turnedAway = false
+        while window.tail != noSlot {
+            let w = window.tail
+            let wKey = keys[Int(w)]
+            if mainBytes + sizes[Int(w)] <= mainTarget {
+                take(w)
+                enterMain(w)
+            } else if mainVictim != noSlot, sketch.estimate(wKey) > sketch.estimate(keys[Int(mainVictim)]) {
+                let m = mainVictim
+                take(m)
+                markLeaving(m)
+                take(w)
+                enterMain(w)
+            } else {
+                take(w)
+                markLeaving(w)
+                sketch.increment(wKey)
+                turnedAway = true
+                break
+            }
+            sketch.increment(wKey)
+        }
+        if !turnedAway, mainVictim != noSlot {
+            let m = mainVictim
+            take(m)
+            markLeaving(m)
+        }
+        return nextLeaving()
+    }
+
+    /// The window, probation and protected, each least recently used first, then the queued
+    /// victims; the value is the region (0 window, 1 probation, 2 protected, 3 leaving).
     public func persistentState() -> [(slot: UInt32, value: UInt32)] {
         window.fromTail().map { ($0, 0) } + probation.fromTail().map { ($0, 1) } + protected.fromTail().map { ($0, 2) }
+            + leaving[leavingStart...].map { ($0, 3) }
     }
 
     public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
@@ -109,58 +256,22 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
         switch value {
         case 1: region[s] = .probation; probation.pushHead(slot); probationBytes += size
         case 2: region[s] = .protected; protected.pushHead(slot); protectedBytes += size
+        case 3: markLeaving(slot); return
         default: region[s] = .window; window.pushHead(slot); windowBytes += size
         }
         tracked += 1
     }
 
-    /// The sketch, counters and doorkeeper whole (``FrequencySketch/words``).
-    public func persistentExtras() -> PolicyExtras { PolicyExtras(words: sketch.words) }
+    /// The main-area hits since the last halving, then the sketch (``FrequencySketch/words``).
+    public func persistentExtras() -> PolicyExtras { PolicyExtras(words: [UInt64(mainHits)] + sketch.words) }
 
-    /// A sketch that does not decode, or covers fewer keys than are tracked, starts empty.
+    /// A sketch that does not decode starts empty (as wide as the tracked objects need).
     public mutating func restoreExtras(_ extras: PolicyExtras) {
-        if let saved = FrequencySketch(words: extras.words) { sketch = saved }
+        if let hits = extras.words.first, hits < UInt64(agingPeriod),
+           let saved = FrequencySketch(words: Array(extras.words.dropFirst())) {
+            mainHits = Int(hits)
+            sketch = saved
+        }
         sketch.ensureCapacity(objects: tracked)
-    }
-
-    private mutating func admitToProbation(_ slot: UInt32) {
-        region[Int(slot)] = .probation
-        probation.pushHead(slot)
-        probationBytes += sizes[Int(slot)]
-    }
-
-    public mutating func evict() -> UInt32? {
-        // Window overflow moves into the main area while it has room.
-        while windowBytes > windowTarget, window.tail != noSlot,
-              probationBytes + protectedBytes + sizes[Int(window.tail)] <= mainTarget {
-            let c = window.tail
-            window.remove(c)
-            windowBytes -= sizes[Int(c)]
-            admitToProbation(c)
-        }
-        let candidate = window.tail
-        let incumbent = probation.tail != noSlot ? probation.tail : protected.tail
-        if candidate != noSlot && (windowBytes >= windowTarget || incumbent == noSlot) {
-            // The window is full (the object about to be inserted will overflow it): its LRU
-            // object may only enter the main area by beating the main area's victim.
-            if incumbent != noSlot && sketch.estimate(keys[Int(candidate)]) > sketch.estimate(keys[Int(incumbent)]) {
-                remove(incumbent)
-                window.remove(candidate)
-                windowBytes -= sizes[Int(candidate)]
-                admitToProbation(candidate)
-                return incumbent
-            }
-            remove(candidate)
-            return candidate
-        }
-        if incumbent != noSlot {
-            remove(incumbent)
-            return incumbent
-        }
-        if candidate != noSlot {
-            remove(candidate)
-            return candidate
-        }
-        return nil
     }
 }

@@ -124,6 +124,15 @@ struct LiveSet: Sendable {
         return (entry, victim.expired)
     }
 
+    /// Removes the next victim the policy chose beyond those asked for (``EvictionTracker/extraVictim()``).
+    mutating func evictExtra() -> IndexEntry? {
+        guard let tracker, let victim = tracker.extraVictim() else { return nil }
+        let entry = index[victim]
+        guard index.remove(entry.keyHash) != nil else { return nil }
+        account(entry, -1)
+        return entry
+    }
+
     /// Forgets every key, keeping the kind of policy (with an empty order).
     mutating func removeAll() {
         var fresh = LiveSet()

@@ -32,8 +32,11 @@ extension StoreIndex {
                 pending[r.keyHash] = r.bytes.count
             }
             var out = Evicted()
-            while s.live.liveBytes + addedBytes > maxBytes || s.live.count + addedEntries > maxEntries {
-                guard let (entry, wasExpired) = s.live.evictOne(now: now) else { break }
+            // The victims asked for until the records fit, then those the policy chose besides.
+            while true {
+                let over = s.live.liveBytes + addedBytes > maxBytes || s.live.count + addedEntries > maxEntries
+                guard let (entry, wasExpired) = over ? s.live.evictOne(now: now) : s.live.evictExtra().map({ ($0, false) })
+                else { break }
                 if pending[entry.keyHash] != nil {
                     // A key about to be rewritten: it was counted as replaced, now it is simply new.
                     addedBytes += Int(entry.length)
