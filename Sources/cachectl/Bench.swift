@@ -79,11 +79,17 @@ struct Bench: ParsableCommand {
     @Option(help: "Simulations to run at once (default: one per processor).")
     var jobs: Int?
 
+    @Option(help: ArgumentHelp("Replay only this fraction of the objects (0 to 1, e.g. 0.01), against caches scaled by it (SHARDS): an approximate curve for a fraction of the work.", valueName: "rate"))
+    var sample: Double?
+
     func validate() throws {
         if json && csv { throw ValidationError("Choose --json or --csv, not both.") }
         if !(0..<1).contains(warmup) { throw ValidationError("--warmup must be at least 0 and below 1, not \(warmup).") }
         if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive.") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        if let sample, !(sample > 0 && sample <= 1) {
+            throw ValidationError("--sample must be above 0 and at most 1, not \(sample).")
+        }
         _ = try policies()
         _ = try capacities()
         _ = try traceFormat()
@@ -137,7 +143,9 @@ struct Bench: ParsableCommand {
     /// Opens the trace, turning a usage problem into exit code 2 and a file problem into exit code 3.
     func openTrace(_ format: TraceFormat, _ options: CSVTraceOptions) throws -> any TraceReader {
         do {
-            return try TraceOpener.open(trace, format: format, csv: options)
+            let reader = try TraceOpener.open(trace, format: format, csv: options)
+            if let sample, sample < 1 { return SampledTraceReader(reader, rate: sample) }
+            return reader
         } catch {
             throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
         }
@@ -170,8 +178,12 @@ struct Bench: ParsableCommand {
         }
 
         var runs: [any SimulationRun] = []
+        let rate = sample ?? 1
         for kind in kinds {
-            for size in sizes { runs.append(kind.makeRun(capacity: size, countBased: countBased, ttl: ttl ?? 0)) }
+            for size in sizes {
+                let scaled = rate < 1 ? SampledTraceReader.scaled(size, rate: rate) : size
+                runs.append(kind.makeRun(capacity: scaled, countBased: countBased, ttl: ttl ?? 0))
+            }
         }
         let bar = ProgressBar.make()
         do {
@@ -183,9 +195,25 @@ struct Bench: ParsableCommand {
             throw CommandFailure(message: error.message)
         }
         bar?.finish()
+        if let sampled = reader as? SampledTraceReader, abs(sampled.expectedShareKept - 1) > 0.1 {
+            let share = Double(sampled.requestsKept) / Double(max(sampled.requestsRead, 1))
+            FileHandle.standardError.write(Data("""
+                warning: the sample kept \(sampled.requestsKept) of \(sampled.requestsRead) requests (\(String(format: "%.2f", share * 100))%) \
+                at a rate of \(String(format: "%.2f", rate * 100))%: a few objects carry more than that share of the trace, so the \
+                curve may be far off; use a higher --sample rate, or none.\n
+                """.utf8))
+        }
 
         let results = runs.map(\.result)
-        let rows = results.map(ResultRow.init)
+        // Rows name the capacity asked for; a sampled row's counts are the sample's.
+        let rows = zip(results, kinds.flatMap { _ in sizes }).map { result, size in
+            var row = ResultRow(result)
+            if rate < 1 {
+                row.capacity = size
+                row.sampleRate = rate
+            }
+            return row
+        }
         if json {
             print(try Self.jsonText(rows))
         } else if csv {
@@ -211,6 +239,8 @@ struct Bench: ParsableCommand {
         var byteMissRatio: Double
         var requestsPerSecond: Double
         var metadataBytesPerObject: Int
+        /// The fraction of objects replayed (`--sample`); absent for a full replay.
+        var sampleRate: Double?
 
         init(_ r: SimulationResult) {
             policy = r.policy

@@ -116,3 +116,50 @@ struct BenchCommandTests {
         #expect(r.err.isEmpty)  // no progress bar when standard error is not a terminal
     }
 }
+
+@Suite("cachectl bench --sample: SHARDS's spatial sampling")
+struct BenchSampleTests {
+    /// The miss ratios of `kinds` at `capacities` (objects), replayed whole or sampled.
+    func missRatios(_ trace: String, _ kinds: [SimulatedPolicyKind], _ capacities: [Int],
+                    rate: Double?) throws -> (ratios: [Double], share: Double) {
+        var reader: any TraceReader = try TraceOpener.open(trace)
+        if let rate { reader = SampledTraceReader(reader, rate: rate) }
+        let runs: [any SimulationRun] = kinds.flatMap { k in
+            capacities.map { c in k.makeRun(capacity: rate.map { SampledTraceReader.scaled(c, rate: $0) } ?? c, countBased: true) }
+        }
+        try Replay.run(&reader, runs: runs, threads: 2)
+        return (runs.map(\.result.counts.missRatio), (reader as? SampledTraceReader)?.expectedShareKept ?? 1)
+    }
+
+    @Test("A 10% sample of a uniform trace gives the policies' curves within 0.01 of the full replay")
+    func sampledCurveIsClose() throws {
+        let trace = "uniform:objects=60k,requests=600k,seed=3"
+        let kinds: [SimulatedPolicyKind] = [.lru, .arc]
+        let capacities = [600, 3_000, 15_000, 30_000, 60_000]
+        let full = try missRatios(trace, kinds, capacities, rate: nil)
+        let sampled = try missRatios(trace, kinds, capacities, rate: 0.1)
+        #expect(abs(sampled.share - 1) < 0.05, "a typical sample: \(sampled.share)")
+        for (i, (a, b)) in zip(full.ratios, sampled.ratios).enumerated() {
+            #expect(abs(a - b) <= 0.01, "run \(i): \(a) whole, \(b) sampled")
+        }
+    }
+
+    @Test("A sample that kept far more or fewer requests than its rate is flagged, on standard error")
+    func skewedSampleWarns() throws {
+        let skewed = try CacheCtlBinary.run(["bench", "--trace", "zipf:alpha=1.2,objects=100k,requests=200k,seed=1",
+                                             "--count-based", "--capacity", "1000", "--sample", "0.01", "--json"])
+        #expect(skewed.status == 0)
+        #expect(skewed.err.contains("warning: the sample kept"), "\(skewed.err)")
+        let rows = try JSONSerialization.jsonObject(with: Data(skewed.out.utf8)) as? [[String: Any]]
+        #expect(rows?.first?["sampleRate"] as? Double == 0.01)
+        #expect(rows?.first?["capacity"] as? Int == 1000, "rows name the capacity asked for")
+        let uniform = try CacheCtlBinary.run(["bench", "--trace", "uniform:objects=100k,requests=200k,seed=1",
+                                              "--count-based", "--capacity", "1000", "--sample", "0.2"])
+        #expect(uniform.status == 0 && !uniform.err.contains("warning"), "\(uniform.err)")
+        for bad in ["0", "-0.5", "1.5", "nan"] {
+            let r = try CacheCtlBinary.run(["bench", "--trace", "uniform:objects=10,requests=10", "--capacity", "5",
+                                            "--count-based", "--sample", bad])
+            #expect(r.status == 2 && r.err.contains("--sample"), "--sample \(bad): \(r.err)")
+        }
+    }
+}
