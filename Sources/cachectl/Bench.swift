@@ -47,7 +47,10 @@ struct Bench: ParsableCommand {
     var policy: String = "lru"
 
     @Option(help: "Comma-separated cache sizes (4096, 64KiB, 128MiB, 1GB, …), or object counts with --count-based.")
-    var capacity: String
+    var capacity: String?
+
+    @Option(help: ArgumentHelp("auto: 12 capacities from 0.1% to 100% of the trace's working set (its distinct objects' bytes, or their number with --count-based), instead of --capacity.", valueName: "auto"))
+    var sizes: String?
 
     @Flag(help: "Count objects instead of bytes: every object has size 1.")
     var countBased = false
@@ -91,7 +94,13 @@ struct Bench: ParsableCommand {
             throw ValidationError("--sample must be above 0 and at most 1, not \(sample).")
         }
         _ = try policies()
-        _ = try capacities()
+        switch (capacity, sizes) {
+        case (nil, nil): throw ValidationError("Give --capacity SIZES or --sizes auto.")
+        case (_?, _?): throw ValidationError("Give --capacity or --sizes, not both.")
+        case (nil, let s?) where s != "auto": throw ValidationError("--sizes takes only \"auto\", not \"\(s)\".")
+        default: break
+        }
+        if capacity != nil { _ = try capacities() }
         _ = try traceFormat()
         _ = try csvOptions()
     }
@@ -109,7 +118,7 @@ struct Bench: ParsableCommand {
 
     func capacities() throws -> [Int] {
         do {
-            return try ByteSize.parseList(capacity, counts: countBased)
+            return try ByteSize.parseList(capacity ?? "", counts: countBased)
         } catch {
             throw ValidationError("--capacity: \(error.description)")
         }
@@ -140,6 +149,32 @@ struct Bench: ParsableCommand {
         return options
     }
 
+    /// Twelve capacities, log-spaced from 0.1% to 100% of the working set: the distinct objects'
+    /// sizes as first requested (or their number, with `--count-based`), found by reading the
+    /// whole trace once beforehand.
+    func automaticSizes(_ format: TraceFormat, _ options: CSVTraceOptions) throws -> [Int] {
+        var seen = Set<UInt64>()
+        var workingSet = 0
+        do {
+            var reader = try TraceOpener.open(trace, format: format, csv: options)
+            while let r = try reader.next() {
+                guard seen.insert(r.id).inserted else { continue }
+                // Sizes come from the file: a sum past Int.max stays at Int.max.
+                let (sum, overflow) = workingSet.addingReportingOverflow(countBased ? 1 : r.size)
+                workingSet = overflow ? .max : sum
+            }
+        } catch {
+            throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
+        }
+        guard workingSet > 0 else { throw CommandFailure(message: "\(trace) holds no requests: --sizes auto has no working set to size") }
+        var out: [Int] = []
+        for i in 0..<12 {
+            let size = max(1, Int((Double(workingSet) * pow(10, -3 + 3 * Double(i) / 11)).rounded()))
+            if out.last != size { out.append(size) }
+        }
+        return out
+    }
+
     /// Opens the trace, turning a usage problem into exit code 2 and a file problem into exit code 3.
     func openTrace(_ format: TraceFormat, _ options: CSVTraceOptions) throws -> any TraceReader {
         do {
@@ -153,9 +188,9 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let kinds = try policies()
-        let sizes = try capacities()
         let format = try traceFormat()
         let options = try csvOptions()
+        let sizes = capacity == nil ? try automaticSizes(format, options) : try capacities()
         var reader = try openTrace(format, options)
         if let k = kinds.first(where: \.needsNextAccess), !reader.hasNextAccess {
             throw ValidationError("\(k.rawValue) needs next-access times, which only oracleGeneral traces carry.")

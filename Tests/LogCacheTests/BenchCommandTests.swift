@@ -163,3 +163,28 @@ struct BenchSampleTests {
         }
     }
 }
+
+@Suite("cachectl bench --sizes auto")
+struct BenchAutoSizesTests {
+    @Test("--sizes auto: 12 log-spaced capacities up to the working set, where LRU misses only the first requests")
+    func automaticSizes() throws {
+        let r = try CacheCtlBinary.run(["bench", "--trace", "uniform:objects=1000,requests=5000,seed=2", "--count-based",
+                                        "--sizes", "auto", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let rows = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]] ?? []
+        let capacities = rows.compactMap { $0["capacity"] as? Int }
+        // The distinct objects of the trace, counted here the way bench counts them.
+        var reader = try TraceOpener.open("uniform:objects=1000,requests=5000,seed=2")
+        var distinct = Set<UInt64>()
+        while let q = try reader.next() { distinct.insert(q.id) }
+        #expect(capacities.count == 12)
+        #expect(capacities.last == distinct.count)
+        #expect(capacities.first == max(1, Int((Double(distinct.count) / 1000).rounded())))
+        #expect(capacities == capacities.sorted() && Set(capacities).count == capacities.count)
+        #expect(rows.last?["misses"] as? Int == distinct.count, "a cache as large as the working set misses once per object")
+        for bad in [["--sizes", "12"], ["--sizes", "auto", "--capacity", "10"], []] {
+            let e = try CacheCtlBinary.run(["bench", "--trace", "uniform:objects=10,requests=10", "--count-based"] + bad)
+            #expect(e.status == 2, "\(bad): \(e.err)")
+        }
+    }
+}
