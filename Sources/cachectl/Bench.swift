@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
             Examples:
               cachectl bench --trace cloudPhysicsIO.oracleGeneral.bin --policy lru,sieve,s3-fifo --capacity 128MiB,256MiB,512MiB
               cachectl bench --trace OLTP.lis.zst --count-based --capacity 1000,10000 --policy lru,arc --json
-              cachectl bench --trace zipf:alpha=0.8,objects=100k,requests=1M --count-based --capacity 1000,5000,20000 --policy lru,lfu,w-tinylfu --plot mrc.svg
+              cachectl bench --trace zipf:alpha=0.8,objects=100k,requests=1M --count-based --sizes auto --policy lru,lfu,w-tinylfu --plot mrc.png
             """
     )
 
@@ -67,8 +67,11 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print CSV instead of a table.")
     var csv = false
 
-    @Option(help: "Write miss-ratio curves to this SVG file (needs python3 with matplotlib).")
+    @Option(help: "Write miss-ratio curves to this file, in the format its extension names: .svg, .png or .pdf (needs python3 with matplotlib).")
     var plot: String?
+
+    @Option(help: "What --plot draws: miss-ratio (by requests) or byte-miss-ratio.")
+    var metric: String = "miss-ratio"
 
     @Option(help: "CSV traces: which column holds what, e.g. time=1,id=2,size=3 (size=0: no size column).")
     var csvColumns: String?
@@ -90,6 +93,12 @@ struct Bench: ParsableCommand {
         if !(0..<1).contains(warmup) { throw ValidationError("--warmup must be at least 0 and below 1, not \(warmup).") }
         if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive.") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+        if let plot, PlotScript.format(of: plot) == nil {
+            throw ValidationError("--plot \(plot): the file must end in .svg, .png or .pdf, which name its format.")
+        }
+        if PlotScript.metrics[metric] == nil {
+            throw ValidationError("--metric must be miss-ratio or byte-miss-ratio, not \"\(metric)\".")
+        }
         if let sample, !(sample > 0 && sample <= 1) {
             throw ValidationError("--sample must be above 0 and at most 1, not \(sample).")
         }
@@ -187,6 +196,8 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        // A plot that cannot be drawn fails now, not after a long replay.
+        if plot != nil { try PlotScript.checkReady() }
         let kinds = try policies()
         let format = try traceFormat()
         let options = try csvOptions()
@@ -257,7 +268,7 @@ struct Bench: ParsableCommand {
             print(Self.table(rows, countBased: countBased), terminator: "")
         }
         if let plot {
-            try PlotScript.plot(jsonText: try Self.jsonText(rows), output: plot)
+            try PlotScript.plot(jsonText: try Self.jsonText(rows), output: plot, metric: PlotScript.metrics[metric] ?? "missRatio")
         }
     }
 

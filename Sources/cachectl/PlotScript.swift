@@ -31,14 +31,52 @@ enum PlotScript {
         return nil
     }
 
-    /// Writes the plot of `jsonText` (bench's JSON) to `output`; throws a failure naming what is missing.
-    static func plot(jsonText: String, output: String) throws {
+    /// The formats a plot's file extension names.
+    static func format(of path: String) -> String? {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        return ["svg", "png", "pdf"].contains(ext) ? ext : nil
+    }
+
+    /// `--metric` names and the JSON field each plots.
+    static let metrics = ["miss-ratio": "missRatio", "byte-miss-ratio": "byteMissRatio"]
+
+    /// What matplotlib's absence tells the user to run.
+    static let installHint = "python3 -m pip install matplotlib (tools/test installs it)"
+
+    /// python3 and the script, or a failure naming what is missing.
+    private static func tools() throws -> (python: String, script: String) {
         guard let python = findOnPath("python3") else {
-            throw CommandFailure(message: "cannot plot: python3 was not found on PATH (the results above are complete; install Python 3 to draw \(output))")
+            throw CommandFailure(message: "cannot plot: python3 was not found on PATH; install Python 3 and then \(installHint)")
         }
         guard let script = locate() else {
             throw CommandFailure(message: "cannot plot: tools/plot-mrc was not found next to cachectl; set CACHECTL_PLOT_MRC to its path")
         }
+        return (python, script)
+    }
+
+    /// Fails unless python3 can import matplotlib: checked before a replay, so that a plot
+    /// that cannot be drawn does not cost the replay first.
+    static func checkReady() throws {
+        let (python, _) = try tools()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import matplotlib"]
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw CommandFailure(message: "cannot run \(python): \(error.localizedDescription)")
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandFailure(message: "cannot plot: matplotlib is not installed for \(python); install it with: \(installHint)")
+        }
+    }
+
+    /// Writes the plot of `jsonText` (bench's JSON) to `output`, drawing the JSON field
+    /// `metric`; throws a failure naming what is missing.
+    static func plot(jsonText: String, output: String, metric: String) throws {
+        let (python, script) = try tools()
         let dataPath = NSTemporaryDirectory() + "cachectl-bench-\(getpid()).json"
         do {
             try Data(jsonText.utf8).write(to: URL(fileURLWithPath: dataPath))
@@ -48,7 +86,7 @@ enum PlotScript {
         defer { unlink(dataPath) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, dataPath, output]
+        process.arguments = [script, dataPath, output, metric]
         do {
             try process.run()
         } catch {
@@ -59,7 +97,7 @@ enum PlotScript {
         case 0:
             return
         case 3:
-            throw CommandFailure(message: "cannot plot: matplotlib is not installed for \(python) and could not be installed with pip")
+            throw CommandFailure(message: "cannot plot: matplotlib is not installed for \(python); install it with: \(installHint)")
         default:
             throw CommandFailure(message: "plot-mrc failed (exit status \(process.terminationStatus)); \(output) was not written")
         }

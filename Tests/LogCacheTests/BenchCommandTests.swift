@@ -21,11 +21,14 @@ enum CacheCtlBinary {
     }()
 
     /// Exit status, standard output and standard error of `cachectl arguments`.
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         guard let path else { throw CocoaError(.fileNoSuchFile) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -184,6 +187,59 @@ struct BenchAutoSizesTests {
         #expect(rows.last?["misses"] as? Int == distinct.count, "a cache as large as the working set misses once per object")
         for bad in [["--sizes", "12"], ["--sizes", "auto", "--capacity", "10"], []] {
             let e = try CacheCtlBinary.run(["bench", "--trace", "uniform:objects=10,requests=10", "--count-based"] + bad)
+            #expect(e.status == 2, "\(bad): \(e.err)")
+        }
+    }
+}
+
+/// Whether python3 can import matplotlib: tools/test installs it, so CI always draws.
+let matplotlibAvailable: Bool = {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", "import matplotlib"]
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+}()
+
+@Suite("cachectl bench --plot")
+struct BenchPlotTests {
+    let trace = "zipf:alpha=0.9,objects=2000,requests=20000,seed=5"
+
+    @Test("--plot writes the format its extension names, by requests or by bytes, with Belady's bound",
+          .enabled(if: matplotlibAvailable, "python3 cannot import matplotlib (tools/test installs it)"),
+          arguments: [("svg", Array("<?xml".utf8)), ("png", [0x89, 0x50, 0x4E, 0x47]), ("pdf", Array("%PDF".utf8))])
+    func formats(_ ext: String, _ magic: [UInt8]) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        for metric in ["miss-ratio", "byte-miss-ratio"] {
+            let out = dir.file("mrc-\(metric).\(ext)")
+            let r = try CacheCtlBinary.run(["bench", "--trace", trace, "--policy", "lru,s3-fifo", "--sizes", "auto",
+                                            "--count-based", "--plot", out, "--metric", metric])
+            #expect(r.status == 0, "\(r.err)")
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
+            #expect(bytes.starts(with: magic), "\(out) is not \(ext)")
+        }
+    }
+
+    @Test("--plot without matplotlib fails before the replay, naming the command that installs it; a bad extension or metric is a usage error")
+    func refusals() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        // A real python3 that cannot import matplotlib: a package of that name that refuses to load.
+        try FileManager.default.createDirectory(atPath: dir.file("hide/matplotlib"), withIntermediateDirectories: true)
+        try Data("raise ImportError('hidden')\n".utf8).write(to: URL(fileURLWithPath: dir.file("hide/matplotlib/__init__.py")))
+        // The trace is not even there: the refusal comes before the trace is opened, let alone replayed.
+        let r = try CacheCtlBinary.run(["bench", "--trace", dir.file("no-such-trace.bin"), "--capacity", "1MiB",
+                                        "--plot", dir.file("x.svg")],
+                                       environment: ["PYTHONPATH": dir.file("hide")])
+        #expect(r.status == 3)
+        #expect(r.err.contains("matplotlib") && r.err.contains("pip install matplotlib"), "\(r.err)")
+        #expect(!r.err.contains("no-such-trace"), "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("x.svg")))
+        for bad in [["--plot", dir.file("x.jpg")], ["--plot", dir.file("x")], ["--metric", "hits"]] {
+            let e = try CacheCtlBinary.run(["bench", "--trace", trace, "--capacity", "10", "--count-based"] + bad)
             #expect(e.status == 2, "\(bad): \(e.err)")
         }
     }

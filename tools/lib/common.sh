@@ -32,6 +32,23 @@ ensure_apt() {
 
 ensure_apt libzstd-dev liblz4-dev
 
+# ensure_pip MODULE...: install the Python packages (named as imported) that python3 cannot
+# import yet, with pip: into the interpreter's own site, else the user's, else past Debian's
+# "externally managed" guard, for the user only.
+ensure_pip() {
+    command -v python3 >/dev/null 2>&1 || ensure_apt python3 python3-pip
+    local missing=()
+    for module in "$@"; do
+        python3 -c "import $module" >/dev/null 2>&1 || missing+=("$module")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+    echo "installing ${missing[*]} with pip" >&2
+    python3 -m pip install --quiet "${missing[@]}" 2>/dev/null \
+        || python3 -m pip install --quiet --user "${missing[@]}" 2>/dev/null \
+        || python3 -m pip install --quiet --user --break-system-packages "${missing[@]}"
+}
+
 # swift_build ARGS...: `swift build ARGS`, and once more after dropping the build plan when
 # it names an older set of source files. SwiftPM keeps the plan of a package that depends on
 # this one by path (Benchmarks/, Fuzz/) when a file of this one is added or removed, and then
