@@ -66,6 +66,9 @@ extension CacheStore {
             .compactMap { i, hit in hit.map { (index: i, entry: $0.0, segment: $0.1) } }
             .sorted { ($0.entry.segment, $0.entry.offset) < ($1.entry.segment, $1.entry.offset) }
         counters.misses.add(keys.count - order.count, ordering: .relaxed)
+        if let recorder {
+            for (i, hit) in found.enumerated() where hit == nil { recorder.record(.miss, keyHash: hashes[i], size: 0) }
+        }
         return order
     }
 }

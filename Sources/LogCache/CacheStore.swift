@@ -47,6 +47,8 @@ public final class CacheStore: Sendable {
     /// Background and on-demand compaction of the log and the index.
     let compactor: Compactor
     private let syncTimer = Lock<SyncTimer?>(nil)
+    /// This handle's trace recording (Trace/), when asked for.
+    let recorder: TraceRecorder?
 
     /// Opens the store in `directory`, creating the directory and a new store when it is
     /// missing or empty.
@@ -57,6 +59,9 @@ public final class CacheStore: Sendable {
     /// while fsck or repair holds it.
     public init(directory: String, options: Options = Options()) throws(CacheError) {
         let compaction = try options.compaction.validated()
+        var recording = options.traceRecording
+        if recording == nil { recording = try TraceRecording.fromEnvironment() }
+        if let r = recording { recording = try r.validated() }
         let opened = try StoreOpening.open(directory: directory, options: options)
         self.directory = directory
         settings = opened.manifest.settings
@@ -75,6 +80,7 @@ public final class CacheStore: Sendable {
             locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
         compactor = Compactor(options: compaction, log: log, index: index, counters: counters, clock: clock,
                               segmentSize: settings.segmentSize)
+        recorder = recording.map { TraceRecorder(storeDirectory: directory, settings: $0) }
         counters.tornRecordsDropped.store(loaded.tornRecords, ordering: .relaxed)
         counters.corruptRecords.store(loaded.corruptRecords, ordering: .relaxed)
         if case .syncInterval(let interval) = options.durability {
@@ -129,6 +135,15 @@ public final class CacheStore: Sendable {
             let evictions = evictions(for: records)
             _ = try w.append(evictions.isEmpty ? records : evictions + records, indexingInto: index)
         }
+        if let recorder {
+            for r in records {
+                switch r.kind {
+                case .value: recorder.record(.set, keyHash: r.keyHash, size: r.bytes.count)
+                case .tombstone: recorder.record(.delete, keyHash: r.keyHash, size: 0)
+                case .eviction: break
+                }
+            }
+        }
     }
 
     /// Encodes the records `0..<count` of a batch with `encode` and appends them in order.
@@ -172,7 +187,8 @@ public final class CacheStore: Sendable {
     }
 
     func value(key: UnsafeRawBufferPointer) throws(CacheError) -> [UInt8]? {
-        guard let (entry, segment) = try lookup(KeyHash.hash(key)) else { return miss() }
+        let hash = KeyHash.hash(key)
+        guard let (entry, segment) = try lookup(hash) else { return miss(hash) }
         return try read(entry, in: segment, key: key)
     }
 
@@ -202,8 +218,9 @@ public final class CacheStore: Sendable {
 
     /// Whether `key` had a value, which `body` was given.
     func withValue(key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Bool {
-        guard let (entry, segment) = try lookup(KeyHash.hash(key)) else {
-            _ = miss()
+        let hash = KeyHash.hash(key)
+        guard let (entry, segment) = try lookup(hash) else {
+            _ = miss(hash)
             return false
         }
         return try borrow(entry, in: segment, key: key, body)
@@ -270,6 +287,7 @@ public final class CacheStore: Sendable {
             break
         }
         counters.misses.add(1, ordering: .relaxed)
+        recorder?.record(.miss, keyHash: entry.keyHash, size: 0)
         return nil
     }
 
@@ -277,11 +295,14 @@ public final class CacheStore: Sendable {
     private func hit<T>(_ value: T, _ entry: IndexEntry) -> T {
         counters.hits.add(1, ordering: .relaxed)
         if settings.isBounded, settings.policy.tracksHits { index.recordHit(entry) }
+        recorder?.record(.hit, keyHash: entry.keyHash, size: Int(entry.length))
         return value
     }
 
-    func miss() -> [UInt8]? {
+    /// Counts a miss on a key the index does not have.
+    func miss(_ keyHash: UInt64) -> [UInt8]? {
         counters.misses.add(1, ordering: .relaxed)
+        recorder?.record(.miss, keyHash: keyHash, size: 0)
         return nil
     }
 
@@ -368,6 +389,7 @@ public final class CacheStore: Sendable {
         }
         guard wasOpen else { return }
         index.close()
+        recorder?.close()
         log.locks.open.unlock()
         if let failure { throw failure }
     }

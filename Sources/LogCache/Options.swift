@@ -59,6 +59,11 @@ public struct Options: Sendable {
     /// points at the new record). Counted in ``Statistics/hotValueHits`` and
     /// ``Statistics/hotValueBytes``. A setting of the handle, not kept in the store.
     public var hotValueCacheBytes: Int
+    /// Record this handle's gets, sets and deletes into `traces/` in the store directory, for
+    /// `cachectl bench --trace-dir` to replay (``TraceRecording``); nil (the default) records
+    /// nothing unless the environment variable `LOGCACHE_TRACE` asks for it. A setting of the
+    /// handle, not kept in the store.
+    public var traceRecording: TraceRecording?
 
     public init(
         compression: Compression = .zstd(level: 3),
@@ -73,7 +78,8 @@ public struct Options: Sendable {
         compaction: CompactionOptions = CompactionOptions(),
         zstdLevelForLargeValues: Int? = 1,
         allowNetworkFileSystem: Bool = false,
-        hotValueCacheBytes: Int = 8 << 20
+        hotValueCacheBytes: Int = 8 << 20,
+        traceRecording: TraceRecording? = nil
     ) {
         self.compression = compression
         self.compressionThreshold = compressionThreshold
@@ -88,6 +94,7 @@ public struct Options: Sendable {
         self.zstdLevelForLargeValues = zstdLevelForLargeValues
         self.allowNetworkFileSystem = allowNetworkFileSystem
         self.hotValueCacheBytes = hotValueCacheBytes
+        self.traceRecording = traceRecording
     }
 
     /// The settings a new store is created with, after checking their ranges.

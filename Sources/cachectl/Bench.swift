@@ -34,11 +34,18 @@ struct Bench: ParsableCommand {
               cachectl bench --trace cloudPhysicsIO.oracleGeneral.bin --policy lru,sieve,s3-fifo --capacity 128MiB,256MiB,512MiB
               cachectl bench --trace OLTP.lis.zst --count-based --capacity 1000,10000 --policy lru,arc --json
               cachectl bench --trace zipf:alpha=0.8,objects=100k,requests=1M --count-based --sizes auto --policy lru,lfu,w-tinylfu --plot mrc.png
+              LOGCACHE_TRACE=1 my-job; cachectl bench --trace-dir /var/cache/app/traces --sizes auto --policy lru,s3-fifo,arc,belady
             """
     )
 
     @Option(help: "The trace file, or a synthetic trace (see below).")
-    var trace: String
+    var trace: String?
+
+    @Option(help: ArgumentHelp("Instead of --trace: the traces/ directory of a store that recorded its own requests (Options.traceRecording, or LOGCACHE_TRACE=1), every process's file merged.", valueName: "dir"))
+    var traceDir: String?
+
+    @Option(help: ArgumentHelp("With --trace-dir: also write the merged trace to this file in libCacheSim's oracleGeneral format.", valueName: "file"))
+    var saveTrace: String?
 
     @Option(help: "auto, oracleGeneral, csv, txt, vscsi or lis.")
     var format: String = "auto"
@@ -90,6 +97,8 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         if json && csv { throw ValidationError("Choose --json or --csv, not both.") }
+        if (trace == nil) == (traceDir == nil) { throw ValidationError("Give --trace FILE or --trace-dir DIR, one of them.") }
+        if saveTrace != nil && traceDir == nil { throw ValidationError("--save-trace needs --trace-dir.") }
         if !(0..<1).contains(warmup) { throw ValidationError("--warmup must be at least 0 and below 1, not \(warmup).") }
         if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive.") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
@@ -165,7 +174,7 @@ struct Bench: ParsableCommand {
         var seen = Set<UInt64>()
         var workingSet = 0
         do {
-            var reader = try TraceOpener.open(trace, format: format, csv: options)
+            var reader = try openWhole(format, options)
             while let r = try reader.next() {
                 guard seen.insert(r.id).inserted else { continue }
                 // Sizes come from the file: a sum past Int.max stays at Int.max.
@@ -175,7 +184,9 @@ struct Bench: ParsableCommand {
         } catch {
             throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
         }
-        guard workingSet > 0 else { throw CommandFailure(message: "\(trace) holds no requests: --sizes auto has no working set to size") }
+        guard workingSet > 0 else {
+            throw CommandFailure(message: "\(trace ?? traceDir ?? "the trace") holds no requests: --sizes auto has no working set to size")
+        }
         var out: [Int] = []
         for i in 0..<12 {
             let size = max(1, Int((Double(workingSet) * pow(10, -3 + 3 * Double(i) / 11)).rounded()))
@@ -184,10 +195,16 @@ struct Bench: ParsableCommand {
         return out
     }
 
+    /// The whole trace, unsampled: the file or synthetic trace, or the store's recorded one.
+    func openWhole(_ format: TraceFormat, _ options: CSVTraceOptions) throws(TraceError) -> any TraceReader {
+        if let traceDir { return try RecordedTraceReader(directory: traceDir) }
+        return try TraceOpener.open(trace ?? "", format: format, csv: options)
+    }
+
     /// Opens the trace, turning a usage problem into exit code 2 and a file problem into exit code 3.
     func openTrace(_ format: TraceFormat, _ options: CSVTraceOptions) throws -> any TraceReader {
         do {
-            let reader = try TraceOpener.open(trace, format: format, csv: options)
+            let reader = try openWhole(format, options)
             if let sample, sample < 1 { return SampledTraceReader(reader, rate: sample) }
             return reader
         } catch {
@@ -203,6 +220,19 @@ struct Bench: ParsableCommand {
         let options = try csvOptions()
         let sizes = capacity == nil ? try automaticSizes(format, options) : try capacities()
         var reader = try openTrace(format, options)
+        if let saveTrace, let traceDir {
+            do {
+                let merged = try RecordedTraceReader(directory: traceDir)
+                try Data(merged.oracleGeneralBytes()).write(to: URL(fileURLWithPath: saveTrace))
+                for path in merged.filesEndingEarly {
+                    FileHandle.standardError.write(Data("note: \(path) ends in an incomplete chunk (a process killed while writing?); read up to its last whole one\n".utf8))
+                }
+            } catch let error as TraceError {
+                throw CommandFailure(message: error.message)
+            } catch {
+                throw CommandFailure(message: "cannot write \(saveTrace): \(error.localizedDescription)")
+            }
+        }
         if let k = kinds.first(where: \.needsNextAccess), !reader.hasNextAccess {
             throw ValidationError("\(k.rawValue) needs next-access times, which only oracleGeneral traces carry.")
         }

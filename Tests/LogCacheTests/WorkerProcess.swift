@@ -10,10 +10,13 @@ final class WorkerProcess: @unchecked Sendable {
     private let collector = LineCollector()
 
     /// Starts the worker with `arguments`, feeding it `input` on standard input.
-    init(_ arguments: [String], input: [UInt8] = []) throws {
+    init(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: productPath("logcache-worker"))
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), inp = Pipe()
         process.standardOutput = out
         process.standardInput = inp

@@ -130,6 +130,22 @@ do {
     report("get (random, \(threads) threads)", String(format: "%.0f ops/s  (%.2f s)", Double(n) / parallelTime, parallelTime))
     try store2.close()
 
+    // The same gets with trace recording on and off, alternating three times each, in
+    // handles of their own (so that neither has warmed the other's hot values).
+    var plain: [Double] = [], recorded: [Double] = []
+    for round in 0..<6 {
+        let recording = round % 2 == 1
+        let handle = try CacheStore(directory: args.directory, options: Options(
+            traceRecording: recording ? TraceRecording(maxBytes: 1 << 30, fileBytes: 64 << 20) : nil))
+        let time = try seconds { for i in order { _ = try handle.value(forKey: keys[i]) } }
+        try handle.close()
+        if recording { recorded.append(Double(n) / time) } else { plain.append(Double(n) / time) }
+    }
+    try? FileManager.default.removeItem(atPath: args.directory + "/traces")
+    let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
+    report("get, trace recording off / on", String(format: "%.0f / %.0f ops/s (median of 3 each: %.3f)",
+                                                   median(plain), median(recorded), median(recorded) / median(plain)))
+
     // Eviction: twice as many distinct keys as the store may hold, so every set past the
     // first half evicts one entry.
     let bounded = max(1, n / 10)

@@ -12,7 +12,7 @@ enum StoreOpening {
     /// Files of the store that are neither segments, index files nor the manifest.
     static let controlFiles: Set<String> = [
         lockFileName, StoreLocks.appendFileName, StoreLocks.compactFileName, SharedCounters.fileName,
-        PolicySnapshot.fileName, "memo-locks",
+        PolicySnapshot.fileName, "memo-locks", TraceRecorder.directoryName,
     ]
 
     /// Everything a `CacheStore` starts from.
