@@ -39,8 +39,15 @@ func check(_ bytes: UnsafeRawBufferPointer) {
         guard m2 == expected else { fatalError("manifest does not survive encoding: \(m)") }
     }
     if let p = PolicySnapshot.decode(bytes) {
-        guard PolicySnapshot.headerSize + p.entries.count * PolicySnapshot.entrySize + 4 == bytes.count else {
-            fatalError("snapshot entry count does not match its length")
+        // Version 4 added the ghosts' and words' counts and lists between the entries and the
+        // checksum; earlier files end after their entries.
+        let version = bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+        let extras = version >= 4 ? 4 + p.extras.ghosts.count * PolicySnapshot.ghostSize + 4 + p.extras.words.count * 8 : 0
+        guard PolicySnapshot.headerSize + p.entries.count * PolicySnapshot.entrySize + extras + 4 == bytes.count else {
+            fatalError("snapshot counts do not match its length")
+        }
+        if version < 4, !p.extras.ghosts.isEmpty || !p.extras.words.isEmpty {
+            fatalError("a snapshot of version \(version) came back with ghosts or words")
         }
         let again = p.encoded().withUnsafeBytes { PolicySnapshot.decode($0) }
         guard again == p else { fatalError("snapshot does not survive encoding") }
