@@ -1,3 +1,5 @@
+import LogCache
+
 /// xoshiro256** seeded through SplitMix64: fast, and the same sequence for the same seed on
 /// every platform and run, which makes synthetic traces reproducible.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
@@ -8,10 +10,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         var x = seed
         func splitmix() -> UInt64 {
             x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            return mix64(x)
         }
         s0 = splitmix(); s1 = splitmix(); s2 = splitmix(); s3 = splitmix()
     }

@@ -1,3 +1,5 @@
+import LogCache
+
 /// Spatial sampling of a trace, SHARDS's fixed-rate form (Waldspurger et al., FAST 2015): a
 /// request is kept when a hash of its object's id falls below the rate, so every request for a
 /// kept object is kept and every request for another is dropped. Replayed against a cache
@@ -30,10 +32,7 @@ public struct SampledTraceReader: TraceReader {
 
     /// Whether requests for `id` are in the sample.
     public func keeps(_ id: UInt64) -> Bool {
-        var z = id &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return (z ^ (z >> 31)) % Self.modulus < threshold
+        mix64(id &+ 0x9E37_79B9_7F4A_7C15) % Self.modulus < threshold
     }
 
     /// A cache of `capacity` units scaled to the sample: at least 1.

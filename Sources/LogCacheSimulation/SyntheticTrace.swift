@@ -1,3 +1,5 @@
+import LogCache
+
 /// A generated trace, described as `KIND:key=value,...`:
 ///
 /// - `zipf:alpha=0.99,objects=1000000,requests=10000000,seed=1` — object k (0-based rank) with
@@ -122,10 +124,7 @@ public struct SyntheticTraceReader: TraceReader {
     @inline(__always)
     private func size(of id: UInt64) -> Int {
         if spec.minSize == spec.maxSize { return spec.minSize }
-        var z = id &+ spec.seed &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        let z = mix64(id &+ spec.seed &* 0x9E37_79B9_7F4A_7C15)
         return spec.minSize + Int(z % UInt64(spec.maxSize - spec.minSize + 1))
     }
 

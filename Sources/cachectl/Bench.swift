@@ -170,11 +170,11 @@ struct Bench: ParsableCommand {
     /// Twelve capacities, log-spaced from 0.1% to 100% of the working set: the distinct objects'
     /// sizes as first requested (or their number, with `--count-based`), found by reading the
     /// whole trace once beforehand.
-    func automaticSizes(_ format: TraceFormat, _ options: CSVTraceOptions) throws -> [Int] {
+    func automaticSizes(_ format: TraceFormat, _ options: CSVTraceOptions, _ recorded: RecordedTraceReader?) throws -> [Int] {
         var seen = Set<UInt64>()
         var workingSet = 0
         do {
-            var reader = try openWhole(format, options)
+            var reader = try openWhole(format, options, recorded)
             while let r = try reader.next() {
                 guard seen.insert(r.id).inserted else { continue }
                 // Sizes come from the file: a sum past Int.max stays at Int.max.
@@ -195,16 +195,28 @@ struct Bench: ParsableCommand {
         return out
     }
 
-    /// The whole trace, unsampled: the file or synthetic trace, or the store's recorded one.
-    func openWhole(_ format: TraceFormat, _ options: CSVTraceOptions) throws(TraceError) -> any TraceReader {
-        if let traceDir { return try RecordedTraceReader(directory: traceDir) }
+    /// The store's recorded trace of `--trace-dir`, read and merged once for every pass over
+    /// it; nil for `--trace`.
+    func loadRecorded() throws -> RecordedTraceReader? {
+        guard let traceDir else { return nil }
+        do {
+            return try RecordedTraceReader(directory: traceDir)
+        } catch {
+            throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
+        }
+    }
+
+    /// The whole trace, unsampled, from its start: the file or synthetic trace, or the
+    /// store's recorded one (already merged in memory).
+    func openWhole(_ format: TraceFormat, _ options: CSVTraceOptions, _ recorded: RecordedTraceReader?) throws(TraceError) -> any TraceReader {
+        if let recorded { return recorded }
         return try TraceOpener.open(trace ?? "", format: format, csv: options)
     }
 
     /// Opens the trace, turning a usage problem into exit code 2 and a file problem into exit code 3.
-    func openTrace(_ format: TraceFormat, _ options: CSVTraceOptions) throws -> any TraceReader {
+    func openTrace(_ format: TraceFormat, _ options: CSVTraceOptions, _ recorded: RecordedTraceReader?) throws -> any TraceReader {
         do {
-            let reader = try openWhole(format, options)
+            let reader = try openWhole(format, options, recorded)
             if let sample, sample < 1 { return SampledTraceReader(reader, rate: sample) }
             return reader
         } catch {
@@ -218,17 +230,15 @@ struct Bench: ParsableCommand {
         let kinds = try policies()
         let format = try traceFormat()
         let options = try csvOptions()
-        let sizes = capacity == nil ? try automaticSizes(format, options) : try capacities()
-        var reader = try openTrace(format, options)
-        if let saveTrace, let traceDir {
+        let recorded = try loadRecorded()
+        let sizes = capacity == nil ? try automaticSizes(format, options, recorded) : try capacities()
+        var reader = try openTrace(format, options, recorded)
+        if let saveTrace, let recorded {
             do {
-                let merged = try RecordedTraceReader(directory: traceDir)
-                try Data(merged.oracleGeneralBytes()).write(to: URL(fileURLWithPath: saveTrace))
-                for path in merged.filesEndingEarly {
+                try Data(recorded.oracleGeneralBytes()).write(to: URL(fileURLWithPath: saveTrace))
+                for path in recorded.filesEndingEarly {
                     FileHandle.standardError.write(Data("note: \(path) ends in an incomplete chunk (a process killed while writing?); read up to its last whole one\n".utf8))
                 }
-            } catch let error as TraceError {
-                throw CommandFailure(message: error.message)
             } catch {
                 throw CommandFailure(message: "cannot write \(saveTrace): \(error.localizedDescription)")
             }
@@ -241,7 +251,7 @@ struct Bench: ParsableCommand {
             var total = reader.knownRequestCount
             if total == nil {
                 // The length is unknown (text or compressed): count it in a first streaming pass.
-                var counter = try openTrace(format, options)
+                var counter = try openTrace(format, options, recorded)
                 var n = 0
                 do {
                     while try counter.next() != nil { n += 1 }

@@ -173,22 +173,33 @@ struct FormatVersionTests {
         try reopenCompactAndCheck(path, expected)
     }
 
+    /// Copies `fixture` (a store of format `version`) and holds its LOCK shared, as an older
+    /// build's handle does while it has the store open; expects an open to be refused and to
+    /// leave `files` as the fixture has them. Returns the copy's path and the lock's
+    /// descriptor, which the caller closes.
+    private func expectRefusedWhileInUse(_ fixture: String, version: UInt32, files: [String],
+                                         in dir: TemporaryDirectory) throws -> (path: String, lock: Int32) {
+        let path = try copyFixture(fixture, to: dir)
+        let fd = open(path + "/LOCK", O_RDWR | O_CREAT, 0o600)
+        #expect(fd >= 0)
+        #expect(flock(fd, LOCK_SH) == 0)
+        #expect(throws: CacheError.incompatibleFormat(path: path, found: version, supported: FormatVersion.current)) {
+            _ = try CacheStore(directory: path)
+        }
+        for name in files {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/" + fixture + "/" + name)), "\(name)")
+        }
+        return (path, fd)
+    }
+
     @Test("A version-2 store open in an older build's process is refused, its files and SHARED page untouched")
     func versionTwoInUse() throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
-        let path = try copyFixture("format-v2", to: dir)
-        let fd = open(path + "/LOCK", O_RDWR | O_CREAT, 0o600)
-        #expect(fd >= 0)
+        let (path, fd) = try expectRefusedWhileInUse(
+            "format-v2", version: 2, files: ["MANIFEST", "SHARED", "0000000005.seg", "0000000007.seg", "0000000007.idx"], in: dir)
         defer { close(fd) }
-        #expect(flock(fd, LOCK_SH) == 0)
-        #expect(throws: CacheError.incompatibleFormat(path: path, found: 2, supported: FormatVersion.current)) {
-            _ = try CacheStore(directory: path)
-        }
-        for name in ["MANIFEST", "SHARED", "0000000005.seg", "0000000007.seg", "0000000007.idx"] {
-            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
-                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v2/" + name)), "\(name)")
-        }
         flock(fd, LOCK_UN)
         let store = try CacheStore(directory: path)
         try check(store, Self.expectedV1)
@@ -295,18 +306,9 @@ struct FormatVersionTests {
     func versionThreeInUse() throws {
         let dir = TemporaryDirectory()
         defer { dir.cleanup() }
-        let path = try copyFixture("format-v3", to: dir)
-        let fd = open(path + "/LOCK", O_RDWR | O_CREAT, 0o600)
-        #expect(fd >= 0)
-        defer { close(fd) }
-        #expect(flock(fd, LOCK_SH) == 0)
-        #expect(throws: CacheError.incompatibleFormat(path: path, found: 3, supported: FormatVersion.current)) {
-            _ = try CacheStore(directory: path)
-        }
-        for name in ["MANIFEST", "SHARED", "0000000005.seg", "0000000007.idx"] {
-            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
-                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v3/" + name)), "\(name)")
-        }
+        let (_, fd) = try expectRefusedWhileInUse(
+            "format-v3", version: 3, files: ["MANIFEST", "SHARED", "0000000005.seg", "0000000007.idx"], in: dir)
+        close(fd)
     }
 
     @Test("A version-3 POLICY file keeps its LFU counts through the upgrade, and is written back in version 4")

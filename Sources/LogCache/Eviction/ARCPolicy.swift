@@ -80,9 +80,7 @@ public struct ARCPolicy: PersistablePolicy, Sendable {
     }
 
     /// T1 least recently used first, then T2; the value is 1 in T2.
-    public func persistentState() -> [(slot: UInt32, value: UInt32)] {
-        queues.first.fromTail().map { ($0, 0) } + queues.second.fromTail().map { ($0, 1) }
-    }
+    public func persistentState() -> [(slot: UInt32, value: UInt32)] { queues.persistentState() }
 
     public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
         queues.insert(slot, key: key, size: size, intoSecond: value & 1 != 0)

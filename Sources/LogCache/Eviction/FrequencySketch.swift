@@ -15,7 +15,6 @@ public struct FrequencySketch: Sendable {
     private var counters: [UInt8]
     private var width: Int
     private static let depth = 4
-    private static let seeds: [UInt64] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x27D4_EB2F_1656_67C5]
     /// Counters per row for each cached object.
     static let countersPerObject = 32
     /// The widest a sketch grows: 2^26 counters a row, 256 MiB in all (2 million objects).
@@ -53,36 +52,36 @@ public struct FrequencySketch: Sendable {
         width = newWidth
     }
 
+    /// `key`'s counter in each of the ``depth`` (4) rows, each row hashing with its own seed.
     @inline(__always)
-    private static func mix(_ key: UInt64, _ seed: UInt64) -> UInt64 {
-        var z = key &+ seed
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    private func indices(_ key: UInt64) -> (Int, Int, Int, Int) {
+        let mask = UInt64(width - 1)
+        return (Int(mix64(key &+ 0x9E37_79B9_7F4A_7C15) & mask),
+                width + Int(mix64(key &+ 0xC2B2_AE3D_27D4_EB4F) & mask),
+                2 * width + Int(mix64(key &+ 0x1656_67B1_9E37_79F9) & mask),
+                3 * width + Int(mix64(key &+ 0x27D4_EB2F_1656_67C5) & mask))
     }
 
     @inline(__always)
-    private func index(_ key: UInt64, row: Int) -> Int {
-        row * width + Int(Self.mix(key, Self.seeds[row]) & UInt64(width - 1))
+    private func minimum(_ i: (Int, Int, Int, Int)) -> UInt8 {
+        min(min(counters[i.0], counters[i.1]), min(counters[i.2], counters[i.3]))
     }
 
-    /// Records one occurrence of `key`.
+    /// Records one occurrence of `key`: the key's counters that hold its minimum go up by
+    /// one (each row's index computed once for both steps).
     public mutating func increment(_ key: UInt64) {
-        let m = estimate(key)
-        guard m < Int(UInt8.max) else { return }
-        for row in 0..<Self.depth {
-            let i = index(key, row: row)
-            if Int(counters[i]) == m { counters[i] += 1 }
-        }
+        let i = indices(key)
+        let m = minimum(i)
+        guard m < UInt8.max else { return }
+        if counters[i.0] == m { counters[i.0] = m + 1 }
+        if counters[i.1] == m { counters[i.1] = m + 1 }
+        if counters[i.2] == m { counters[i.2] = m + 1 }
+        if counters[i.3] == m { counters[i.3] = m + 1 }
     }
 
     /// The estimated number of occurrences of `key` (never below the true count since the
     /// last halving; saturating at 255).
-    public func estimate(_ key: UInt64) -> Int {
-        var m = UInt8.max
-        for row in 0..<Self.depth { m = min(m, counters[index(key, row: row)]) }
-        return Int(m)
-    }
+    public func estimate(_ key: UInt64) -> Int { Int(minimum(indices(key))) }
 
     /// Halves every count, so that old popularity fades.
     public mutating func halve() {

@@ -70,6 +70,13 @@ struct QueuePair: Sendable {
         }
     }
 
+    /// Every object, ``first`` from its tail, then ``second`` from its tail, each with 1 when
+    /// in ``second``: inserting them in this order with `intoSecond` set by that value
+    /// rebuilds both queues (``PersistablePolicy``).
+    func persistentState() -> [(slot: UInt32, value: UInt32)] {
+        first.fromTail().map { ($0, 0) } + second.fromTail().map { ($0, 1) }
+    }
+
     /// Takes the tail of ``first`` out; nil when it is empty.
     mutating func popFirst() -> UInt32? {
         guard let t = first.popTail() else { return nil }

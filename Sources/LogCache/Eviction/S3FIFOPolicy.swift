@@ -100,8 +100,7 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     /// The small queue oldest first, then the main queue; the value is the frequency, plus 4
     /// in the main queue.
     public func persistentState() -> [(slot: UInt32, value: UInt32)] {
-        let f = { (s: UInt32) in UInt32(frequency[Int(s)]) }
-        return queues.first.fromTail().map { ($0, f($0)) } + queues.second.fromTail().map { ($0, f($0) | 4) }
+        queues.persistentState().map { ($0.slot, UInt32(frequency[Int($0.slot)]) | $0.value << 2) }
     }
 
     public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {

@@ -76,9 +76,7 @@ public struct TwoQPolicy: PersistablePolicy, Sendable {
     }
 
     /// A1in oldest first, then Am least recently used first; the value is 1 for Am.
-    public func persistentState() -> [(slot: UInt32, value: UInt32)] {
-        queues.first.fromTail().map { ($0, 0) } + queues.second.fromTail().map { ($0, 1) }
-    }
+    public func persistentState() -> [(slot: UInt32, value: UInt32)] { queues.persistentState() }
 
     public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
         queues.insert(slot, key: key, size: size, intoSecond: value & 1 != 0)

@@ -78,18 +78,32 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     public func canInsert(size: Int) -> Bool { size <= windowTarget && size <= probationTarget }
 
     public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
+        remember(slot, key: key, size: size)
+        put(slot, in: .window)
+        sketch.ensureCapacity(objects: tracked)
+        sketch.increment(key)
+    }
+
+    /// Keeps an object's key and size by its slot.
+    private mutating func remember(_ slot: UInt32, key: UInt64, size: Int) {
         region.ensureIndex(slot, filler: .window)
         keys.ensureIndex(slot, filler: 0)
         sizes.ensureIndex(slot, filler: 0)
-        let s = Int(slot)
-        keys[s] = key
-        sizes[s] = size
-        region[s] = .window
-        window.pushHead(slot)
-        windowBytes += size
+        keys[Int(slot)] = key
+        sizes[Int(slot)] = size
+    }
+
+    /// Puts an object that is in no list at the head of `target`'s (not ``Region/leaving``).
+    private mutating func put(_ slot: UInt32, in target: Region) {
+        let size = sizes[Int(slot)]
+        region[Int(slot)] = target
+        switch target {
+        case .window: window.pushHead(slot); windowBytes += size
+        case .probation: probation.pushHead(slot); probationBytes += size
+        case .protected: protected.pushHead(slot); protectedBytes += size
+        case .leaving: return
+        }
         tracked += 1
-        sketch.ensureCapacity(objects: tracked)
-        sketch.increment(key)
     }
 
     public mutating func access(_ slot: UInt32) {
@@ -103,19 +117,15 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
         case .protected:
             protected.moveToHead(slot)
         case .probation:
-            probation.remove(slot)
-            probationBytes -= sizes[s]
-            region[s] = .protected
-            protected.pushHead(slot)
-            protectedBytes += sizes[s]
+            take(slot)
+            put(slot, in: .protected)
             // While the hit object's segment is over its share: protected's LRU object goes
             // back to probation, and probation's overflow leaves, after each move.
             while true {
-                if region[s] == .protected, protectedBytes > protectedTarget, let d = protected.popTail() {
-                    protectedBytes -= sizes[Int(d)]
-                    region[Int(d)] = .probation
-                    probation.pushHead(d)
-                    probationBytes += sizes[Int(d)]
+                if region[s] == .protected, protectedBytes > protectedTarget, protected.tail != noSlot {
+                    let d = protected.tail
+                    take(d)
+                    put(d, in: .probation)
                     trimProbation()
                 } else if region[s] == .probation, probationBytes > probationTarget {
                     trimProbation()
@@ -143,11 +153,7 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
 
     /// Probation's LRU objects leave while it is over its share.
     private mutating func trimProbation() {
-        while probationBytes > probationTarget, probation.tail != noSlot {
-            let v = probation.tail
-            take(v)
-            markLeaving(v)
-        }
+        while probationBytes > probationTarget, probation.tail != noSlot { leave(probation.tail) }
     }
 
     /// Takes a cached object out of its list.
@@ -160,6 +166,12 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
         case .leaving: return
         }
         tracked -= 1
+    }
+
+    /// Takes a cached object out of its list and queues it to leave.
+    private mutating func leave(_ slot: UInt32) {
+        take(slot)
+        markLeaving(slot)
     }
 
     private mutating func markLeaving(_ slot: UInt32) {
@@ -188,20 +200,14 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     /// Puts a window object (already taken out) into the main area, evicting from it when
     /// neither segment has room.
     private mutating func enterMain(_ slot: UInt32) {
-        let s = Int(slot)
-        let size = sizes[s]
-        tracked += 1
+        let size = sizes[Int(slot)]
         if probationBytes + size <= probationTarget {
-            region[s] = .probation; probation.pushHead(slot); probationBytes += size
+            put(slot, in: .probation)
         } else if protectedBytes + size <= protectedTarget {
-            region[s] = .protected; protected.pushHead(slot); protectedBytes += size
+            put(slot, in: .protected)
         } else {
-            while mainBytes + size > mainTarget, mainVictim != noSlot {
-                let v = mainVictim
-                take(v)
-                markLeaving(v)
-            }
-            region[s] = .probation; probation.pushHead(slot); probationBytes += size
+            while mainBytes + size > mainTarget, mainVictim != noSlot { leave(mainVictim) }
+            put(slot, in: .probation)
         }
     }
 
@@ -217,25 +223,18 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
                 take(w)
                 enterMain(w)
             } else if mainVictim != noSlot, sketch.estimate(wKey) > sketch.estimate(keys[Int(mainVictim)]) {
-                let m = mainVictim
-                take(m)
-                markLeaving(m)
+                leave(mainVictim)
                 take(w)
                 enterMain(w)
             } else {
-                take(w)
-                markLeaving(w)
+                leave(w)
                 sketch.increment(wKey)
                 turnedAway = true
                 break
             }
             sketch.increment(wKey)
         }
-        if !turnedAway, mainVictim != noSlot {
-            let m = mainVictim
-            take(m)
-            markLeaving(m)
-        }
+        if !turnedAway, mainVictim != noSlot { leave(mainVictim) }
         return nextLeaving()
     }
 
@@ -247,19 +246,13 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     }
 
     public mutating func restore(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64, value: UInt32) {
-        region.ensureIndex(slot, filler: .window)
-        keys.ensureIndex(slot, filler: 0)
-        sizes.ensureIndex(slot, filler: 0)
-        let s = Int(slot)
-        keys[s] = key
-        sizes[s] = size
+        remember(slot, key: key, size: size)
         switch value {
-        case 1: region[s] = .probation; probation.pushHead(slot); probationBytes += size
-        case 2: region[s] = .protected; protected.pushHead(slot); protectedBytes += size
-        case 3: markLeaving(slot); return
-        default: region[s] = .window; window.pushHead(slot); windowBytes += size
+        case 1: put(slot, in: .probation)
+        case 2: put(slot, in: .protected)
+        case 3: markLeaving(slot)
+        default: put(slot, in: .window)
         }
-        tracked += 1
     }
 
     /// The main-area hits since the last halving, then the sketch (``FrequencySketch/words``).

@@ -88,17 +88,6 @@ enum TraceChunk {
         return out
     }
 
-    /// ``encode(count:content:context:)`` for a list of requests, with a context of its own.
-    static func encode(_ requests: [RecordedRequest]) -> [UInt8]? {
-        guard requests.count <= maxRequests, let context = ZSTD_createCCtx() else { return nil }
-        defer { ZSTD_freeCCtx(context) }
-        var content = [UInt8](repeating: 0, count: 4 + requests.count * requestSize)
-        return content.withUnsafeMutableBytes { c in
-            for (i, r) in requests.enumerated() { put(r, at: i, in: c) }
-            return encode(count: requests.count, content: c, context: context)
-        }
-    }
-
     /// What a file held: its requests in file order, and whether it ended in something that
     /// is not a whole chunk (a killed writer's last, or damage), where reading stopped.
     struct Decoded {

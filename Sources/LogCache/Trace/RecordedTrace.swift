@@ -20,14 +20,7 @@ public struct RecordedTrace: Sendable {
     /// Throws when the directory cannot be listed, or a file cannot be read or is not a
     /// recorded trace at all.
     public static func load(directory: String) throws(CacheError) -> RecordedTrace {
-        guard let dir = opendir(directory) else { throw .io(operation: "opendir", path: directory, errno: errno) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasSuffix(TraceRecorder.fileSuffix) { names.append(name) }
-        }
-        closedir(dir)
-        names.sort()
+        let names = try Directory(path: directory).names().filter { $0.hasSuffix(TraceRecorder.fileSuffix) }.sorted()
         var out = RecordedTrace(requests: [], files: [], filesEndingEarly: [])
         var perFile: [[RecordedRequest]] = []
         for name in names {

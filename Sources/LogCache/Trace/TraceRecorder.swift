@@ -118,22 +118,19 @@ final class TraceRecorder: Sendable {
 
     /// Removes the oldest finished files (by the time in their names) until all fit.
     private func trimOldest() {
-        guard let dir = opendir(directory) else { return }
+        let dir = Directory(path: directory)
+        guard let names = try? dir.names() else { return }
         var files: [(name: String, time: UInt64, size: Int)] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasSuffix(Self.fileSuffix),
-                  let time = name.dropLast(Self.fileSuffix.count).split(separator: "-").last.flatMap({ UInt64($0) })
+        for name in names where name.hasSuffix(Self.fileSuffix) {
+            guard let time = name.dropLast(Self.fileSuffix.count).split(separator: "-").last.flatMap({ UInt64($0) }),
+                  let size = dir.fileSize(name)
             else { continue }
-            var st = stat()
-            guard stat(directory + "/" + name, &st) == 0 else { continue }
-            files.append((name, time, Int(st.st_size)))
+            files.append((name, time, size))
         }
-        closedir(dir)
         files.sort { $0.time < $1.time }
         var total = files.reduce(0) { $0 &+ $1.size }
         for f in files where total > settings.maxBytes {
-            if unlink(directory + "/" + f.name) == 0 { total -= f.size }
+            if (try? dir.remove(f.name)) != nil { total -= f.size }
         }
     }
 }
