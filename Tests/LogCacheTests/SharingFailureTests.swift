@@ -245,3 +245,40 @@ struct SharingFailureTests {
         #expect(try other.value(forKey: "mine") == Array(repeating: 1, count: 100))
     }
 }
+
+@Suite("A SHARED page that no live process will ever unlock")
+struct StaleSharedPageTests {
+    /// A copy of a live store taken while a thread held the append mutex (a backup of a store
+    /// in use, or the files a machine crash leaves when the page was written back mid-hold)
+    /// holds a mutex locked by a thread the copy's openers do not know: no kernel will mark it
+    /// dead for them. The first handle to open such a store, with no other handle open, must
+    /// set the page up anew instead of waiting for ever.
+    @Test("A store copied while its append mutex was held opens, with every entry, when no handle has it open")
+    func copyTakenMidHoldOpens() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let live = try CacheStore(directory: dir.file("live"), options: Options(compaction: .manual))
+        for i in 0..<50 { try live.set(Array("value \(i)".utf8), forKey: "k\(i)") }
+        try live.flush()
+        // Hold the live store's append mutex, as one of its writers does, while the copy is made.
+        let page = try SharedCounters(directory: try Directory.openOrCreate(dir.file("live")))
+        try page.lockAppend()
+        try FileManager.default.copyItem(atPath: dir.file("live"), toPath: dir.file("copy"))
+        page.unlockAppend()
+        try live.close()
+
+        // In another process, so that a hang is a failure and not a test run that never ends.
+        let opener = try WorkerProcess(["open", dir.file("copy")])
+        let status = opener.waitForExit(timeout: .seconds(30))
+        if status == nil { opener.kill() }
+        #expect(status == 0, "opening the copy did not finish: \(opener.lines)")
+        #expect(opener.lines.contains("opened"))
+
+        let copy = try CacheStore(directory: dir.file("copy"))
+        for i in 0..<50 { #expect(try copy.value(forKey: "k\(i)") == Array("value \(i)".utf8)) }
+        try copy.set([7], forKey: "after")
+        try copy.close()
+        let report = try StoreCheck.run(directory: dir.file("copy"), repair: false)
+        #expect(report.ok, "\(report.problems)")
+    }
+}

@@ -52,6 +52,14 @@ enum StoreOpening {
             // in one hold of `LOCK`, so that no older build can open the store in between and
             // write its counters over the mutex.
             let existing = try dir.names().contains(Manifest.fileName) ? try readManifest(dir, allowingOlder: true) : nil
+            // With no other handle open anywhere, nobody is using the page, and it may hold
+            // what no live process will ever undo: an append mutex locked in a copy of a store
+            // in use, or written back mid-hold by a machine that then crashed. Its holder's
+            // thread is unknown to this system's kernel, so no robust-mutex cleanup will come;
+            // locking it would wait for ever. The page holds only hints, so it is set up anew.
+            if try hasStoreToItself(dir, locks: locks) {
+                try counters.reinitialize()
+            }
             var converted: FormatConversion.Outcome?
             if let older = existing, older.formatVersion != FormatVersion.current {
                 converted = try withStoreToItself(dir, locks: locks, found: older.formatVersion) { () throws(CacheError) in
@@ -115,6 +123,16 @@ enum StoreOpening {
     /// using the store's files meanwhile), then shared again like any handle's; refused as a
     /// store of format version `found` that this build converts once no other process has it
     /// open.
+    /// Whether no other handle, in any process, has the store open: `LOCK` can be taken
+    /// exclusively. The shared hold this handle had is taken again before returning; a
+    /// conversion of the lock that fails may drop it, and if it cannot be had back an
+    /// exclusive holder (fsck, repair) has come in meanwhile.
+    private static func hasStoreToItself(_ dir: Directory, locks: StoreLocks) throws(CacheError) -> Bool {
+        let alone = try locks.open.tryLockExclusive()
+        guard try locks.open.tryLockShared() else { throw .locked(path: dir.path) }
+        return alone
+    }
+
     private static func withStoreToItself<R>(
         _ dir: Directory, locks: StoreLocks, found: UInt32, _ body: () throws(CacheError) -> R
     ) throws(CacheError) -> R {
