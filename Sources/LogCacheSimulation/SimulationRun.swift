@@ -41,6 +41,11 @@ public final class PolicySimulationRun<P: SimulatedPolicy>: SimulationRun, @unch
         simulator = Simulator<P>(capacity: capacity, countBased: countBased, ttl: ttl)
     }
 
+    /// A run of `policy`, made beforehand, at `capacity`.
+    public init(policy: P, capacity: Int, countBased: Bool = false, ttl: Int64 = 0) {
+        simulator = Simulator<P>(policy: policy, capacity: capacity, countBased: countBased, ttl: ttl)
+    }
+
     public func replay(_ requests: UnsafeBufferPointer<TraceRequest>, counted: Bool) {
         let start = monotonicSeconds()
         for r in requests { simulator.process(r, counted: counted) }
@@ -86,6 +91,18 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case wtinylfu = "w-tinylfu"
     /// ``TwoQPolicy``.
     case twoQ = "2q"
+    /// ``MRUPolicy``.
+    case mru
+    /// ``SLRUPolicy``.
+    case slru
+    /// ``LFUDAPolicy``.
+    case lfuda
+    /// ``GDSFPolicy``.
+    case gdsf
+    /// ``RandomPolicy``.
+    case random
+    /// ``HyperbolicPolicy``.
+    case hyperbolic
     /// ``BeladyPolicy``.
     case belady
 
@@ -114,6 +131,12 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .arc: PolicySimulationRun<ARCPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .wtinylfu: PolicySimulationRun<WTinyLFUPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .twoQ: PolicySimulationRun<TwoQPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .mru: PolicySimulationRun<MRUPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .slru: PolicySimulationRun<SLRUPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .lfuda: PolicySimulationRun<LFUDAPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .gdsf: PolicySimulationRun<GDSFPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .random: PolicySimulationRun<RandomPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .hyperbolic: PolicySimulationRun<HyperbolicPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

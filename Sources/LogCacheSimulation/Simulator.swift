@@ -35,10 +35,15 @@ public struct Simulator<P: SimulatedPolicy> {
 
     /// A simulator of `P` with `capacity` units (objects when `countBased`), with an optional TTL.
     public init(capacity: Int, countBased: Bool = false, ttl: Int64 = 0) {
+        self.init(policy: P(capacity: capacity), capacity: capacity, countBased: countBased, ttl: ttl)
+    }
+
+    /// A simulator of `policy`, made beforehand (a randomized policy with a seed of its own).
+    public init(policy: P, capacity: Int, countBased: Bool = false, ttl: Int64 = 0) {
         self.capacity = capacity
         self.countBased = countBased
         self.ttl = ttl
-        policy = P(capacity: capacity)
+        self.policy = policy
     }
 
     /// Whether `id` is cached now (an expired object still counts until it is requested or reclaimed).
