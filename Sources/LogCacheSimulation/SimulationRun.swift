@@ -103,15 +103,17 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case random
     /// ``HyperbolicPolicy``.
     case hyperbolic
+    /// ``QDLPPolicy``.
+    case qdlp = "qd-lp"
     /// ``BeladyPolicy``.
     case belady
 
-    /// The kind named `text` (case-insensitive; "s3fifo", "wtinylfu", "tinylfu", "twoq", "opt"
+    /// The kind named `text` (case-insensitive; "s3fifo", "wtinylfu", "tinylfu", "twoq", "qdlp", "opt"
     /// and "min" also work).
     public init?(name text: String) {
         let n = text.lowercased()
         let aliases: [String: SimulatedPolicyKind] = ["s3fifo": .s3fifo, "wtinylfu": .wtinylfu, "tinylfu": .wtinylfu,
-                                                      "twoq": .twoQ, "opt": .belady, "min": .belady]
+                                                      "twoq": .twoQ, "qdlp": .qdlp, "opt": .belady, "min": .belady]
         if let k = Self(rawValue: n) ?? aliases[n] { self = k } else { return nil }
     }
 
@@ -137,6 +139,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .gdsf: PolicySimulationRun<GDSFPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .random: PolicySimulationRun<RandomPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .hyperbolic: PolicySimulationRun<HyperbolicPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .qdlp: PolicySimulationRun<QDLPPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

@@ -26,7 +26,7 @@ struct SimulatorConformanceTests {
     /// Every published policy at every capacity, replayed in one pass over the trace, in parallel.
     static let results: [String: [SimulationCounts]] = {
         let kinds: [SimulatedPolicyKind] = [.lru, .fifo, .clock, .lfu, .sieve, .twoQ, .s3fifo, .arc, .wtinylfu, .mru, .slru,
-                                            .lfuda, .gdsf, .belady]
+                                            .lfuda, .gdsf, .qdlp, .belady]
         var runs: [(SimulatedPolicyKind, any SimulationRun)] = []
         for kind in kinds {
             for c in capacities { runs.append((kind, kind.makeRun(capacity: c))) }
@@ -154,6 +154,12 @@ struct SimulatorConformanceTests {
               missBytes: [4210604032, 4057062912, 3719372800, 3436728320, 3271431168, 3029728768, 2828587520, 2677800448])
     }
 
+    /// QD-LP with `fifo-size-ratio=0.10,ghost-size-ratio=0.9,main-cache=Clock2,move-to-main-threshold=1`.
+    @Test func qdlp() {
+        check("qd-lp", misses: [88746, 80630, 76450, 71638, 67380, 65680, 66125, 64417],
+              missBytes: [4008265728, 3625704960, 3330610176, 3099731456, 2868538880, 2771098112, 2734977024, 2697751552])
+    }
+
     /// Random and Hyperbolic draw with generators of their own, so a run is one sample of a
     /// random process and so is libCacheSim's. The mean of five seeds must be within 1% of
     /// libCacheSim's count at every size; one seed alone was up to 1.1% off.
@@ -193,6 +199,7 @@ struct SimulatorConformanceTests {
         // (and the gaps between them) grow without bound. This figure is ours alone.
         (.lfuda, [100790, 94145, 91229, 71215]),
         (.gdsf, [98977, 94176, 91290, 70479]),
+        (.qdlp, [97427, 93919, 84738, 64426]),
     ])
     func countBased(_ kind: SimulatedPolicyKind, _ misses: [Int]) throws {
         let runs = [100, 1_000, 5_000, 20_000].map { kind.makeRun(capacity: $0, countBased: true) }

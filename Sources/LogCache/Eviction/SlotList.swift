@@ -104,7 +104,9 @@ public struct SlotList: Sendable {
 
 extension Array {
     /// Grows the array (doubling) so that `index` is valid, filling new places with `filler`.
-    @inline(__always)
+    // Inlinable: the simulator's policies, in another module, call it on every insert, and
+    // unspecialized it would look up the array's generic metadata on each call.
+    @inlinable
     package mutating func ensureIndex(_ index: UInt32, filler: Element) {
         if Int(index) >= count {
             let n = Swift.max(Int(index) + 1, count * 2, 64)

@@ -7,7 +7,12 @@ import LogCache
 public struct RandomPolicy: SimulatedPolicy, Sendable {
     /// "random".
     public static let name = "random"
-    private var pool = SampledSlots()
+    /// Which slots hold an object: the owner keeps slots dense (it reuses freed ones), so a
+    /// slot drawn below the highest in use is nearly always cached, and one drawn that is not
+    /// is drawn again.
+    private var cached: [Bool] = []
+    private var count = 0
+    private var highest: UInt32 = 0
     private var rng: SeededGenerator
 
     /// The capacity plays no part: the owner decides how many evictions are needed.
@@ -16,16 +21,36 @@ public struct RandomPolicy: SimulatedPolicy, Sendable {
     /// The same, drawing its victims from a generator seeded with `seed`.
     public init(capacity: Int, seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
-    public var metadataBytesPerObject: Int { SampledSlots.bytesPerSlot }
+    public var metadataBytesPerObject: Int { 1 }
 
-    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) { pool.add(slot) }
+    public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
+        cached.ensureIndex(slot, filler: false)
+        cached[Int(slot)] = true
+        count += 1
+        if slot >= highest { highest = slot + 1 }
+    }
+
     public mutating func access(_ slot: UInt32) {}
-    public mutating func remove(_ slot: UInt32) { pool.remove(slot) }
+
+    public mutating func remove(_ slot: UInt32) {
+        if cached[Int(slot)] {
+            cached[Int(slot)] = false
+            count -= 1
+        }
+    }
 
     public mutating func evict() -> UInt32? {
-        guard pool.count > 0 else { return nil }
-        let victim = pool.draw(&rng)
-        pool.remove(victim)
-        return victim
+        guard count > 0 else { return nil }
+        // Uniform over the cached slots: each draw is uniform below `highest`, and those that
+        // miss are drawn again. Lemire's multiply-shift maps 64 random bits below `highest`.
+        let bound = UInt64(highest)
+        while true {
+            let s = UInt32(rng.next().multipliedFullWidth(by: bound).high)
+            if cached[Int(s)] {
+                cached[Int(s)] = false
+                count -= 1
+                return s
+            }
+        }
     }
 }

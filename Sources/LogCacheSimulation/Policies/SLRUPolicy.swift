@@ -15,29 +15,38 @@ public struct SLRUPolicy: SimulatedPolicy, Sendable {
     public static let segmentCount = 4
     private static let gone: UInt8 = .max
 
-    private var lists: [SlotList]
+    /// One record per slot, so that unlinking one touches a cache line per object.
+    private struct Node {
+        var prev = noSlot
+        var next = noSlot
+        var segment = SLRUPolicy.gone
+        var size = 0
+    }
+
+    /// The segments' lists, through one array of nodes (a slot is in one list at a time).
+    private var nodes: [Node] = []
+    private var heads: [UInt32]
+    private var tails: [UInt32]
     private var bytes: [Int]
     private let maxBytes: [Int]
-    private var segment: [UInt8] = []
-    private var sizes: [Int] = []
     /// Victims of demotions made by a hit, handed out by ``evictAfterAccess()``.
     private var leaving: [UInt32] = []
 
     /// Segments of `capacity / 4` units each.
     public init(capacity: Int) {
-        lists = Array(repeating: SlotList(), count: Self.segmentCount)
+        heads = Array(repeating: noSlot, count: Self.segmentCount)
+        tails = Array(repeating: noSlot, count: Self.segmentCount)
         bytes = Array(repeating: 0, count: Self.segmentCount)
         maxBytes = Array(repeating: capacity / Self.segmentCount, count: Self.segmentCount)
     }
 
-    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + 9 }
+    public var metadataBytesPerObject: Int { MemoryLayout<Node>.stride }
 
     public func canInsert(size: Int) -> Bool { size <= maxBytes[0] }
 
     public mutating func insert(_ slot: UInt32, key: UInt64, size: Int, expiresAt: Int64) {
-        segment.ensureIndex(slot, filler: Self.gone)
-        sizes.ensureIndex(slot, filler: 0)
-        sizes[Int(slot)] = size
+        nodes.ensureIndex(slot, filler: Node())
+        nodes[Int(slot)].size = size
         var target = 0
         for i in 0..<Self.segmentCount where bytes[i] + size <= maxBytes[i] {
             target = i
@@ -47,20 +56,23 @@ public struct SLRUPolicy: SimulatedPolicy, Sendable {
     }
 
     public mutating func access(_ slot: UInt32) {
-        let id = Int(segment[Int(slot)])
+        let id = Int(nodes[Int(slot)].segment)
         if id == Self.segmentCount - 1 {
-            lists[id].moveToHead(slot)
+            if heads[id] != slot {
+                take(slot)
+                put(slot, in: id)
+            }
             return
         }
         take(slot)
         put(slot, in: id + 1)
-        while segment[Int(slot)] != Self.gone, case let s = Int(segment[Int(slot)]), bytes[s] > maxBytes[s] {
+        while nodes[Int(slot)].segment != Self.gone, case let s = Int(nodes[Int(slot)].segment), bytes[s] > maxBytes[s] {
             cool(s)
         }
     }
 
     public mutating func remove(_ slot: UInt32) {
-        guard segment[Int(slot)] != Self.gone else {
+        guard nodes[Int(slot)].segment != Self.gone else {
             if let i = leaving.firstIndex(of: slot) { leaving.remove(at: i) }
             return
         }
@@ -77,7 +89,7 @@ public struct SLRUPolicy: SimulatedPolicy, Sendable {
 
     /// The LRU object of the lowest segment holding any bytes.
     private func lowestTail() -> UInt32? {
-        for i in 0..<Self.segmentCount where bytes[i] > 0 { return lists[i].tail }
+        for i in 0..<Self.segmentCount where bytes[i] > 0 { return tails[i] }
         return nil
     }
 
@@ -91,22 +103,31 @@ public struct SLRUPolicy: SimulatedPolicy, Sendable {
             }
             return
         }
-        let t = lists[id].tail
+        let t = tails[id]
         take(t)
         put(t, in: id - 1)
         while bytes[id - 1] > maxBytes[id - 1] { cool(id - 1) }
     }
 
     private mutating func take(_ slot: UInt32) {
-        let id = Int(segment[Int(slot)])
-        lists[id].remove(slot)
-        bytes[id] -= sizes[Int(slot)]
-        segment[Int(slot)] = Self.gone
+        let s = Int(slot)
+        let node = nodes[s]
+        let id = Int(node.segment)
+        if node.prev != noSlot { nodes[Int(node.prev)].next = node.next } else { heads[id] = node.next }
+        if node.next != noSlot { nodes[Int(node.next)].prev = node.prev } else { tails[id] = node.prev }
+        bytes[id] -= node.size
+        nodes[s].segment = Self.gone
     }
 
+    /// Links `slot` at the head of segment `id`.
     private mutating func put(_ slot: UInt32, in id: Int) {
-        lists[id].pushHead(slot)
-        bytes[id] += sizes[Int(slot)]
-        segment[Int(slot)] = UInt8(id)
+        let s = Int(slot)
+        let h = heads[id]
+        nodes[s].prev = noSlot
+        nodes[s].next = h
+        nodes[s].segment = UInt8(id)
+        if h != noSlot { nodes[Int(h)].prev = slot } else { tails[id] = slot }
+        heads[id] = slot
+        bytes[id] += nodes[s].size
     }
 }
