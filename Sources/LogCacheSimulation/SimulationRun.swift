@@ -105,6 +105,8 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case hyperbolic
     /// ``QDLPPolicy``.
     case qdlp = "qd-lp"
+    /// ``LIRSPolicy``.
+    case lirs
     /// ``BeladyPolicy``.
     case belady
 
@@ -116,6 +118,10 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
                                                       "twoq": .twoQ, "qdlp": .qdlp, "opt": .belady, "min": .belady]
         if let k = Self(rawValue: n) ?? aliases[n] { self = k } else { return nil }
     }
+
+    /// Whether the policy can run with a TTL: a ``StandalonePolicy`` keeps its own account of
+    /// what is cached, with no expiry.
+    public var supportsTTL: Bool { self != .lirs }
 
     /// Whether the policy needs each request's next access (only oracleGeneral traces have it).
     public var needsNextAccess: Bool { self == .belady }
@@ -140,6 +146,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .random: PolicySimulationRun<RandomPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .hyperbolic: PolicySimulationRun<HyperbolicPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .qdlp: PolicySimulationRun<QDLPPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .lirs: StandaloneSimulationRun<LIRSPolicy>(capacity: capacity, countBased: countBased)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

@@ -111,7 +111,10 @@ struct Bench: ParsableCommand {
         if let sample, !(sample > 0 && sample <= 1) {
             throw ValidationError("--sample must be above 0 and at most 1, not \(sample).")
         }
-        _ = try policies()
+        let kinds = try policies()
+        if ttl != nil, let k = kinds.first(where: { !$0.supportsTTL }) {
+            throw ValidationError("--ttl cannot be used with \(k.rawValue), which keeps its own account of what is cached and has no expiry.")
+        }
         switch (capacity, sizes) {
         case (nil, nil): throw ValidationError("Give --capacity SIZES or --sizes auto.")
         case (_?, _?): throw ValidationError("Give --capacity or --sizes, not both.")

@@ -185,7 +185,8 @@ struct BenchAutoSizesTests {
         #expect(capacities.first == max(1, Int((Double(distinct.count) / 1000).rounded())))
         #expect(capacities == capacities.sorted() && Set(capacities).count == capacities.count)
         #expect(rows.last?["misses"] as? Int == distinct.count, "a cache as large as the working set misses once per object")
-        for bad in [["--sizes", "12"], ["--sizes", "auto", "--capacity", "10"], []] {
+        for bad in [["--sizes", "12"], ["--sizes", "auto", "--capacity", "10"], [],
+                    ["--policy", "lru,lirs", "--ttl", "5", "--capacity", "10"]] {
             let e = try CacheCtlBinary.run(["bench", "--trace", "uniform:objects=10,requests=10", "--count-based"] + bad)
             #expect(e.status == 2, "\(bad): \(e.err)")
         }

@@ -26,7 +26,7 @@ struct SimulatorConformanceTests {
     /// Every published policy at every capacity, replayed in one pass over the trace, in parallel.
     static let results: [String: [SimulationCounts]] = {
         let kinds: [SimulatedPolicyKind] = [.lru, .fifo, .clock, .lfu, .sieve, .twoQ, .s3fifo, .arc, .wtinylfu, .mru, .slru,
-                                            .lfuda, .gdsf, .qdlp, .belady]
+                                            .lfuda, .gdsf, .qdlp, .lirs, .belady]
         var runs: [(SimulatedPolicyKind, any SimulationRun)] = []
         for kind in kinds {
             for c in capacities { runs.append((kind, kind.makeRun(capacity: c))) }
@@ -160,6 +160,12 @@ struct SimulatorConformanceTests {
               missBytes: [4008265728, 3625704960, 3330610176, 3099731456, 2868538880, 2771098112, 2734977024, 2697751552])
     }
 
+    /// LIRS with `hirs-ratio=0.01`, replayed as a ``StandalonePolicy``.
+    @Test func lirs() {
+        check("lirs", misses: [89819, 79237, 73143, 70363, 68405, 64494, 58640, 53924],
+              missBytes: [4060558336, 3525952512, 3199406080, 3011810816, 2848310272, 2580918784, 2361375744, 2288325120])
+    }
+
     /// Random and Hyperbolic draw with generators of their own, so a run is one sample of a
     /// random process and so is libCacheSim's. The mean of five seeds must be within 1% of
     /// libCacheSim's count at every size; one seed alone was up to 1.1% off.
@@ -200,6 +206,7 @@ struct SimulatorConformanceTests {
         (.lfuda, [100790, 94145, 91229, 71215]),
         (.gdsf, [98977, 94176, 91290, 70479]),
         (.qdlp, [97427, 93919, 84738, 64426]),
+        (.lirs, [97875, 94304, 85289, 58681]),
     ])
     func countBased(_ kind: SimulatedPolicyKind, _ misses: [Int]) throws {
         let runs = [100, 1_000, 5_000, 20_000].map { kind.makeRun(capacity: $0, countBased: true) }
