@@ -125,3 +125,58 @@ import LogCacheSimulation
         for key in 0..<3000 as Range<UInt64> { #expect(map.find(key) == (reference[key] ?? noSlot)) }
     }
 }
+
+/// The simulator's own account (which objects are cached, how many units they take) stays
+/// sound under every policy that uses it: a policy that named an uncached victim, or one
+/// twice, or kept a removed object, would show here.
+@Suite("Every simulated policy keeps the account sound")
+struct SimulatedPolicyAccountTests {
+    static let trace = "zipf:alpha=0.8,objects=5000,requests=60000,seed=11,size=100-20000"
+
+    func exercise<P: SimulatedPolicy>(_ type: P.Type, ttl: Int64 = 0) throws {
+        var sim = Simulator<P>(capacity: 400_000, ttl: ttl)
+        var reader = try TraceOpener.open(Self.trace)
+        var cachedBytes: [UInt64: Int] = [:]
+        var hits = 0
+        while let r = try reader.next() {
+            let wasCached = sim.contains(r.id)
+            let hit = sim.process(r)
+            if hit {
+                hits += 1
+                #expect(wasCached, "\(P.name): a hit on an object that was not cached")
+            }
+            // An object keeps the size it was inserted with.
+            if !hit && sim.contains(r.id) { cachedBytes[r.id] = r.size }
+            #expect(sim.usedBytes >= 0 && sim.usedBytes <= 400_000, "\(P.name): \(sim.usedBytes) units used")
+            if sim.usedBytes < 0 || sim.usedBytes > 400_000 { return }
+        }
+        #expect(hits > 0 && hits < 60_000, "\(P.name): \(hits) hits")
+        // Every object the simulator counts is one it can find.
+        let present = cachedBytes.filter { sim.contains($0.key) }
+        #expect(present.count == sim.objectCount, "\(P.name): \(present.count) found, \(sim.objectCount) counted")
+        #expect(present.values.reduce(0, +) == sim.usedBytes, "\(P.name): the units of the objects found differ from those counted")
+    }
+
+    @Test("Units and objects agree with what is cached, without and with a TTL")
+    func everyPolicy() throws {
+        for ttl: Int64 in [0, 5_000] {
+            try exercise(LRUPolicy.self, ttl: ttl)
+            try exercise(LFUPolicy.self, ttl: ttl)
+            try exercise(FIFOPolicy.self, ttl: ttl)
+            try exercise(TTLPolicy.self, ttl: ttl)
+            try exercise(ClockPolicy.self, ttl: ttl)
+            try exercise(SIEVEPolicy.self, ttl: ttl)
+            try exercise(S3FIFOPolicy.self, ttl: ttl)
+            try exercise(ARCPolicy.self, ttl: ttl)
+            try exercise(WTinyLFUPolicy.self, ttl: ttl)
+            try exercise(TwoQPolicy.self, ttl: ttl)
+            try exercise(MRUPolicy.self, ttl: ttl)
+            try exercise(SLRUPolicy.self, ttl: ttl)
+            try exercise(LFUDAPolicy.self, ttl: ttl)
+            try exercise(GDSFPolicy.self, ttl: ttl)
+            try exercise(RandomPolicy.self, ttl: ttl)
+            try exercise(HyperbolicPolicy.self, ttl: ttl)
+            try exercise(QDLPPolicy.self, ttl: ttl)
+        }
+    }
+}
