@@ -94,3 +94,22 @@ public struct ZipfSampler: Sendable {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Knuth's MMIX linear congruential generator, returning its whole 64-bit state: the
+/// generator libCacheSim's policies draw from (its `next_rand`, starting from state 0). A
+/// policy that draws from it as often as libCacheSim's does, and only where it does, makes
+/// the same choices, so its counts can be compared exactly; its low bits are poor, which is
+/// why nothing else here uses it.
+public struct MMIXGenerator: Sendable {
+    private var state: UInt64
+
+    /// The generator from `state` (libCacheSim's is 0).
+    public init(state: UInt64 = 0) { self.state = state }
+
+    /// The next state.
+    @inline(__always)
+    public mutating func next() -> UInt64 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return state
+    }
+}

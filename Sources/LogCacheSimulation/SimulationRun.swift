@@ -107,6 +107,8 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case qdlp = "qd-lp"
     /// ``LIRSPolicy``.
     case lirs
+    /// ``LeCaRPolicy``.
+    case lecar
     /// ``BeladyPolicy``.
     case belady
 
@@ -147,6 +149,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .hyperbolic: PolicySimulationRun<HyperbolicPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .qdlp: PolicySimulationRun<QDLPPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .lirs: StandaloneSimulationRun<LIRSPolicy>(capacity: capacity, countBased: countBased)
+        case .lecar: PolicySimulationRun<LeCaRPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

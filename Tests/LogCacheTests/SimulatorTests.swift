@@ -177,6 +177,7 @@ struct SimulatedPolicyAccountTests {
             try exercise(RandomPolicy.self, ttl: ttl)
             try exercise(HyperbolicPolicy.self, ttl: ttl)
             try exercise(QDLPPolicy.self, ttl: ttl)
+            try exercise(LeCaRPolicy.self, ttl: ttl)
         }
     }
 }
