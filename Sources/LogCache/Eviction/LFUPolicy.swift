@@ -126,6 +126,9 @@ public struct LFUPolicy: PersistablePolicy, SimulatedPolicy, Sendable {
 
     public mutating func remove(_ slot: UInt32) { unlink(slot) }
 
+    /// The object ``evict()`` would take, left in place (LeCaR's LFU expert proposes it).
+    public var candidate: UInt32? { lowest == noSlot ? nil : bucketHead[Int(lowest)] }
+
     public mutating func evict() -> UInt32? {
         if lowest == noSlot { return nil }
         let victim = bucketHead[Int(lowest)]

@@ -25,7 +25,7 @@ public struct LeCaRPolicy: SimulatedPolicy, Sendable {
     private let capacity: Int
     private let discount: Double
     private var lru = SlotList()
-    private var lfu = SlotHeap()
+    private var lfu = LFUPolicy(capacity: 0)
     private var keys: [UInt64] = []
     private var sizes: [Int] = []
     private var ghostLRU = KeyedLRU()
@@ -36,9 +36,8 @@ public struct LeCaRPolicy: SimulatedPolicy, Sendable {
     public private(set) var lruWeight = 0.5
     public private(set) var lfuWeight = 0.5
     private var rng: MMIXGenerator
-    /// Requests seen (libCacheSim's `n_req`), and the order of frequency changes.
+    /// Requests seen (libCacheSim's `n_req`).
     private var now: Int64 = 0
-    private var sequence: UInt64 = 0
 
     /// LeCaR for `capacity` units.
     public init(capacity: Int) { self.init(capacity: capacity, seed: 0) }
@@ -50,7 +49,7 @@ public struct LeCaRPolicy: SimulatedPolicy, Sendable {
         rng = MMIXGenerator(state: seed)
     }
 
-    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + SlotHeap.bytesPerSlot + 16 }
+    public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + lfu.metadataBytesPerObject + 16 }
 
     public mutating func willMiss(key: UInt64, size: Int) {
         now += 1
@@ -69,15 +68,13 @@ public struct LeCaRPolicy: SimulatedPolicy, Sendable {
         keys[Int(slot)] = key
         sizes[Int(slot)] = size
         lru.pushHead(slot)
-        sequence += 1
-        lfu.push(slot, priority: 1, order: sequence)
+        lfu.insert(slot, key: key, size: size, expiresAt: expiresAt)
     }
 
     public mutating func access(_ slot: UInt32) {
         now += 1
         lru.moveToHead(slot)
-        sequence += 1
-        lfu.update(slot, priority: lfu.priority(of: slot) + 1, order: sequence)
+        lfu.access(slot)
     }
 
     public mutating func remove(_ slot: UInt32) {
@@ -87,7 +84,7 @@ public struct LeCaRPolicy: SimulatedPolicy, Sendable {
 
     public mutating func evict() -> UInt32? {
         let byRecency = lru.tail
-        guard byRecency != noSlot, let byFrequency = lfu.minimum else { return nil }
+        guard byRecency != noSlot, let byFrequency = lfu.candidate else { return nil }
         let victim: UInt32
         if byRecency == byFrequency {
             victim = byRecency
