@@ -148,9 +148,47 @@ struct TraceRecordingTests {
         #expect(try store.value(forKey: "k") == [1])
         #expect(store.recorder?.failure != nil)
         try store.close()
+        // The directory goes away under a running recording: the writer cannot create its
+        // file, recording stops, the store goes on, and the failure is there once the writer
+        // has met it (at the latest when the handle closes).
+        let gone = try CacheStore(directory: dir.file("u"), options: Options(traceRecording: TraceRecording(chunkRequests: 1)))
+        try FileManager.default.removeItem(atPath: dir.file("u/traces"))
+        for i in 0..<5 { try gone.set([UInt8(i)], forKey: "k\(i)") }
+        #expect(try gone.value(forKey: "k4") == [4])
+        try gone.close()
+        #expect(gone.recorder?.failure != nil)
         let bench = try CacheCtlBinary.run(["bench", "--trace-dir", dir.file("nothing"), "--capacity", "10"])
         #expect(bench.status == 3 && bench.err.contains(dir.file("nothing")), "\(bench.err)")
         let both = try CacheCtlBinary.run(["bench", "--trace-dir", dir.path, "--trace", "x", "--capacity", "10"])
         #expect(both.status == 2)
+    }
+}
+
+@Suite("Trace recording from many threads")
+struct TraceRecordingThreadTests {
+    /// Full chunks go to a background writer while the next one fills; with chunks of 16
+    /// requests and eight threads the writer is often still busy, so recorders wait for it.
+    @Test("Every request of eight threads is in the file, each thread's in its order, with small chunks")
+    func manyThreads() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.path, options: Options(traceRecording: TraceRecording(chunkRequests: 16)))
+        let perThread = 2_000
+        onThreads(8) { t in
+            for i in 0..<perThread { try? store.set([UInt8(t)], forKey: "t\(t)-\(i)") }
+        }
+        try store.close()
+        let trace = try RecordedTrace.load(directory: dir.file("traces"))
+        #expect(trace.requests.count == 8 * perThread)
+        #expect(trace.requests.allSatisfy { $0.operation == .set })
+        // Each thread's keys appear in the order it wrote them.
+        for t in 0..<8 {
+            let mine = (0..<perThread).map { KeyHash.hash(Array("t\(t)-\($0)".utf8)) }
+            let wanted = Set(mine)
+            let seen = trace.requests.map(\.keyHash).filter { wanted.contains($0) }
+            let inOrder = seen == mine
+            #expect(inOrder, "thread \(t): \(seen.count) of its \(mine.count) requests found, not all in order")
+        }
+        #expect(store.recorder?.failure == nil)
     }
 }

@@ -1,4 +1,5 @@
 import CZstd
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,26 +11,46 @@ import Glibc
 /// ``TraceRecording/maxBytes``.
 ///
 /// Recording never fails a store operation: a file that cannot be created or written (a
-/// full disk, say) stops this handle's recording, and ``failure`` says why.
+/// full disk, say) stops this handle's recording, and ``failure`` says why (once the
+/// background writer has met it: chunks are compressed and written off the recording threads).
 final class TraceRecorder: Sendable {
     static let directoryName = "traces"
     static let fileSuffix = ".lctrace"
 
     private let directory: String
     private let settings: TraceRecording
+    /// What the recording threads touch: the chunk being filled. Held for a few stores per
+    /// request; a full chunk is handed to the writer, not compressed here.
     private let state: Lock<State>
+    /// Compresses and writes full chunks, in order, off the threads that record (a get must
+    /// not wait for zstd). The file, its offset and the zstd context are the writer's alone.
+    private let writer = DispatchQueue(label: "logcache.trace-writer")
+    private let output: Lock<Output>
 
     private struct State: @unchecked Sendable {
         /// The chunk being filled: its count's 4 bytes, then the requests, encoded as they come.
         var content: UnsafeMutableRawBufferPointer
         var count = 0
+        /// A chunk buffer the writer has finished with, ready to fill; nil while the writer
+        /// still holds it (then a full chunk waits for it: memory stays at two chunks).
+        var spare: UnsafeMutableRawBufferPointer?
+        var stopped = false
+        var failure: CacheError?
+    }
+
+    /// A full chunk on its way to the writer (unchecked: the buffer belongs to the writer
+    /// until it hands it back as the spare).
+    private struct FullChunk: @unchecked Sendable {
+        let buffer: UnsafeMutableRawBufferPointer
+        let count: Int
+    }
+
+    private struct Output: @unchecked Sendable {
         /// The zstd context every chunk is compressed with (made once: making one per chunk
         /// would allocate its tables each time).
         var context: OpaquePointer?
         var file: File?
         var offset = 0
-        var stopped = false
-        var failure: CacheError?
     }
 
     /// A recorder into `storeDirectory/traces/`, created if missing; when it cannot be, the
@@ -37,23 +58,32 @@ final class TraceRecorder: Sendable {
     init(storeDirectory: String, settings: TraceRecording) {
         directory = storeDirectory + "/" + Self.directoryName
         self.settings = settings
-        var s = State(content: .allocate(byteCount: 4 + settings.chunkRequests * TraceChunk.requestSize, alignment: 8),
-                      context: ZSTD_createCCtx())
+        let bytes = 4 + settings.chunkRequests * TraceChunk.requestSize
+        var s = State(content: .allocate(byteCount: bytes, alignment: 8), spare: .allocate(byteCount: bytes, alignment: 8))
+        let context = ZSTD_createCCtx()
+        var st = stat()
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             s.failure = .io(operation: "mkdir", path: directory, errno: errno)
             s.stopped = true
-        } else if s.context == nil {
+        } else if stat(directory, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
+            s.failure = .io(operation: "record a trace in", path: directory, errno: ENOTDIR)
+            s.stopped = true
+        } else if context == nil {
             s.failure = .io(operation: "create a zstd context for the trace", path: directory, errno: ENOMEM)
             s.stopped = true
         }
         state = Lock(s)
+        output = Lock(Output(context: context))
     }
 
     deinit {
+        // Every chunk handed to the writer holds a reference to self until written, so none
+        // is in flight here.
         state.withLock { s in
             s.content.deallocate()
-            if let c = s.context { ZSTD_freeCCtx(c) }
+            s.spare?.deallocate()
         }
+        output.withLock { o in if let c = o.context { ZSTD_freeCCtx(c) } }
     }
 
     /// Why recording stopped, if it did.
@@ -70,49 +100,95 @@ final class TraceRecorder: Sendable {
     func record(_ operation: RecordedRequest.Operation, keyHash: UInt64, size: Int) {
         let request = RecordedRequest(time: Self.now(), keyHash: keyHash, operation: operation,
                                       size: UInt32(clamping: size))
-        state.withLock { s in
-            guard !s.stopped else { return }
-            TraceChunk.put(request, at: s.count, in: s.content)
-            s.count += 1
-            if s.count >= settings.chunkRequests { flush(&s) }
+        while true {
+            var full: FullChunk?
+            let stored = state.withLock { s -> Bool in
+                guard !s.stopped else { return true }
+                guard s.count < settings.chunkRequests else { return false }
+                TraceChunk.put(request, at: s.count, in: s.content)
+                s.count += 1
+                if s.count >= settings.chunkRequests, let spare = s.spare {
+                    full = FullChunk(buffer: s.content, count: s.count)
+                    s.content = spare
+                    s.spare = nil
+                    s.count = 0
+                }
+                return true
+            }
+            if let full { writer.async { self.write(full.buffer, count: full.count) } }
+            if stored { return }
+            // Full, and the writer still has the other buffer: wait for it to give it back.
+            writer.sync {}
+            handOver()
         }
     }
 
-    /// Writes what is held and closes the file (at the handle's close).
+    /// Swaps a full chunk for the spare buffer and queues it, if both are there.
+    private func handOver() {
+        let full = state.withLock { s -> FullChunk? in
+            guard s.count >= settings.chunkRequests, !s.stopped, let spare = s.spare else { return nil }
+            defer { s.content = spare; s.spare = nil; s.count = 0 }
+            return FullChunk(buffer: s.content, count: s.count)
+        }
+        if let full { writer.async { self.write(full.buffer, count: full.count) } }
+    }
+
+    /// Writes what is held and closes the file (at the handle's close), after every chunk
+    /// already queued.
     func close() {
-        state.withLock { s in
-            flush(&s)
-            if let file = s.file { try? file.sync() }
-            s.file = nil
-            s.stopped = true
+        writer.sync {}
+        let rest = state.withLock { s -> FullChunk? in
+            defer { s.stopped = true }
+            guard !s.stopped, s.count > 0 else { return nil }
+            let r = FullChunk(buffer: s.content, count: s.count)
+            s.count = 0
+            return r
+        }
+        writer.sync {
+            if let rest { write(rest.buffer, count: rest.count, returning: false) }
+            output.withLock { o in
+                if let file = o.file { try? file.sync() }
+                o.file = nil
+            }
         }
     }
 
-    private func flush(_ s: inout State) {
-        guard s.count > 0, !s.stopped, let context = s.context else { return }
-        do throws(CacheError) {
-            if s.file == nil {
-                let name = "\(getpid())-\(Self.now())\(Self.fileSuffix)"
-                let file = try File.open(directory + "/" + name, flags: O_WRONLY | O_CREAT | O_EXCL)
-                try file.write(TraceChunk.fileHeader(pid: UInt32(truncatingIfNeeded: getpid())), at: 0)
-                s.file = file
-                s.offset = TraceChunk.fileHeaderSize
+    /// The writer's part: compresses `count` requests of `buffer` into a chunk and appends it,
+    /// then gives the buffer back as the spare (unless `returning` is false: it is the one
+    /// being filled).
+    private func write(_ buffer: UnsafeMutableRawBufferPointer, count: Int, returning: Bool = true) {
+        let failure = output.withLock { o -> CacheError? in
+            guard let context = o.context else { return nil }
+            do throws(CacheError) {
+                if o.file == nil {
+                    let name = "\(getpid())-\(Self.now())\(Self.fileSuffix)"
+                    let file = try File.open(directory + "/" + name, flags: O_WRONLY | O_CREAT | O_EXCL)
+                    try file.write(TraceChunk.fileHeader(pid: UInt32(truncatingIfNeeded: getpid())), at: 0)
+                    o.file = file
+                    o.offset = TraceChunk.fileHeaderSize
+                }
+                guard let chunk = TraceChunk.encode(count: count, content: buffer, context: context), let file = o.file else {
+                    throw .io(operation: "compress the trace", path: directory, errno: EINVAL)
+                }
+                try file.write(chunk, at: o.offset)
+                o.offset += chunk.count
+                if o.offset >= settings.fileBytes {
+                    o.file = nil
+                    trimOldest()
+                }
+                return nil
+            } catch {
+                o.file = nil
+                return error
             }
-            guard let chunk = TraceChunk.encode(count: s.count, content: s.content, context: context), let file = s.file else {
-                throw .io(operation: "compress the trace", path: directory, errno: EINVAL)
+        }
+        state.withLock { s in
+            if returning { s.spare = buffer }
+            if let failure, s.failure == nil {
+                s.failure = failure
+                s.stopped = true
+                s.count = 0
             }
-            try file.write(chunk, at: s.offset)
-            s.offset += chunk.count
-            s.count = 0
-            if s.offset >= settings.fileBytes {
-                s.file = nil
-                trimOldest()
-            }
-        } catch {
-            s.failure = error
-            s.stopped = true
-            s.count = 0
-            s.file = nil
         }
     }
 
