@@ -84,6 +84,20 @@ public struct Simulator<P: SimulatedPolicy> {
         return false
     }
 
+    /// Handles a block of requests; `counted` is false during warm-up. One call per block
+    /// keeps the owner's exclusive access to the simulator to one check per block.
+    public mutating func process(_ block: UnsafeBufferPointer<TraceRequest>, counted: Bool) {
+        // The map lookup of a request a few ahead is started before this one is handled.
+        let ahead = 8
+        for i in block.indices {
+            if i + ahead < block.count {
+                map.prefetch(block[i + ahead].id)
+                policy.prefetch(key: block[i + ahead].id)
+            }
+            process(block[i], counted: counted)
+        }
+    }
+
     mutating func admit(_ r: TraceRequest, size: Int) {
         policy.willMiss(key: r.id, size: size)
         if !policy.canInsert(size: size) { return }

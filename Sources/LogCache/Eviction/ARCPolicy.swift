@@ -21,6 +21,11 @@ public struct ARCPolicy: PersistablePolicy, Sendable {
     private var queues = QueuePair()
     private var b1 = GhostList()
     private var b2 = GhostList()
+
+    public func prefetch(key: UInt64) {
+        b1.prefetch(key)
+        b2.prefetch(key)
+    }
     private enum GhostHit { case none, b1, b2 }
     private var pending = GhostHit.none
     /// The size of the object the current miss will insert.

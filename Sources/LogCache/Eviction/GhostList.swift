@@ -21,6 +21,10 @@ public struct GhostList: Sendable {
     /// Bytes of state per ghost: key, size, links and its map entry (at half load).
     public static let bytesPerGhost = 8 + 8 + SlotList.bytesPerSlot + 32
 
+    /// Starts bringing `key`'s entry into the processor's cache (see ``KeySlotMap/prefetch(_:)``).
+    @inline(__always)
+    public func prefetch(_ key: UInt64) { map.prefetch(key) }
+
     /// Whether `key` is remembered.
     public func contains(_ key: UInt64) -> Bool { map.find(key) != noSlot }
 

@@ -79,6 +79,10 @@ public protocol SimulatedPolicy: EvictionPolicy {
     /// none larger than A1in's share). The simulator asks after ``willMiss(key:size:)``; a
     /// store caches whatever is written.
     func canInsert(size: Int) -> Bool
+
+    /// A request for `key` comes a few requests from now: a policy that will look the key up
+    /// in ghost lists of its own can start bringing those entries into the processor's cache.
+    func prefetch(key: UInt64)
 }
 
 extension SimulatedPolicy {
@@ -94,4 +98,7 @@ extension SimulatedPolicy {
     public mutating func evictAfterAccess() -> UInt32? { nil }
     /// Most policies cache anything that fits the capacity.
     public func canInsert(size: Int) -> Bool { true }
+    /// Most policies keep nothing by key.
+    @inline(__always)
+    public func prefetch(key: UInt64) {}
 }

@@ -25,6 +25,8 @@ public struct S3FIFOPolicy: PersistablePolicy, Sendable {
     /// The small queue (first) and the main queue (second).
     private var queues = QueuePair()
     private var ghost = GhostList()
+
+    public func prefetch(key: UInt64) { ghost.prefetch(key) }
     private var frequency: [UInt8] = []
     /// Bytes (units) held by the small queue.
     public var smallBytes: Int { queues.firstBytes }

@@ -22,6 +22,8 @@ public struct TwoQPolicy: PersistablePolicy, Sendable {
     /// A1in (first) and Am (second).
     private var queues = QueuePair()
     private var ghosts = GhostList()
+
+    public func prefetch(key: UInt64) { ghosts.prefetch(key) }
     /// Whether the miss being handled was on an A1out ghost: the object then enters Am.
     private var hitOnGhost = false
     private var pendingSize = 0

@@ -22,6 +22,10 @@ struct KeyedLRU: Sendable {
     var head: UInt32 { list.head }
     var tail: UInt32 { list.tail }
 
+    /// Starts bringing `key`'s map entry into the processor's cache.
+    @inline(__always)
+    func prefetch(_ key: UInt64) { map.prefetch(key) }
+
     /// The node of `key`, or nil.
     @inline(__always)
     func find(_ key: UInt64) -> UInt32? {

@@ -51,6 +51,11 @@ public struct LeCaRPolicy: SimulatedPolicy, Sendable {
 
     public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + lfu.metadataBytesPerObject + 16 }
 
+    public func prefetch(key: UInt64) {
+        ghostLRU.prefetch(key)
+        ghostLFU.prefetch(key)
+    }
+
     public mutating func willMiss(key: UInt64, size: Int) {
         now += 1
         if let n = ghostLRU.find(key) {

@@ -48,6 +48,8 @@ public struct QDLPPolicy: SimulatedPolicy, Sendable {
 
     public var metadataBytesPerObject: Int { SlotList.bytesPerSlot + 18 }
 
+    public func prefetch(key: UInt64) { ghost.prefetch(key) }
+
     public mutating func willMiss(key: UInt64, size: Int) {
         ghostHit = ghost.remove(key) != nil
         missSize = size
