@@ -7,17 +7,18 @@ import CLogCacheSupport
 /// multiplicative hash, load kept at most one half, and backward-shift deletion (no tombstones,
 /// so lookups never slow down after many removals).
 public struct KeySlotMap: Sendable {
+    @usableFromInline
     struct Entry: Sendable {
-        var key: UInt64
-        var value: UInt32
-        init(key: UInt64, value: UInt32) { self.key = key; self.value = value }
+        @usableFromInline var key: UInt64
+        @usableFromInline var value: UInt32
+        @usableFromInline init(key: UInt64, value: UInt32) { self.key = key; self.value = value }
     }
 
-    var entries: [Entry]
-    var shift: UInt64
-    var mask: Int
+    @usableFromInline var entries: [Entry]
+    @usableFromInline var shift: UInt64
+    @usableFromInline var mask: Int
     /// Keys stored.
-    public private(set) var count = 0
+    public internal(set) var count = 0
 
     /// An empty map sized for about `capacity` keys.
     public init(capacity: Int = 1024) {
@@ -28,7 +29,7 @@ public struct KeySlotMap: Sendable {
         mask = (1 << bits) - 1
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func home(_ key: UInt64, _ shift: UInt64) -> Int {
         Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
@@ -36,7 +37,7 @@ public struct KeySlotMap: Sendable {
     /// Asks the processor to bring `key`'s first probe into the cache: a replay does this a
     /// few requests ahead, so that the lookup, a cache miss on a large table, overlaps the
     /// work on the requests before it. Changes nothing.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func prefetch(_ key: UInt64) {
         entries.withUnsafeBufferPointer { e in
             if let base = e.baseAddress { logcache_prefetch(base + Self.home(key, shift)) }
@@ -44,7 +45,7 @@ public struct KeySlotMap: Sendable {
     }
 
     /// The slot stored for `key`, or ``noSlot``.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func find(_ key: UInt64) -> UInt32 {
         let shift = shift, mask = mask
         return entries.withUnsafeBufferPointer { e in
