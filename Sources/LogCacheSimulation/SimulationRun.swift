@@ -109,6 +109,8 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case lirs
     /// ``LeCaRPolicy``.
     case lecar
+    /// ``CARPolicy``.
+    case car
     /// ``BeladyPolicy``.
     case belady
 
@@ -150,6 +152,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .qdlp: PolicySimulationRun<QDLPPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .lirs: StandaloneSimulationRun<LIRSPolicy>(capacity: capacity, countBased: countBased)
         case .lecar: PolicySimulationRun<LeCaRPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .car: PolicySimulationRun<CARPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }
