@@ -18,7 +18,7 @@ public struct KeySlotMap: Sendable {
     @usableFromInline var shift: UInt64
     @usableFromInline var mask: Int
     /// Keys stored.
-    public internal(set) var count = 0
+    public private(set) var count = 0
 
     /// An empty map sized for about `capacity` keys.
     public init(capacity: Int = 1024) {

@@ -48,9 +48,9 @@ enum StoreOpening {
             defer { locks.append.unlock() }
             let counters = try SharedCounters(directory: dir)
             // A store of an earlier version, and a page of the older layout, belong to an older
-            // build's handles: with none open, the page is set up anew and the store converted
-            // in one hold of `LOCK`, so that no older build can open the store in between and
-            // write its counters over the mutex.
+            // build's handles: with none open, the page is set up anew (below) and the store
+            // converted holding `LOCK`, and the `APPEND` flock keeps any older build's open
+            // out in between, so none can write its counters over the mutex.
             let existing = try dir.names().contains(Manifest.fileName) ? try readManifest(dir, allowingOlder: true) : nil
             // With no other handle open anywhere, nobody is using the page, and it may hold
             // what no live process will ever undo: an append mutex locked in a copy of a store
@@ -63,13 +63,11 @@ enum StoreOpening {
             var converted: FormatConversion.Outcome?
             if let older = existing, older.formatVersion != FormatVersion.current {
                 converted = try withStoreToItself(dir, locks: locks, found: older.formatVersion) { () throws(CacheError) in
-                    try counters.reinitialize()
-                    return try FormatConversion.convert(dir, from: older, counters: counters)
+                    try FormatConversion.convert(dir, from: older, counters: counters)
                 }
             } else if !counters.isCurrentLayout {
-                try withStoreToItself(dir, locks: locks, found: FormatVersion.current - 1) { () throws(CacheError) in
-                    try counters.reinitialize()
-                }
+                // Alone, the page was just set up anew: an older build's handles are using it.
+                throw .incompatibleFormat(path: dir.path, found: FormatVersion.current - 1, supported: FormatVersion.current)
             }
             // Loading holds the append mutex: no process appends or publishes a manifest
             // meanwhile, so a torn tail found now is a dead writer's and can be cut.

@@ -107,30 +107,24 @@ final class TraceRecorder: Sendable {
                 guard s.count < settings.chunkRequests else { return false }
                 TraceChunk.put(request, at: s.count, in: s.content)
                 s.count += 1
-                if s.count >= settings.chunkRequests, let spare = s.spare {
-                    full = FullChunk(buffer: s.content, count: s.count)
-                    s.content = spare
-                    s.spare = nil
-                    s.count = 0
-                }
+                full = takeFull(&s)
                 return true
             }
             if let full { writer.async { self.write(full.buffer, count: full.count) } }
             if stored { return }
             // Full, and the writer still has the other buffer: wait for it to give it back.
             writer.sync {}
-            handOver()
+            if let freed = state.withLock({ s in s.stopped ? nil : takeFull(&s) }) {
+                writer.async { self.write(freed.buffer, count: freed.count) }
+            }
         }
     }
 
-    /// Swaps a full chunk for the spare buffer and queues it, if both are there.
-    private func handOver() {
-        let full = state.withLock { s -> FullChunk? in
-            guard s.count >= settings.chunkRequests, !s.stopped, let spare = s.spare else { return nil }
-            defer { s.content = spare; s.spare = nil; s.count = 0 }
-            return FullChunk(buffer: s.content, count: s.count)
-        }
-        if let full { writer.async { self.write(full.buffer, count: full.count) } }
+    /// The chunk being filled, if it is full and the spare can take its place.
+    private func takeFull(_ s: inout State) -> FullChunk? {
+        guard s.count >= settings.chunkRequests, let spare = s.spare else { return nil }
+        defer { s.content = spare; s.spare = nil; s.count = 0 }
+        return FullChunk(buffer: s.content, count: s.count)
     }
 
     /// Writes what is held and closes the file (at the handle's close), after every chunk

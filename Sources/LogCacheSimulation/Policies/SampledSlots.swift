@@ -1,8 +1,7 @@
 import LogCache
 
 /// The cached slots in a dense array, so that one can be drawn uniformly at random in O(1)
-/// and any removed in O(1) (the last one takes its place): the candidate pool of the
-/// sampling policies (Random, Hyperbolic, LHD).
+/// and any removed in O(1) (the last one takes its place): Hyperbolic's candidate pool.
 struct SampledSlots: Sendable {
     private(set) var members: [UInt32] = []
     private var position: [UInt32] = []
