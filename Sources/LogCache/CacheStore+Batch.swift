@@ -28,7 +28,7 @@ extension CacheStore {
     /// large values, ``forEachValue(forKeys:_:)`` needs memory for one at a time.
     public func values(forKeys keys: [String]) throws(CacheError) -> [[UInt8]?] {
         var results = [[UInt8]?](repeating: nil, count: keys.count)
-        for hit in try locatedInLogOrder(keys) {
+        for hit in try locatedInLogOrder(keys.map { k in withBytes(k) { KeyHash.hash($0) } }) {
             results[hit.index] = try withBytes(keys[hit.index]) { k throws(CacheError) in
                 try read(hit.entry, in: hit.segment, key: k)
             }
@@ -47,25 +47,24 @@ extension CacheStore {
     @discardableResult
     public func forEachValue(forKeys keys: [String], _ body: (Int, UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Int {
         var count = 0
-        for hit in try locatedInLogOrder(keys) {
+        for hit in try locatedInLogOrder(keys.map { k in withBytes(k) { KeyHash.hash($0) } }) {
             let found = try withBytes(keys[hit.index]) { k throws(CacheError) in
-                try borrow(hit.entry, in: hit.segment, key: k) { body(hit.index, $0) }
+                try borrow(hit.entry, in: hit.segment, key: k) { body(hit.index, $1) }
             }
             if found { count += 1 }
         }
         return count
     }
 
-    /// The entries of `keys` that the index has, with each key's position, sorted by where
-    /// their records are; the keys it lacks are counted as misses.
-    private func locatedInLogOrder(_ keys: [String]) throws(CacheError) -> [(index: Int, entry: IndexEntry, segment: Segment)] {
-        let hashes = keys.map { k in withBytes(k) { KeyHash.hash($0) } }
+    /// The entries of the keys with `hashes` that the index has, with each key's position,
+    /// sorted by where their records are; the keys it lacks are counted as misses.
+    func locatedInLogOrder(_ hashes: [UInt64]) throws(CacheError) -> [(index: Int, entry: IndexEntry, segment: Segment)] {
         try log.catchUpIfBehind()
         let found = try index.located(hashes)
         let order = found.enumerated()
             .compactMap { i, hit in hit.map { (index: i, entry: $0.0, segment: $0.1) } }
             .sorted { ($0.entry.segment, $0.entry.offset) < ($1.entry.segment, $1.entry.offset) }
-        counters.misses.add(keys.count - order.count, ordering: .relaxed)
+        counters.misses.add(hashes.count - order.count, ordering: .relaxed)
         if let recorder {
             for (i, hit) in found.enumerated() where hit == nil { recorder.record(.miss, keyHash: hashes[i], size: 0) }
         }

@@ -12,9 +12,13 @@ public struct EntryInfo: Sendable, Equatable {
     public var createdAt: Int64
     /// Milliseconds since 1970 after which the value is gone; nil for never.
     public var expiresAt: Int64?
+    /// What the value's bytes are, as their writer said (``ValueType``).
+    public var valueType: ValueType
 
     /// An entry as its record describes it.
-    public init(key: [UInt8], rawLength: Int, storedLength: Int, recordLength: Int, createdAt: Int64, expiresAt: Int64?) {
+    public init(key: [UInt8], rawLength: Int, storedLength: Int, recordLength: Int, createdAt: Int64, expiresAt: Int64?,
+                valueType: ValueType = .bytes) {
+        self.valueType = valueType
         self.key = key
         self.rawLength = rawLength
         self.storedLength = storedLength

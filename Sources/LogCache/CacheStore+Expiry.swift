@@ -8,12 +8,15 @@ public struct StoreEntry: Sendable, Equatable {
     /// Milliseconds since 1970 after which the value is gone; nil for never (the store's
     /// default TTL does not apply: the entry says when it expires).
     public var expiresAt: Int64?
+    /// What the value's bytes are, kept with them in the store.
+    public var type: ValueType
 
     /// An entry to write; `expiresAt` in milliseconds since 1970, nil for never.
-    public init(key: [UInt8], value: [UInt8], expiresAt: Int64?) {
+    public init(key: [UInt8], value: [UInt8], expiresAt: Int64?, type: ValueType = .bytes) {
         self.key = key
         self.value = value
         self.expiresAt = expiresAt
+        self.type = type
     }
 }
 
@@ -50,7 +53,7 @@ extension CacheStore {
             let entry = entries[i]
             return try withBytes(entry.key) { k throws(CacheError) in
                 try withBytes(entry.value) { v throws(CacheError) in
-                    try encoder.value(key: k, value: v, expiresAt: entry.expiresAt ?? 0, now: now)
+                    try encoder.value(key: k, value: v, expiresAt: entry.expiresAt ?? 0, now: now, type: entry.type)
                 }
             }
         }

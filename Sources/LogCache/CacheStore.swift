@@ -116,8 +116,9 @@ public final class CacheStore: Sendable {
         }
     }
 
-    func set(value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, ttl: Duration?) throws(CacheError) {
-        try append([encoder.value(key: key, value: value, ttl: ttl, now: clock.now())])
+    func set(value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, ttl: Duration?,
+             type: ValueType = .bytes) throws(CacheError) {
+        try append([encoder.value(key: key, value: value, ttl: ttl, now: clock.now(), type: type)])
         counters.writes.add(1, ordering: .relaxed)
     }
 
@@ -205,19 +206,19 @@ public final class CacheStore: Sendable {
         // The generic result stays out here: the read path below is not generic, so that a
         // caller in another module runs it specialized, not through generic metadata.
         var result: R?
-        let found = try withBytes(key) { k throws(CacheError) in try withValue(key: k) { result = body($0) } }
+        let found = try withBytes(key) { k throws(CacheError) in try withValue(key: k) { result = body($1) } }
         return found ? result : nil
     }
 
     /// ``withValue(forKey:_:)-(String,_)`` for a key of arbitrary bytes.
     public func withValue<R>(forKey key: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) throws(CacheError) -> R? {
         var result: R?
-        let found = try withBytes(key) { k throws(CacheError) in try withValue(key: k) { result = body($0) } }
+        let found = try withBytes(key) { k throws(CacheError) in try withValue(key: k) { result = body($1) } }
         return found ? result : nil
     }
 
-    /// Whether `key` had a value, which `body` was given.
-    func withValue(key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Bool {
+    /// Whether `key` had a value, which `body` was given with its type.
+    func withValue(key: UnsafeRawBufferPointer, _ body: (ValueType, UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Bool {
         let hash = KeyHash.hash(key)
         guard let (entry, segment) = try lookup(hash) else {
             _ = miss(hash)
@@ -240,32 +241,32 @@ public final class CacheStore: Sendable {
     func read(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer) throws(CacheError) -> [UInt8]? {
         let now = clock.now()
         let cached = hot.value(for: entry, key: key, now: now)
-        if case .hit(let value) = cached { return hit(value, entry) }
+        if case .hit(let value, _) = cached { return hit(value, entry) }
         let found = settle(entry, try reader.read(entry, in: segment, key: key, now: now) { h, record in
-            RecordReader.value(of: h, in: record).map { (value: $0, expiresAt: h.expiresAt) }
+            RecordReader.value(of: h, in: record).map { (value: $0, type: h.valueType, expiresAt: h.expiresAt) }
         })
         guard let found else { return nil }
-        hot.insert(found.value, key: key, expiresAt: found.expiresAt, for: entry, after: cached)
+        hot.insert(found.value, type: found.type, key: key, expiresAt: found.expiresAt, for: entry, after: cached)
         return found.value
     }
 
     /// ``read(_:in:key:)`` handing the value to `body` without making an array of it
     /// (``RecordReader/withValue(of:in:_:)``); an array is made only for a value the hot
-    /// values admit.
+    /// values admit. `body` is given the value's type too.
     func borrow(_ entry: IndexEntry, in segment: Segment, key: UnsafeRawBufferPointer,
-                _ body: (UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Bool {
+                _ body: (ValueType, UnsafeRawBufferPointer) -> Void) throws(CacheError) -> Bool {
         let now = clock.now()
         let cached = hot.value(for: entry, key: key, now: now)
-        if case .hit(let value) = cached {
-            hit(value, entry).withUnsafeBytes(body)
+        if case .hit(let value, let type) = cached {
+            hit(value, entry).withUnsafeBytes { body(type, $0) }
             return true
         }
         let hot = self.hot
         return settle(entry, try reader.withValue(entry, in: segment, key: key, now: now) { h, bytes -> Bool in
             if cached.admits, hot.fits(valueCount: bytes.count, keyCount: key.count) {
-                hot.insert([UInt8](bytes), key: key, expiresAt: h.expiresAt, for: entry, after: cached)
+                hot.insert([UInt8](bytes), type: h.valueType, key: key, expiresAt: h.expiresAt, for: entry, after: cached)
             }
-            body(bytes)
+            body(h.valueType, bytes)
             return true
         }) ?? false
     }

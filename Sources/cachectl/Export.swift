@@ -9,7 +9,8 @@ struct Export: ParsableCommand {
         discussion: """
             One object per line, in log order: {"key": …, "value": base64, "expiresAt": \
             seconds since 1970 or null}. A key that is not UTF-8 is written in base64 with \
-            "keyEncoding": "base64". Expired and damaged entries are left out. `cachectl \
+            "keyEncoding": "base64"; a value written with a type (text, json or pickle, as \
+            the Python package writes them) has "type": its name. Expired and damaged entries are left out. `cachectl \
             import` reads the same format, so export and import copy a store, with the same \
             expiry moments, into a store of other settings.
 
@@ -36,7 +37,9 @@ struct Export: ParsableCommand {
             var line = "{\"key\":" + jsonString(key.text)
             if key.isBase64 { line += ",\"keyEncoding\":\"base64\"" }
             line += ",\"value\":\"" + Data(value).base64EncodedString() + "\",\"expiresAt\":"
-            line += (entry.expiresAt.map { secondsText(milliseconds: $0) } ?? "null") + "}\n"
+            line += entry.expiresAt.map { secondsText(milliseconds: $0) } ?? "null"
+            if entry.valueType != .bytes { line += ",\"type\":\"\(entry.valueType)\"" }
+            line += "}\n"
             do {
                 try out.write(line)
             } catch {

@@ -43,6 +43,7 @@ struct Import: ParsableCommand {
         var keyEncoding: String?
         var value: String
         var expiresAt: Double?
+        var type: String?
     }
 
     /// Batches are cut at this many entries or bytes, whichever comes first.
@@ -153,6 +154,13 @@ struct Import: ParsableCommand {
             }
             expiresAt = Int64((seconds * 1000).rounded())
         }
-        return StoreEntry(key: key, value: [UInt8](value), expiresAt: expiresAt)
+        var type = ValueType.bytes
+        if let name = decoded.type {
+            guard let named = ValueType.allCases.first(where: { $0.description == name }) else {
+                throw LineProblem(what: "\"type\" is \"\(name)\"; it must be one of \(ValueType.allCases.map(\.description).joined(separator: ", "))")
+            }
+            type = named
+        }
+        return StoreEntry(key: key, value: [UInt8](value), expiresAt: expiresAt, type: type)
     }
 }

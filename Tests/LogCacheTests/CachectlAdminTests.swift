@@ -125,6 +125,13 @@ struct CachectlAdminTests {
             try store.set(value, forKey: key)
             expected[key] = value
         }
+        var types: [[UInt8]: ValueType] = [:]
+        for type in ValueType.allCases {
+            let key = Array("typed-\(type)".utf8), value = Array("\"\(type)\"".utf8)
+            try store.set(value, forKey: key, type: type)
+            expected[key] = value
+            types[key] = type
+        }
         try store.set([9], forKey: "gone")
         try store.removeValue(forKey: "gone")
         let before = try store.entries()
@@ -136,6 +143,7 @@ struct CachectlAdminTests {
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == expected.count)
         #expect(lines.contains { $0.contains("\"keyEncoding\":\"base64\"") })
+        #expect(lines.filter { $0.contains("\"type\":") }.count == 3)
 
         for (target, result) in [
             (dir.file("copy"), try run(cachectl, ["import", dir.file("copy"), file])),
@@ -143,7 +151,10 @@ struct CachectlAdminTests {
         ] {
             #expect(result.status == 0, "\(result.stderr)")
             let copy = try CacheStore(directory: target)
-            for (key, value) in expected { #expect(try copy.value(forKey: key) == value) }
+            for (key, value) in expected {
+                #expect(try copy.value(forKey: key) == value)
+                #expect(try copy.typedValue(forKey: key)?.type == types[key] ?? .bytes)
+            }
             #expect(try copy.value(forKey: "gone") == nil)
             let after = try copy.entries()
             #expect(after.count == expected.count)

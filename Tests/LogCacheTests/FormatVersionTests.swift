@@ -19,7 +19,8 @@ import Testing
 /// file). `format-v3-lfu` was made by that build too, to keep a version-3 `POLICY` file:
 /// `init DIR --max-entries 3 --policy lfu`; `put` of a, b, c ("value a" …); `get a` three
 /// times and `get b` once, each its own process (so the counts went through `POLICY` on
-/// every close and open: a 4, b 2, c 1).
+/// every close and open: a 4, b 2, c 1). `format-v4` was made the same way by the last build
+/// of format version 4 (with its `SHARED` file).
 @Suite("Earlier format versions: committed stores open, convert, read and take writes")
 struct FormatVersionTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -298,8 +299,45 @@ struct FormatVersionTests {
         try store.close()
         // A version-3 build takes only versions 2 and 3 from the manifest: it refuses the store now.
         let manifestBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
-        #expect(manifestBytes[8..<12] == [4, 0, 0, 0])
+        #expect(manifestBytes[8..<12] == withUnsafeBytes(of: FormatVersion.current.littleEndian) { ArraySlice($0) })
         try reopenCompactAndCheck(path, expected)
+    }
+
+    @Test("A version-4 store is upgraded at its first open: its records read as plain bytes, typed values land beside them")
+    func versionFour() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = try copyFixture("format-v4", to: dir)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.sorted()
+        var expected = Self.expectedV1
+        let store = try CacheStore(directory: path)
+        try check(store, expected)
+        for k in expected.keys { #expect(try store.typedValue(forKey: Array(k.utf8))?.type == .bytes, "\(k)") }
+        for name in segments {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+                == Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/format-v4/" + name)), "\(name)")
+        }
+        try writeNewValues(store, &expected)
+        try store.set(Array("{\"a\":1}".utf8), forKey: Array("typed".utf8), type: .json)
+        expected["typed"] = Array("{\"a\":1}".utf8)
+        try check(store, expected)
+        try store.close()
+        let manifestBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))
+        #expect(manifestBytes[8..<12] == [5, 0, 0, 0])
+        try reopenCompactAndCheck(path, expected)
+        let again = try CacheStore(directory: path)
+        #expect(try again.typedValue(forKey: Array("typed".utf8))?.type == .json)
+        #expect(try again.typedValue(forKey: Array("key-001".utf8))?.type == .bytes)
+        try again.close()
+    }
+
+    @Test("A version-4 store open in an older build's process is refused, its files untouched")
+    func versionFourInUse() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let (_, fd) = try expectRefusedWhileInUse(
+            "format-v4", version: 4, files: ["MANIFEST", "SHARED", "0000000005.seg", "0000000007.idx"], in: dir)
+        close(fd)
     }
 
     @Test("A version-3 store open in an older build's process is refused, its files untouched")
@@ -330,7 +368,7 @@ struct FormatVersionTests {
         for k in ["a", "b", "d"] { #expect(try store.value(forKey: k) == Array("value \(k)".utf8), "\(k)") }
         try store.close()
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/POLICY")))
-        #expect(bytes[4..<8] == [4, 0, 0, 0])
+        #expect(bytes[4..<8] == withUnsafeBytes(of: FormatVersion.current.littleEndian) { ArraySlice($0) })
         let again = bytes.withUnsafeBytes { PolicySnapshot.decode($0) }
         // a 5, b 3, d 2 after the reads above.
         #expect(again?.entries.map(\.value) == [2, 3, 5])

@@ -114,10 +114,10 @@ struct ReadPathTests {
         let entry = IndexEntry(keyHash: KeyHash.hash(key), segment: 3, offset: 20, length: 100, expiresAt: 0)
         func look() -> HotValues.Lookup { key.withUnsafeBytes { hot.value(for: entry, key: $0, now: 1) } }
         func keep(_ value: [UInt8], after lookup: HotValues.Lookup) {
-            key.withUnsafeBytes { hot.insert(value, key: $0, expiresAt: 0, for: entry, after: lookup) }
+            key.withUnsafeBytes { hot.insert(value, type: .bytes, key: $0, expiresAt: 0, for: entry, after: lookup) }
         }
         func cached() -> [UInt8]? {
-            if case .hit(let v) = look() { return v }
+            if case .hit(let v, _) = look() { return v }
             return nil
         }
         #expect(!look().admits, "the first miss only marks the key")

@@ -17,14 +17,14 @@ struct RecordEncoder: Sendable {
     /// The value record of `key` and `value` with a relative `ttl` (nil for the store's
     /// default TTL, if any).
     func value(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, ttl: Duration?,
-               now: Int64) throws(CacheError) -> PendingRecord {
-        try self.value(key: key, value: value, expiresAt: try expiry(ttl: ttl, now: now), now: now)
+               now: Int64, type: ValueType = .bytes) throws(CacheError) -> PendingRecord {
+        try self.value(key: key, value: value, expiresAt: try expiry(ttl: ttl, now: now), now: now, type: type)
     }
 
     /// The value record of `key` and `value` with an absolute expiry (milliseconds since
     /// 1970, 0 for never).
     func value(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64,
-               now: Int64) throws(CacheError) -> PendingRecord {
+               now: Int64, type: ValueType = .bytes) throws(CacheError) -> PendingRecord {
         try Self.checkKey(key)
         try Self.checkExpiry(expiresAt)
         guard value.count <= Limits.maxValueLength else {
@@ -33,7 +33,7 @@ struct RecordEncoder: Sendable {
         let bytes = ValueCodec.encodeRecord(
             key: key, value: value, compression: compression(forLength: value.count),
             threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt, salt: salt,
-            literals: value.count >= ValueCodec.largeValueMinimum ? largeValueLiterals : literals)
+            literals: value.count >= ValueCodec.largeValueMinimum ? largeValueLiterals : literals, valueType: type)
         // A record that could never fit is refused before anything is evicted for it.
         if let capacity = settings.capacityBytes, bytes.count > capacity {
             throw .exceedsCapacity(length: bytes.count, capacity: capacity)

@@ -80,7 +80,8 @@ enum ValueCodec {
     /// that it pays (``LiteralSampler``).
     static func encodeRecord(
         key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, compression: Compression,
-        threshold: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt, literals: LiteralSampler? = nil
+        threshold: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt, literals: LiteralSampler? = nil,
+        valueType: ValueType = .bytes
     ) -> [UInt8] {
         let prefix = RecordHeader.size + key.count
         let tryCompress = compression != .none && value.count >= max(threshold, 1)
@@ -98,7 +99,7 @@ enum ValueCodec {
             } else if !value.isEmpty {
                 dst.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: value.count)
             }
-            RecordCoding.writeHeader(base, kind: .value, codec: codec, keyLength: key.count, storedLength: stored,
+            RecordCoding.writeHeader(base, kind: .value, codec: codec, valueType: valueType, keyLength: key.count, storedLength: stored,
                                      rawLength: value.count, createdAt: createdAt, expiresAt: expiresAt)
             RecordCoding.writeChecksum(UnsafeMutableRawBufferPointer(rebasing: out[0..<(prefix + stored)]), salt: salt)
             count = prefix + stored

@@ -27,6 +27,33 @@ public enum RecordCodec: UInt8, Sendable, CustomStringConvertible {
     }
 }
 
+/// What a value's bytes are, as the writer said: kept in each value record (the high four
+/// bits of the header's codec byte, docs/format.md) so that a reader in another language
+/// gets back the kind of value it wrote, while every reader, `cachectl` included, sees the
+/// same bytes. A store never interprets them; a reader that does not know a type reads
+/// the bytes.
+public enum ValueType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// Plain bytes: what every value written without a type is, and every value of a store
+    /// made before format version 5.
+    case bytes = 0
+    /// UTF-8 text.
+    case text = 1
+    /// JSON text (UTF-8).
+    case json = 2
+    /// A Python pickle: decoding it runs code, so only a reader that asked for pickles
+    /// decodes it; every other reader sees its bytes.
+    case pickle = 3
+
+    public var description: String {
+        switch self {
+        case .bytes: "bytes"
+        case .text: "text"
+        case .json: "json"
+        case .pickle: "pickle"
+        }
+    }
+}
+
 /// The fixed 32-byte header in front of every record's key and value (docs/format.md).
 public struct RecordHeader: Sendable, Equatable {
     /// Bytes in the encoded header.
@@ -34,6 +61,8 @@ public struct RecordHeader: Sendable, Equatable {
 
     public var kind: RecordKind
     public var codec: RecordCodec
+    /// What the value's bytes are (``ValueType/bytes`` for tombstones and evictions).
+    public var valueType: ValueType = .bytes
     public var keyLength: Int
     /// Value bytes as stored (after compression).
     public var storedLength: Int
@@ -73,12 +102,12 @@ public enum RecordDefect: Error, Sendable, Equatable, CustomStringConvertible {
 public enum RecordCoding {
     /// Writes the header fields (all but the checksum) at the start of `p`.
     static func writeHeader(
-        _ p: UnsafeMutableRawPointer, kind: RecordKind, codec: RecordCodec, keyLength: Int,
-        storedLength: Int, rawLength: Int, createdAt: Int64, expiresAt: Int64
+        _ p: UnsafeMutableRawPointer, kind: RecordKind, codec: RecordCodec, valueType: ValueType = .bytes,
+        keyLength: Int, storedLength: Int, rawLength: Int, createdAt: Int64, expiresAt: Int64
     ) {
         p.storeBytes(of: UInt32(0), toByteOffset: 0, as: UInt32.self)
         p.storeBytes(of: kind.rawValue, toByteOffset: 4, as: UInt8.self)
-        p.storeBytes(of: codec.rawValue, toByteOffset: 5, as: UInt8.self)
+        p.storeBytes(of: codec.rawValue | valueType.rawValue << 4, toByteOffset: 5, as: UInt8.self)
         p.storeBytes(of: UInt16(keyLength).littleEndian, toByteOffset: 6, as: UInt16.self)
         p.storeBytes(of: UInt32(storedLength).littleEndian, toByteOffset: 8, as: UInt32.self)
         p.storeBytes(of: UInt32(rawLength).littleEndian, toByteOffset: 12, as: UInt32.self)
@@ -126,19 +155,24 @@ public enum RecordCoding {
               let stored = r.u32(), let raw = r.u32(), let created = r.i64(), let expires = r.i64()
         else { return .failure(.truncated) }
         guard let kind = RecordKind(rawValue: kindByte) else { return .failure(.invalidField("kind \(kindByte)")) }
-        guard let codec = RecordCodec(rawValue: codecByte) else { return .failure(.invalidField("codec \(codecByte)")) }
+        // The low four bits are the codec, the high four the value type (format version 5;
+        // before it they were 0, which reads as plain bytes).
+        guard let codec = RecordCodec(rawValue: codecByte & 0x0F) else { return .failure(.invalidField("codec \(codecByte & 0x0F)")) }
+        guard let valueType = ValueType(rawValue: codecByte >> 4) else {
+            return .failure(.invalidField("value type \(codecByte >> 4)"))
+        }
         guard keyLength > 0 else { return .failure(.invalidField("key length 0")) }
         guard Int(raw) <= Limits.maxValueLength, Int(stored) <= Int(raw) else {
             return .failure(.invalidField("value lengths \(stored)/\(raw)"))
         }
         if codec == .none, stored != raw { return .failure(.invalidField("uncompressed lengths differ")) }
-        if kind != .value, stored != 0 || raw != 0 || codec != .none {
+        if kind != .value, stored != 0 || raw != 0 || codec != .none || valueType != .bytes {
             return .failure(.invalidField("tombstone with a value"))
         }
         if kind == .eviction, keyLength != 8 { return .failure(.invalidField("eviction key length \(keyLength)")) }
         guard expires >= 0, expires <= Limits.latestExpiry else { return .failure(.invalidField("expiry \(expires)")) }
         return .success(RecordHeader(
-            kind: kind, codec: codec, keyLength: Int(keyLength), storedLength: Int(stored),
+            kind: kind, codec: codec, valueType: valueType, keyLength: Int(keyLength), storedLength: Int(stored),
             rawLength: Int(raw), createdAt: created, expiresAt: expires))
     }
 

@@ -42,8 +42,8 @@ final class HotValues: Sendable {
 
     /// What a lookup found.
     enum Lookup {
-        /// The cached value of the record.
-        case hit([UInt8])
+        /// The cached value of the record and its type.
+        case hit([UInt8], ValueType)
         /// Not cached; `admit` says whether the value, once read, is worth keeping
         /// (``insert(_:key:expiresAt:for:after:)``), and `epoch` is the shard's at the lookup:
         /// a value read before a ``removeAll()`` is not kept after it.
@@ -70,12 +70,12 @@ final class HotValues: Sendable {
     /// record's own expiry (milliseconds, 0 for never), when `lookup` (the miss that led to
     /// the read) admitted it and nothing was forgotten since. A value larger than a quarter
     /// of a shard is not kept: it would push out many hot ones for one read.
-    func insert(_ value: [UInt8], key: UnsafeRawBufferPointer, expiresAt: Int64, for entry: IndexEntry,
+    func insert(_ value: [UInt8], type: ValueType, key: UnsafeRawBufferPointer, expiresAt: Int64, for entry: IndexEntry,
                 after lookup: Lookup) {
         guard case .miss(admit: true, let epoch) = lookup,
               fits(valueCount: value.count, keyCount: key.count) else { return }
         let cost = value.count + key.count + Self.overheadBytes
-        let slot = Slot(entry: entry, key: [UInt8](key), value: value, expiresAt: expiresAt, cost: cost)
+        let slot = Slot(entry: entry, key: [UInt8](key), value: value, type: type, expiresAt: expiresAt, cost: cost)
         shard(entry.keyHash).withLock { s in
             if s.epoch == epoch { s.insert(slot) }
         }
@@ -119,18 +119,20 @@ final class HotValues: Sendable {
         var keyHash: UInt64
         var key: [UInt8]
         var value: [UInt8]
+        var type: ValueType
         var expiresAt: Int64
         /// Bytes counted for the slot; 0 for a free slot.
         var cost: Int
         var referenced = false
 
-        init(entry: IndexEntry, key: [UInt8], value: [UInt8], expiresAt: Int64, cost: Int) {
+        init(entry: IndexEntry, key: [UInt8], value: [UInt8], type: ValueType, expiresAt: Int64, cost: Int) {
             segment = entry.segment
             offset = entry.offset
             length = entry.length
             keyHash = entry.keyHash
             self.key = key
             self.value = value
+            self.type = type
             self.expiresAt = expiresAt
             self.cost = cost
         }
@@ -173,7 +175,7 @@ final class HotValues: Sendable {
                   slots[i].key.elementsEqual(key)
             else { return .miss(admit: true, epoch: epoch) }
             if !slots[i].referenced { slots[i].referenced = true }
-            return .hit(slots[i].value)
+            return .hit(slots[i].value, slots[i].type)
         }
 
         /// The doorkeeper's answer for a hash with no value here.

@@ -96,6 +96,6 @@ struct RecordReader: Sendable {
     /// A listing's entry for the record with header `h` and key `key`.
     static func info(_ h: RecordHeader, key: [UInt8]) -> EntryInfo {
         EntryInfo(key: key, rawLength: h.rawLength, storedLength: h.storedLength, recordLength: h.totalLength,
-                  createdAt: h.createdAt, expiresAt: h.expiresAt == 0 ? nil : h.expiresAt)
+                  createdAt: h.createdAt, expiresAt: h.expiresAt == 0 ? nil : h.expiresAt, valueType: h.valueType)
     }
 }
