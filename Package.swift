@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "LogCache", targets: ["LogCache"]),
         .library(name: "LogCacheSimulation", targets: ["LogCacheSimulation"]),
         .executable(name: "cachectl", targets: ["cachectl"]),
+        // liblogcache.so: the C interface of include/logcache.h, for bindings in other languages.
+        .library(name: "logcache", type: .dynamic, targets: ["LogCacheC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +29,12 @@ let package = Package(
         .target(
             name: "LogCache",
             dependencies: ["CZstd", "CLZ4", "CLogCacheSupport"]
+        ),
+        // The C interface (include/logcache.h, docs/c-api.md): every call returns a status, and
+        // no Swift error crosses it.
+        .target(
+            name: "LogCacheC",
+            dependencies: ["LogCache"]
         ),
         // The trace simulator of `cachectl bench`: trace readers, the replay, and Belady's
         // offline policy, run against the engine's online policies.
@@ -56,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogCacheTests",
-            dependencies: ["LogCache", "LogCacheSimulation", "cachectl"]
+            dependencies: ["LogCache", "LogCacheSimulation", "LogCacheC", "cachectl"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -397,6 +397,15 @@ public final class CacheStore: Sendable {
 
     // MARK: Statistics
 
+    /// Live keys now, counting the writes of other processes.
+    ///
+    /// - Throws: ``CacheError/closed`` after ``close()``, or an error catching up.
+    public func liveEntryCount() throws(CacheError) -> Int {
+        try log.catchUpIfBehind()
+        let index = self.index
+        return try log.withManifest { _ throws(CacheError) in index.sizes.entries }
+    }
+
     /// Current size of the store and this handle's counters since it was opened.
     public var statistics: Statistics {
         try? log.catchUpIfBehind()

@@ -259,6 +259,29 @@ do {
         }
         say("result \(result)")
         try store.close()
+    case "memo-interop":
+        // The request a Python function `ask(prompt, temperature, max_tokens)` memoized with
+        // name "interop" makes: its arguments by parameter name.
+        struct Ask: Codable { var prompt: String; var temperature: Double; var max_tokens: Int }
+        struct Answer: Codable { var text: String; var tokens: Int }
+        guard args.count >= 6, let temperature = Double(args[4]), let maxTokens = Int(args[5]) else { exit(2) }
+        let store = try openSharing(args[2])
+        var computed = false
+        let answer = try store.memoize(namespace: "interop", version: "1",
+                                       key: Ask(prompt: args[3], temperature: temperature, max_tokens: maxTokens)) {
+            computed = true
+            return Answer(text: "swift: \(args[3])", tokens: maxTokens)
+        }
+        say("\(computed ? "computed" : "hit") \(answer.text) \(answer.tokens)")
+        try store.close()
+    case "typed-get":
+        let store = try openSharing(args[2])
+        if let (type, value) = try store.typedValue(forKey: Array(args[3].utf8)) {
+            say("\(type) \(String(decoding: value, as: UTF8.self))")
+        } else {
+            say("missing")
+        }
+        try store.close()
     default:
         exit(2)
     }

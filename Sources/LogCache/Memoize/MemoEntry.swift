@@ -79,6 +79,42 @@ enum MemoEntry {
         }
     }
 
+    /// The bytes of an entry holding a result given as JSON text, kept as it is: a writer in
+    /// another language gets back the very text it wrote (`1.0` stays `1.0`), and the entry
+    /// is the one ``encode(value:computeTime:)`` writes for the same value, members in the
+    /// same order (the sorted order of `JSONEncoder`'s `.sortedKeys`).
+    ///
+    /// - Throws: ``CacheError/coding(_:)`` when `text` is not one JSON value.
+    static func encode(valueText text: [UInt8], computeTime: Duration) throws(CacheError) -> [UInt8] {
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed])
+        } catch {
+            throw .coding("the result is not one JSON value: \(error.localizedDescription)")
+        }
+        let head = "{\"computeMicroseconds\":\(computeTime.microseconds),\"kind\":\"value\",\"memo\":\(layoutVersion),\"value\":"
+        return Array(head.utf8) + text + [UInt8(ascii: "}")]
+    }
+
+    /// The JSON text of the result an entry holds (its `value` member, as written); nil when
+    /// it holds none.
+    ///
+    /// Every writer puts the members in sorted order, so in an entry that holds a value the
+    /// `value` member comes last, after members whose text cannot contain `,"value":` (two
+    /// numbers and the string "value"): its text runs from there to the closing brace. The
+    /// text found is checked to be JSON; an entry of another shape is decoded and encoded
+    /// again instead.
+    static func valueText(_ bytes: [UInt8]) -> [UInt8]? {
+        let marker = Array(",\"value\":".utf8)
+        if let start = bytes.firstRange(of: marker)?.upperBound, bytes.last == UInt8(ascii: "}"), start < bytes.count - 1 {
+            let text = Array(bytes[start..<(bytes.count - 1)])
+            if (try? JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed])) != nil { return text }
+        }
+        guard let value = self.value(JSONValue.self, bytes) else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { [UInt8]($0) }
+    }
+
     /// The header of an entry; nil when the bytes are not a memo entry of a known layout.
     static func header(_ bytes: [UInt8]) -> Header? {
         guard let h = try? JSONDecoder().decode(Header.self, from: Data(bytes)), h.memo == layoutVersion
