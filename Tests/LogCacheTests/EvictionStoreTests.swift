@@ -223,7 +223,7 @@ struct EvictionStoreTests {
         let a = Set(try straight.entries().map { String(decoding: $0.key, as: UTF8.self) })
         let b = Set(try reopened.entries().map { String(decoding: $0.key, as: UTF8.self) })
         #expect(a.count > 5)
-        #expect(a == b, "\(policy): \(a.symmetricDifference(b).sorted())")
+        #expect(a == b, "\(policy): \(a.symmetricDifference(b).sorted()); straight \(straight.statistics), reopened \(reopened.statistics)")
         #expect(straight.statistics.evictions > 100, "\(policy): the workload must evict")
         #expect(reopened.statistics.evictions == 0, "\(policy): nothing to evict at open")
         try straight.close()

@@ -252,6 +252,30 @@ struct StoreIndexTests {
         #expect(two.victims == [Self.hash("k1"), Self.hash("k2")])
     }
 
+    @Test("A hit read just before compaction moved the record still counts for the policy")
+    func hitAfterRelocation() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let index = try Self.index(dir, segments: [1, 2])
+        index.installPolicy { EvictionTracker(kind: .lru, capacityBytes: nil, capacityEntries: nil).loaded($0) }
+        let records = try (0..<3).map { try Self.value("k\($0)") }
+        let size = records[0].bytes.count
+        var end = 24
+        for r in records {
+            end += size
+            index.apply([r], segment: 1, endingAt: end)
+        }
+        // A reader looked k0 up; then a compaction moved its record; then the read's hit lands.
+        let read = try #require(index.entry(for: Self.hash("k0")))
+        // The slot hint is checked, not trusted: .max makes the index look the key up.
+        index.relocate([.init(old: read, slot: .max, segment: 2, offset: 24)])
+        #expect(index.entry(for: Self.hash("k0"))?.segment == 2)
+        index.recordHit(read)
+        // k0 was used last: k1 is the least recently used and goes first.
+        let evicted = index.makeRoom(for: [], maxBytes: .max, maxEntries: 2, now: 1)
+        #expect(evicted.victims == [Self.hash("k1")])
+    }
+
     @Test("A closed index refuses lookups and holds no segment")
     func closed() throws {
         let dir = TemporaryDirectory()

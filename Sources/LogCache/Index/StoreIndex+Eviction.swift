@@ -53,12 +53,16 @@ extension StoreIndex {
         }
     }
 
-    /// Tells the policy about a hit on `entry`, if it is still the live entry of its key.
+    /// Tells the policy about a hit on the key of `entry`, if the key is still live.
+    ///
+    /// The key counts, not the record read: a compaction may have moved the record between
+    /// the read and this call (the entry then names the copy's place), and the key may have
+    /// been written again meanwhile; either way the key was used. Requiring the very entry
+    /// read would drop the hits that race with a compaction pass, and make the policy's
+    /// order depend on when passes run.
     func recordHit(_ entry: IndexEntry) {
         read { s in
-            guard let tracker = s.live.tracker, let slot = s.live.index.slot(of: entry.keyHash),
-                  s.live.index[slot] == entry
-            else { return }
+            guard let tracker = s.live.tracker, let slot = s.live.index.slot(of: entry.keyHash) else { return }
             tracker.accessed(slot)
         }
     }
