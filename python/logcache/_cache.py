@@ -10,10 +10,14 @@ from . import _values
 from ._errors import ClosedError, Error, error_for, raise_for
 
 _ENCODING_BUFFER = 64 << 10
+# A thread's read buffer grows to the largest value it read, up to this; a larger value is
+# read into memory of its own, so that one huge value does not stay allocated per thread.
+_LARGEST_BUFFER = 4 << 20
 
 # Handles inherited across fork(): a child never closes or releases them (closing would
 # release file locks that belong to the parent, since flock belongs to the open file
-# description both share). They are kept here so that nothing frees them either.
+# description both share). They are kept here so that nothing frees them either; so are
+# the closed handles check() replaced.
 _inherited = []
 
 _UNITS = {
@@ -178,9 +182,22 @@ class Cache:
             if status == n.NOT_FOUND:
                 return None
             if status == n.BUFFER_TOO_SMALL:
+                if length.value > _LARGEST_BUFFER:
+                    return self._read_allocated(h, k)
                 buffer = self._buffer(length.value)
                 continue
             raise_for(status)
+
+    @staticmethod
+    def _read_allocated(h, k):
+        value = ctypes.c_void_p()
+        length = ctypes.c_size_t()
+        kind = ctypes.c_uint8()
+        status = n.get_alloc(h, k, len(k), ctypes.byref(value), ctypes.byref(length), ctypes.byref(kind))
+        if status == n.NOT_FOUND:
+            return None
+        _check(status)
+        return kind.value, n.take_bytes(value, length.value)
 
     def get(self, key, default=None):
         """The value of `key`, or `default` when it has none (or it expired)."""
@@ -295,7 +312,8 @@ class Cache:
         returns the problems found, as strings (an empty list for a clean store).
 
         It needs the store closed everywhere: this handle is closed for the check and
-        opened again after; with a handle open elsewhere it raises LockedError."""
+        opened again after; with a handle open elsewhere it raises LockedError. Other
+        threads must not use this Cache meanwhile."""
         self._h()
         with self._lock:
             _check(n.close(self._handle))
@@ -305,9 +323,10 @@ class Cache:
                 failure = None if status == n.OK else error_for(status)
                 report = json.loads(n.take_text(out)) if status == n.OK else None
             finally:
-                old = self._handle
+                # The closed handle is kept, not freed: a thread that ignored the rule above
+                # then gets ClosedError from it rather than freed memory.
+                _inherited.append(self._handle)
                 self._open()
-                n.release(old)
         if failure is not None:
             raise failure
         return [self._problem_text(p) for p in report.get("problems", [])]

@@ -234,3 +234,13 @@ def test_threads_share_one_cache(store_dir):
             t.join()
         assert not errors
         assert len(cache) == 2400
+
+
+def test_large_values(store_dir):
+    with logcache.Cache(store_dir) as cache:
+        small, medium, large = os.urandom(100), os.urandom(300 << 10), os.urandom(6 << 20)
+        cache.set("small", small)
+        cache.set("medium", medium)
+        cache.set("large", large)
+        assert cache["large"] == large and cache["medium"] == medium and cache["small"] == small
+        assert cache.get_many(["large", "small"]) == {"large": large, "small": small}

@@ -78,3 +78,19 @@ swift_build() {
     rm -f "$log"
     return "$status"
 }
+
+# pip_install ARGS...: `pip install ARGS` into the interpreter's own site, else the user's,
+# else past Debian's "externally managed" guard, for the user only.
+pip_install() {
+    python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+    python3 -m pip install --quiet "$@" 2>/dev/null \
+        || python3 -m pip install --quiet --user "$@" 2>/dev/null \
+        || python3 -m pip install --quiet --user --break-system-packages "$@"
+}
+
+# install_python_package: `pip install ./python`, which builds liblogcache.so in release
+# mode (in .build-python) and installs the logcache package with it.
+install_python_package() {
+    echo "installing the logcache Python package (pip install ./python)" >&2
+    pip_install --upgrade ./python
+}
