@@ -20,6 +20,21 @@ _LARGEST_BUFFER = 4 << 20
 # the closed handles check() replaced.
 _inherited = []
 
+# Moves on in every child of a fork: a Cache whose handle was opened at another generation
+# is in a child and opens its own (cheaper than asking for the process id on every call).
+_generation = 0
+_fork_lock = threading.Lock()
+
+
+def _after_fork_in_child():
+    global _generation, _fork_lock
+    _generation += 1
+    _fork_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 _UNITS = {
     "": 1, "b": 1,
     "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4,
@@ -120,18 +135,24 @@ class Cache:
         _check(n.open_store(self.directory.encode(), ctypes.byref(o), ctypes.byref(handle)))
         self._handle = handle
         self._pid = os.getpid()
+        self._generation = _generation
 
     def _h(self):
         """The handle of this process: a child of a fork opens its own."""
+        if self._generation == _generation and not self._closed:
+            return self._handle
         if self._closed:
             raise ClosedError(f"the cache {self.directory} is closed")
         if self._pid != os.getpid():
-            with self._lock:
+            with _fork_lock:
                 if self._pid != os.getpid():
+                    # A lock another thread held at the fork would stay held here for ever.
+                    self._lock = threading.Lock()
                     _inherited.append(self._handle)
                     self._handle = None
                     self._local = threading.local()
                     self._open()
+        self._generation = _generation
         return self._handle
 
     # Opening and closing
@@ -161,30 +182,33 @@ class Cache:
 
     # Values
 
-    def _buffer(self, size):
-        b = getattr(self._local, "buffer", None)
-        if b is None or len(b) < size:
-            b = ctypes.create_string_buffer(max(size, _ENCODING_BUFFER))
-            self._local.buffer = b
-        return b
+    def _reader(self, size=_ENCODING_BUFFER):
+        """This thread's read state: a buffer of at least `size` bytes, a view of it, and
+        the length and type cells with their pointers, made once per thread (each ctypes
+        object made per call costs as much as a read of a small hot value)."""
+        r = getattr(self._local, "reader", None)
+        if r is None or len(r[0]) < size:
+            buffer = ctypes.create_string_buffer(max(size, _ENCODING_BUFFER))
+            length, kind = ctypes.c_size_t(), ctypes.c_uint8()
+            r = (buffer, memoryview(buffer), length, kind, ctypes.byref(length), ctypes.byref(kind))
+            self._local.reader = r
+        return r
 
     def _read(self, key):
         """(type, bytes) of key's value, or None."""
-        k = _values.key_bytes(key)
+        k = key.encode("utf-8") if type(key) is str else _values.key_bytes(key)
         h = self._h()
-        length = ctypes.c_size_t()
-        kind = ctypes.c_uint8()
-        buffer = self._buffer(_ENCODING_BUFFER)
+        buffer, view, length, kind, length_p, kind_p = self._reader()
         while True:
-            status = n.get(h, k, len(k), buffer, len(buffer), ctypes.byref(length), ctypes.byref(kind))
+            status = n.get(h, k, len(k), buffer, len(buffer), length_p, kind_p)
             if status == n.OK:
-                return kind.value, ctypes.string_at(buffer, length.value)
+                return kind.value, view[:length.value].tobytes()
             if status == n.NOT_FOUND:
                 return None
             if status == n.BUFFER_TOO_SMALL:
                 if length.value > _LARGEST_BUFFER:
                     return self._read_allocated(h, k)
-                buffer = self._buffer(length.value)
+                buffer, view, length, kind, length_p, kind_p = self._reader(length.value)
                 continue
             raise_for(status)
 
@@ -204,7 +228,9 @@ class Cache:
         found = self._read(key)
         if found is None:
             return default
-        return _values.decode(found[0], found[1], self.serializer)
+        kind, data = found
+        # Bytes, the common case, need no decoding step.
+        return data if kind == n.TYPE_BYTES else _values.decode(kind, data, self.serializer)
 
     def set(self, key, value, expire=None):
         """Stores `value` under `key`: bytes, str, or a JSON value (None, bool, int, float,
