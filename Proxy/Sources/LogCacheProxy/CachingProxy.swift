@@ -1,0 +1,279 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LogCache
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The caching proxy: answers the cacheable requests it has seen from its store, forwards
+/// everything else, and stores the 2xx answers of cacheable requests (docs/proxy.md).
+public final class CachingProxy: Sendable {
+    public let options: ProxyOptions
+    let store: CacheStore
+    let client: HTTPClient
+    let logger: Logger
+    let statistics = ProxyStatistics()
+    /// Upstream calls in flight in this process, by store key: identical requests wait for
+    /// the first one's answer instead of calling the upstream again.
+    let flights = Mutex<[String: Task<Fetched, Never>]>([:])
+
+    /// Bodies larger than this are refused (413); up to `maxBody` they are cached.
+    static let largestBody = 256 << 20
+
+    public init(options: ProxyOptions, store: CacheStore, client: HTTPClient, logger: Logger) {
+        self.options = options
+        self.store = store
+        self.client = client
+        self.logger = logger
+    }
+
+    /// What an upstream call (or the store, for a caller that waited) answered.
+    struct Fetched: Sendable {
+        var status: Int
+        var headers: [(String, String)]
+        var body: [UInt8]
+        var isStream: Bool
+        /// Whether the answer came from the store (another process fetched it first).
+        var fromStore = false
+    }
+
+    // MARK: Handling a request
+
+    /// The response to `request`; never throws: every failure is an HTTP response.
+    public func respond(to request: Request, context: some RequestContext) async -> Response {
+        let start = ContinuousClock.now
+        let method = request.method.rawValue
+        let path = request.uri.path
+        let target = path + (request.uri.query.map { "?" + $0 } ?? "")
+        var outcome = "bypass"
+        let response: Response
+        do {
+            if method == "GET", path == "/logcache/stats" {
+                outcome = "stats"
+                response = try statsResponse()
+            } else {
+                (response, outcome) = try await proxy(request, method: method, path: path, target: target)
+            }
+        } catch let ProxyError.badRequest(message) {
+            response = Self.jsonError(.badRequest, message, type: "logcache_bad_request")
+        } catch {
+            response = Self.jsonError(.internalServerError, "\(error)", type: "logcache_error")
+        }
+        let ms = Double((ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000) / 1000
+            + Double((ContinuousClock.now - start).components.seconds) * 1000
+        logger.info("\(method) \(target) \(response.status.code) \(outcome) \(String(format: "%.1f", ms))ms")
+        return response
+    }
+
+    private func proxy(_ request: Request, method: String, path: String, target: String) async throws -> (Response, String) {
+        var request = request
+        let body: [UInt8]
+        do {
+            body = Array(buffer: try await request.collectBody(upTo: Self.largestBody))
+        } catch {
+            return (Self.jsonError(.contentTooLarge, "the request body is larger than \(Self.largestBody) bytes", type: "logcache_bad_request"), "bypass")
+        }
+        let controls = try RequestControls.parse(
+            cacheControl: request.headers[values: .cacheControl],
+            ttl: request.headers[HTTPField.Name("X-LogCache-TTL")!],
+            namespace: request.headers[HTTPField.Name("X-LogCache-Namespace")!])
+        guard options.caches(method: method, path: path), body.count <= options.maxBody, !controls.bypass else {
+            statistics.bypasses.add(1, ordering: .relaxed)
+            return (try await forward(request, target: target, body: body), "bypass")
+        }
+        var keyHeaders: [String: String] = [:]
+        for name in options.keyHeaders {
+            if let field = HTTPField.Name(name), let value = request.headers[field] { keyHeaders[name] = value }
+        }
+        let (identity, json) = RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders)
+        let key = try identity.key(namespace: controls.namespace ?? options.namespace)
+        if !controls.refresh, let stored = try lookup(key, maxAge: controls.maxAge) {
+            statistics.hits.add(1, ordering: .relaxed)
+            statistics.hitBytes.add(stored.body.count, ordering: .relaxed)
+            statistics.savedMicroseconds.add(Int(clamping: stored.upstreamMicroseconds), ordering: .relaxed)
+            return (Self.response(status: stored.status, contentType: stored.contentType, body: stored.body, marker: "hit"), "hit")
+        }
+        statistics.misses.add(1, ordering: .relaxed)
+        let wantsStream = { if case .object(let o)? = json, case .bool(true)? = o["stream"] { return true }; return false }()
+        let ttl = (controls.ttl ?? options.ttl).map { Duration.seconds($0) }
+        let upstream = upstreamRequest(request, target: target, body: body)
+        let (task, leader) = flight(key.storeKey) { [self] in
+            await fetchAndStore(upstream, key: key, ttl: ttl, refresh: controls.refresh, maxAge: controls.maxAge, stream: wantsStream)
+        }
+        if !leader { statistics.joined.add(1, ordering: .relaxed) }
+        let fetched = await task.value
+        var response = Self.response(status: fetched.status, headers: fetched.headers, body: fetched.body,
+                                     marker: fetched.fromStore ? "hit" : "miss")
+        if fetched.isStream { response.headers[.contentType] = "text/event-stream" }
+        return (response, fetched.fromStore ? "hit" : "miss")
+    }
+
+    /// The stored response of `key` when there is one young enough for `maxAge` seconds.
+    private func lookup(_ key: MemoKey, maxAge: Int?) throws -> StoredResponse? {
+        guard let bytes = try store.value(forKey: key.storeKey), let stored = StoredResponse(decoding: bytes) else { return nil }
+        if let maxAge, Int64(Date().timeIntervalSince1970 * 1000) - stored.storedAt > Int64(maxAge) * 1000 { return nil }
+        return stored
+    }
+
+    /// The flight of `key`: the one in progress, or a new one running `body` that this caller leads.
+    private func flight(_ key: String, _ body: @escaping @Sendable () async -> Fetched) -> (Task<Fetched, Never>, Bool) {
+        flights.withLock { table in
+            if let running = table[key] { return (running, false) }
+            let task = Task { [self] in
+                let fetched = await body()
+                _ = flights.withLock { $0.removeValue(forKey: key) }
+                return fetched
+            }
+            table[key] = task
+            return (task, true)
+        }
+    }
+
+    /// Calls the upstream under the key's memo lock (one call across the proxy processes
+    /// sharing the store), stores a complete 2xx answer, and returns what came back. The
+    /// call runs on in its own task even if the client that started it goes away.
+    private func fetchAndStore(_ upstream: HTTPClientRequest, key: MemoKey, ttl: Duration?, refresh: Bool,
+                               maxAge: Int?, stream: Bool) async -> Fetched {
+        let lock: MemoLock
+        do {
+            lock = try await MemoLock.acquire(storeDirectory: store.directory, key: key)
+        } catch {
+            return Self.errorFetched(500, "the memo lock of the request could not be taken: \(error)")
+        }
+        defer { lock.release() }
+        // Another process may have stored the answer while this one waited for the lock.
+        if !refresh, let stored = try? lookup(key, maxAge: maxAge) {
+            return Fetched(status: stored.status, headers: [("content-type", stored.contentType)], body: stored.body,
+                           isStream: stored.isStream, fromStore: true)
+        }
+        let start = ContinuousClock.now
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(upstream, timeout: .seconds(Int64(options.upstreamTimeout)))
+        } catch {
+            statistics.upstreamErrors.add(1, ordering: .relaxed)
+            return Self.errorFetched(502, "the upstream \(options.upstream) did not answer: \(error)")
+        }
+        let contentType = response.headers.first(name: "content-type") ?? "application/octet-stream"
+        let isStream = stream || contentType.lowercased().hasPrefix("text/event-stream")
+        var body: [UInt8] = []
+        var complete = true
+        do {
+            for try await chunk in response.body {
+                body.append(contentsOf: chunk.readableBytesView)
+                if body.count > Self.largestBody { complete = false; break }
+            }
+        } catch {
+            // An upstream that aborts the body: the answer is incomplete and not stored.
+            complete = false
+        }
+        let status = Int(response.status.code)
+        if !(200..<300).contains(status) { statistics.upstreamErrors.add(1, ordering: .relaxed) }
+        if complete, (200..<300).contains(status) {
+            let elapsed = ContinuousClock.now - start
+            let micros = UInt64(max(0, elapsed.components.seconds)) * 1_000_000 + UInt64(max(0, elapsed.components.attoseconds / 1_000_000_000_000))
+            let stored = StoredResponse(status: status, contentType: contentType, isStream: isStream, upstreamMicroseconds: micros,
+                                        storedAt: Int64(Date().timeIntervalSince1970 * 1000), body: body)
+            do {
+                try store.set(stored.encoded(), forKey: key.storeKey, ttl: ttl)
+            } catch {
+                logger.warning("the answer to \(key.storeKey) was not stored: \(error)")
+            }
+        }
+        guard complete else {
+            return Self.errorFetched(502, "the upstream \(options.upstream) ended its answer early; nothing was stored")
+        }
+        return Fetched(status: status, headers: Self.passedHeaders(response.headers), body: body, isStream: isStream)
+    }
+
+    /// Forwards a request that is not cached, and streams the upstream's answer back.
+    private func forward(_ request: Request, target: String, body: [UInt8]) async throws -> Response {
+        let upstream = upstreamRequest(request, target: target, body: body)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(upstream, timeout: .seconds(Int64(options.upstreamTimeout)))
+        } catch {
+            statistics.upstreamErrors.add(1, ordering: .relaxed)
+            return Self.jsonError(.badGateway, "the upstream \(options.upstream) did not answer: \(error)", type: "logcache_upstream_error")
+        }
+        var headers = HTTPFields()
+        for (name, value) in Self.passedHeaders(response.headers) {
+            if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
+        }
+        headers[HTTPField.Name("X-LogCache")!] = "bypass"
+        let stream = response.body
+        return Response(status: .init(code: Int(response.status.code)), headers: headers,
+                        body: ResponseBody(asyncSequence: stream))
+    }
+
+    /// The upstream request for a client's request: same method, path, query and body;
+    /// headers as sent but for the hop-by-hop ones and the proxy's own, with an identity
+    /// encoding asked for, so that a stored body is never compressed without its header.
+    private func upstreamRequest(_ request: Request, target: String, body: [UInt8]) -> HTTPClientRequest {
+        var upstream = HTTPClientRequest(url: options.upstream + target)
+        upstream.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if Self.hopByHop.contains(name) || name.hasPrefix("x-logcache-") || name == "accept-encoding" { continue }
+            upstream.headers.add(name: field.name.rawName, value: field.value)
+        }
+        upstream.headers.replaceOrAdd(name: "accept-encoding", value: "identity")
+        if !body.isEmpty || request.method == .post || request.method == .put || request.method == .patch {
+            upstream.body = .bytes(ByteBuffer(bytes: body))
+        }
+        return upstream
+    }
+
+    static let hopByHop: Set<String> = ["host", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+                                        "te", "trailer", "transfer-encoding", "upgrade", "content-length"]
+
+    /// The upstream's headers a client is given: all but the hop-by-hop ones and the length,
+    /// which the server sets.
+    static func passedHeaders(_ headers: HTTPHeaders) -> [(String, String)] {
+        headers.filter { !hopByHop.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
+    }
+
+    // MARK: Responses
+
+    static func response(status: Int, contentType: String, body: [UInt8], marker: String) -> Response {
+        response(status: status, headers: [("content-type", contentType)], body: body, marker: marker)
+    }
+
+    static func response(status: Int, headers: [(String, String)], body: [UInt8], marker: String) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        fields[HTTPField.Name("X-LogCache")!] = marker
+        fields[.contentLength] = String(body.count)
+        return Response(status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func errorFetched(_ status: Int, _ message: String) -> Fetched {
+        Fetched(status: status, headers: [("content-type", "application/json")], body: errorBody(message, type: "logcache_upstream_error"),
+                isStream: false)
+    }
+
+    static func errorBody(_ message: String, type: String) -> [UInt8] {
+        let object = ["error": ["message": message, "type": type]]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
+    }
+
+    static func jsonError(_ status: HTTPResponse.Status, _ message: String, type: String) -> Response {
+        response(status: status.code, contentType: "application/json", body: errorBody(message, type: type), marker: "bypass")
+    }
+
+    private func statsResponse() throws -> Response {
+        struct Stats: Encodable {
+            var proxy: ProxyStatistics.Snapshot
+            var store: Statistics
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(Stats(proxy: statistics.snapshot, store: store.statistics))
+        return Self.response(status: 200, contentType: "application/json", body: [UInt8](data), marker: "bypass")
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import LogCache
+
+/// What decides a cached response: the method, the path with its query, the body (its
+/// canonical JSON when it is JSON, else its bytes), and the values of the headers named with
+/// `--key-header`. `Authorization` and every other header are left out, so that one cache
+/// serves a team whatever their keys.
+struct RequestIdentity: Encodable {
+    var method: String
+    var path: String
+    /// The body when it is JSON: encoded canonically, so member order, whitespace and number
+    /// spelling do not change the key.
+    var json: JSONValue?
+    /// The body's bytes in base64 when it is not JSON.
+    var raw: String?
+    /// The `--key-header` headers by lowercased name; absent ones are left out.
+    var headers: [String: String]
+
+    /// The memo key of the identity in `namespace` (version 1 of the proxy's keys), so that
+    /// `cachectl namespaces` lists the proxy's entries and memo locks give single flight.
+    func key(namespace: String) throws -> MemoKey {
+        try MemoKey(namespace: namespace, version: "1", request: self)
+    }
+
+    /// The identity of a request, and its parsed JSON body when it has one.
+    static func of(method: String, path: String, body: [UInt8], headers: [String: String]) -> (RequestIdentity, JSONValue?) {
+        let json = body.withUnsafeBytes { try? JSONValue(json: $0) }
+        let identity = RequestIdentity(method: method, path: path, json: json,
+                                       raw: json == nil ? Data(body).base64EncodedString() : nil, headers: headers)
+        return (identity, json)
+    }
+}
+
+/// The per-request controls, from `Cache-Control` (RFC 9111's request directives) and the
+/// proxy's own headers.
+struct RequestControls: Equatable {
+    /// `no-cache`: fetch and replace, whatever is stored.
+    var refresh = false
+    /// `no-store`: neither read nor write the store.
+    var bypass = false
+    /// `max-age=N`: a stored response older than N seconds is refreshed.
+    var maxAge: Int?
+    /// `X-LogCache-TTL: N`: seconds a new response is kept.
+    var ttl: Int?
+    /// `X-LogCache-Namespace`.
+    var namespace: String?
+
+    /// The controls of a request's `Cache-Control`, `X-LogCache-TTL` and `X-LogCache-Namespace`
+    /// values; a malformed TTL is reported, never guessed.
+    static func parse(cacheControl: [String], ttl: String?, namespace: String?) throws(ProxyError) -> RequestControls {
+        var c = RequestControls()
+        for directive in cacheControl.flatMap({ $0.split(separator: ",") }) {
+            let d = directive.trimmingCharacters(in: .whitespaces).lowercased()
+            if d == "no-cache" { c.refresh = true }
+            else if d == "no-store" { c.bypass = true }
+            else if d.hasPrefix("max-age=") {
+                guard let n = Int(d.dropFirst("max-age=".count)), n >= 0 else {
+                    throw .badRequest("Cache-Control max-age must be a number of seconds, not \"\(directive)\"")
+                }
+                c.maxAge = n
+            }
+        }
+        if let ttl {
+            guard let n = Int(ttl.trimmingCharacters(in: .whitespaces)), n > 0, n <= 315_360_000_00 else {
+                throw .badRequest("X-LogCache-TTL must be a positive number of seconds, not \"\(ttl)\"")
+            }
+            c.ttl = n
+        }
+        if let namespace {
+            do { try MemoKey.check(namespace: namespace) } catch {
+                throw .badRequest("X-LogCache-Namespace: \(error)")
+            }
+            c.namespace = namespace
+        }
+        return c
+    }
+}
+
+/// A request the proxy refuses, with the status and message the client gets.
+enum ProxyError: Error {
+    case badRequest(String)
+}

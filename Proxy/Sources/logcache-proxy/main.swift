@@ -1,0 +1,109 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import LogCache
+import LogCacheProxy
+import Logging
+
+/// `logcache-proxy --store DIR --upstream URL`: a caching proxy for OpenAI-compatible APIs.
+@main
+struct ProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logcache-proxy",
+        abstract: "A caching proxy for OpenAI-compatible APIs, answering repeated requests from a LogCache store.",
+        discussion: """
+            POSTs to the endpoints whose answer is a function of the body (/v1/chat/completions, \
+            /v1/completions, /v1/embeddings, /v1/responses, /v1/moderations, and the prefixes given \
+            with --cache-path) are answered from the store when the same request was answered \
+            before; 2xx answers are stored. The key is the method, the path and the canonical JSON \
+            of the body; Authorization and other headers are not part of it unless named with \
+            --key-header. Everything else is forwarded as it is. Per request: Cache-Control \
+            no-cache (refresh), no-store (bypass), max-age=N; X-LogCache-TTL: N; \
+            X-LogCache-Namespace: NAME. Every answer carries X-LogCache: hit, miss or bypass. \
+            GET /logcache/stats gives the counters as JSON.
+
+            Examples:
+              logcache-proxy --store /var/cache/llm --upstream https://api.openai.com
+              OPENAI_BASE_URL=http://127.0.0.1:8787/v1 python job.py
+              logcache-proxy --store /tmp/c --upstream http://127.0.0.1:8000 --listen 127.0.0.1:9000 --ttl 86400
+            """
+    )
+
+    @Option(help: "The store directory (created when missing).")
+    var store: String
+
+    @Option(help: "The upstream's base URL, such as https://api.openai.com.")
+    var upstream: String
+
+    @Option(help: "Address and port to listen on; port 0 picks a free one (printed at start).")
+    var listen = "127.0.0.1:8787"
+
+    @Option(help: "Seconds a new answer is kept (default: the store's default TTL, if any).")
+    var ttl: Int?
+
+    @Option(help: "The namespace of the proxy's keys.")
+    var namespace = "proxy"
+
+    @Option(name: .customLong("key-header"), help: "A request header whose value is part of the key (repeatable).")
+    var keyHeaders: [String] = []
+
+    @Option(name: .customLong("cache-path"), help: "Also cache POSTs to paths with this prefix (repeatable).")
+    var cachePaths: [String] = []
+
+    @Option(name: .customLong("max-body"), help: "Request bodies larger than this many bytes are forwarded uncached.")
+    var maxBody = 10 << 20
+
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds an upstream call may take.")
+    var upstreamTimeout = 600
+
+    @Flag(name: .customLong("allow-insecure-upstream"), help: "Allow a plain http:// upstream that is not on loopback.")
+    var allowInsecureUpstream = false
+
+    func run() async throws {
+        let upstream: String
+        do {
+            upstream = try ProxyOptions.checkUpstream(self.upstream, allowInsecure: allowInsecureUpstream)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port)
+        else { throw ValidationError("--listen \(listen) is not HOST:PORT") }
+        let host = String(listen[..<colon])
+        guard maxBody >= 0 else { throw ValidationError("--max-body must not be negative") }
+        if let ttl, ttl <= 0 { throw ValidationError("--ttl must be a positive number of seconds") }
+        let options = ProxyOptions(store: store, upstream: upstream, host: host, port: port, ttl: ttl, namespace: namespace,
+                                   keyHeaders: keyHeaders, cachePaths: cachePaths, maxBody: maxBody, upstreamTimeout: upstreamTimeout)
+        do { try MemoKey.check(namespace: namespace) } catch { throw ValidationError("--namespace: \(error)") }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "logcache-proxy")
+        let cache = try CacheStore(directory: store)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled))
+        let proxy = CachingProxy(options: options, store: cache, client: client, logger: logger)
+        let app = Application(
+            responder: CallbackResponder { (request: Request, context: BasicRequestContext) in await proxy.respond(to: request, context: context) },
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? listen
+                // Written at once, unbuffered: whoever started the proxy waits for this line.
+                FileHandle.standardOutput.write(Data("logcache-proxy listening on \(address), forwarding to \(upstream), store \(cache.directory)\n".utf8))
+            },
+            logger: logger
+        )
+        do {
+            try await app.runService()
+        } catch {
+            try? await client.shutdown()
+            try? cache.close()
+            throw error
+        }
+        try? await client.shutdown()
+        try cache.close()
+    }
+}
