@@ -73,7 +73,7 @@ class Upstream:
                                       "embedding": [0.1, 0.2]}], "model": "fake", "usage": {"prompt_tokens": 1, "total_tokens": 1}}).encode())
                 content = f"answer {n} to {json.dumps(request.get('messages', request.get('prompt', '')))}"
                 if request.get("stream"):
-                    return self._stream(n, content, abort=request.get("abort", False))
+                    return self._stream(n, content, abort=request.get("abort", False), pace=float(request.get("pace", 0.01)))
                 body = {
                     "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 1700000000 + n, "model": request.get("model", "fake"),
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
@@ -81,7 +81,7 @@ class Upstream:
                 }
                 self._send(200, json.dumps(body).encode())
 
-            def _stream(self, n, content, abort):
+            def _stream(self, n, content, abort, pace):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -98,7 +98,7 @@ class Upstream:
                         self.connection.shutdown(2)
                         self.close_connection = True
                         return
-                    time.sleep(0.01)
+                    time.sleep(pace)
                 end = b"data: [DONE]\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(end), end))
                 self.wfile.write(b"0\r\n\r\n")

@@ -214,3 +214,48 @@ def test_openai_client_gets_the_same_objects_from_a_hit(upstream, start_proxy):
     chunks = [c.model_dump() for c in client.chat.completions.create(model="fake", messages=messages, stream=True)]
     again = [c.model_dump() for c in client.chat.completions.create(model="fake", messages=messages, stream=True)]
     assert chunks == again and len(chunks) > 1 and upstream.count(CHAT) == 2
+
+
+def open_stream(proxy, body):
+    import http.client
+    from urllib.parse import urlparse
+    u = urlparse(proxy.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request("POST", CHAT, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    return conn, conn.getresponse()
+
+
+def test_streams_arrive_live_and_joiners_get_them_too(upstream, start_proxy):
+    import time
+    proxy = start_proxy(upstream.url)
+    body = ask("one two three four five six", stream=True, pace=0.25)
+    start = time.monotonic()
+    conn, r = open_stream(proxy, body)
+    first = r.readline()
+    first_at = time.monotonic() - start
+    assert first.startswith(b"data: ") and r.headers["X-LogCache"] == "miss"
+    # A second identical request joins the call in flight and gets every event.
+    joined = {}
+    t = threading.Thread(target=lambda: joined.update(result=read_stream(proxy, body)))
+    t.start()
+    rest = r.read()
+    total = time.monotonic() - start
+    t.join()
+    conn.close()
+    assert first_at < total / 2, (first_at, total)
+    assert joined["result"][2] == first + rest
+    assert upstream.count(CHAT) == 1
+    _, _, again = read_stream(proxy, body)
+    assert again == first + rest and upstream.count(CHAT) == 1
+
+
+def test_a_stream_goes_on_when_its_first_client_leaves(upstream, start_proxy):
+    import time
+    proxy = start_proxy(upstream.url)
+    body = ask("leaving early but stored anyway", stream=True, pace=0.1)
+    conn, r = open_stream(proxy, body)
+    assert r.readline().startswith(b"data: ")
+    conn.close()
+    time.sleep(1.5)
+    marker, _, replay = read_stream(proxy, body)
+    assert marker == "hit" and replay.endswith(b"data: [DONE]\n\n") and upstream.count(CHAT) == 1

@@ -38,6 +38,8 @@ public final class CachingProxy: Sendable {
         var isStream: Bool
         /// Whether the answer came from the store (another process fetched it first).
         var fromStore = false
+        /// A 2xx stream still arriving: its events, live (`body` is then empty).
+        var relay: StreamRelay? = nil
     }
 
     // MARK: Handling a request
@@ -100,15 +102,21 @@ public final class CachingProxy: Sendable {
         let wantsStream = { if case .object(let o)? = json, case .bool(true)? = o["stream"] { return true }; return false }()
         let ttl = (controls.ttl ?? options.ttl).map { Duration.seconds($0) }
         let upstream = upstreamRequest(request, target: target, body: body)
-        let (task, leader) = flight(key.storeKey) { [self] in
-            await fetchAndStore(upstream, key: key, ttl: ttl, refresh: controls.refresh, maxAge: controls.maxAge, stream: wantsStream)
+        let (task, leader) = flight(key.storeKey) { [self] landed in
+            await fetchAndStore(upstream, key: key, ttl: ttl, refresh: controls.refresh, maxAge: controls.maxAge,
+                                stream: wantsStream, landed: landed)
         }
         if !leader { statistics.joined.add(1, ordering: .relaxed) }
         let fetched = await task.value
-        var response = Self.response(status: fetched.status, headers: fetched.headers, body: fetched.body,
-                                     marker: fetched.fromStore ? "hit" : "miss")
+        let marker = fetched.fromStore ? "hit" : "miss"
+        if let relay = fetched.relay {
+            var fields = Self.fields(fetched.headers, marker: marker)
+            fields[.contentType] = "text/event-stream"
+            return (Response(status: .init(code: fetched.status), headers: fields, body: ResponseBody(asyncSequence: relay.subscribe())), marker)
+        }
+        var response = Self.response(status: fetched.status, headers: fetched.headers, body: fetched.body, marker: marker)
         if fetched.isStream { response.headers[.contentType] = "text/event-stream" }
-        return (response, fetched.fromStore ? "hit" : "miss")
+        return (response, marker)
     }
 
     /// The stored response of `key` when there is one young enough for `maxAge` seconds.
@@ -118,14 +126,15 @@ public final class CachingProxy: Sendable {
         return stored
     }
 
-    /// The flight of `key`: the one in progress, or a new one running `body` that this caller leads.
-    private func flight(_ key: String, _ body: @escaping @Sendable () async -> Fetched) -> (Task<Fetched, Never>, Bool) {
+    /// The flight of `key`: the one in progress, or a new one running `body` that this caller
+    /// leads. `body` is given the call that ends the flight (later requests then start
+    /// afresh and find the stored answer): at its return, or for a stream once its last event came.
+    private func flight(_ key: String, _ body: @escaping @Sendable (_ landed: @escaping @Sendable () -> Void) async -> Fetched)
+        -> (Task<Fetched, Never>, Bool) {
         flights.withLock { table in
             if let running = table[key] { return (running, false) }
             let task = Task { [self] in
-                let fetched = await body()
-                _ = flights.withLock { $0.removeValue(forKey: key) }
-                return fetched
+                await body { _ = self.flights.withLock { $0.removeValue(forKey: key) } }
             }
             table[key] = task
             return (task, true)
@@ -133,19 +142,22 @@ public final class CachingProxy: Sendable {
     }
 
     /// Calls the upstream under the key's memo lock (one call across the proxy processes
-    /// sharing the store), stores a complete 2xx answer, and returns what came back. The
-    /// call runs on in its own task even if the client that started it goes away.
+    /// sharing the store), stores a complete 2xx answer, and returns what came back; a 2xx
+    /// stream is returned as soon as its head arrives, its events relayed live while they are
+    /// recorded. The call runs on in its own task even if the client that started it goes away.
     private func fetchAndStore(_ upstream: HTTPClientRequest, key: MemoKey, ttl: Duration?, refresh: Bool,
-                               maxAge: Int?, stream: Bool) async -> Fetched {
+                               maxAge: Int?, stream: Bool, landed: @escaping @Sendable () -> Void) async -> Fetched {
         let lock: MemoLock
         do {
             lock = try await MemoLock.acquire(storeDirectory: store.directory, key: key)
         } catch {
+            landed()
             return Self.errorFetched(500, "the memo lock of the request could not be taken: \(error)")
         }
-        defer { lock.release() }
         // Another process may have stored the answer while this one waited for the lock.
         if !refresh, let stored = try? lookup(key, maxAge: maxAge) {
+            lock.release()
+            landed()
             return Fetched(status: stored.status, headers: [("content-type", stored.contentType)], body: stored.body,
                            isStream: stored.isStream, fromStore: true)
         }
@@ -154,11 +166,57 @@ public final class CachingProxy: Sendable {
         do {
             response = try await client.execute(upstream, timeout: .seconds(Int64(options.upstreamTimeout)))
         } catch {
+            lock.release()
+            landed()
             statistics.upstreamErrors.add(1, ordering: .relaxed)
             return Self.errorFetched(502, "the upstream \(options.upstream) did not answer: \(error)")
         }
         let contentType = response.headers.first(name: "content-type") ?? "application/octet-stream"
+        let status = Int(response.status.code)
         let isStream = stream || contentType.lowercased().hasPrefix("text/event-stream")
+        if !(200..<300).contains(status) { statistics.upstreamErrors.add(1, ordering: .relaxed) }
+        let headers = Self.passedHeaders(response.headers)
+        let record = { @Sendable [self] (body: [UInt8]) in
+            guard (200..<300).contains(status) else { return }
+            let stored = StoredResponse(status: status, contentType: contentType, isStream: isStream,
+                                        upstreamMicroseconds: Self.microseconds(ContinuousClock.now - start),
+                                        storedAt: Int64(Date().timeIntervalSince1970 * 1000), body: body)
+            do {
+                try store.set(stored.encoded(), forKey: key.storeKey, ttl: ttl)
+            } catch {
+                logger.warning("the answer to \(key.storeKey) was not stored: \(error)")
+            }
+        }
+        if isStream, (200..<300).contains(status) {
+            let relay = StreamRelay()
+            Task { [self] in
+                defer {
+                    lock.release()
+                    landed()
+                }
+                var body: [UInt8] = []
+                do {
+                    for try await chunk in response.body {
+                        body.append(contentsOf: chunk.readableBytesView)
+                        relay.append(chunk)
+                        if body.count > Self.largestBody { throw ProxyError.badRequest("stream too long") }
+                    }
+                } catch {
+                    // Cut short (by the upstream, or past the largest body): relayed as far as it
+                    // came, never stored.
+                    relay.finish()
+                    logger.warning("the stream of \(key.storeKey) ended early: \(error); nothing was stored")
+                    return
+                }
+                record(body)
+                relay.finish()
+            }
+            return Fetched(status: status, headers: headers, body: [], isStream: true, relay: relay)
+        }
+        defer {
+            lock.release()
+            landed()
+        }
         var body: [UInt8] = []
         var complete = true
         do {
@@ -170,23 +228,17 @@ public final class CachingProxy: Sendable {
             // An upstream that aborts the body: the answer is incomplete and not stored.
             complete = false
         }
-        let status = Int(response.status.code)
-        if !(200..<300).contains(status) { statistics.upstreamErrors.add(1, ordering: .relaxed) }
-        if complete, (200..<300).contains(status) {
-            let elapsed = ContinuousClock.now - start
-            let micros = UInt64(max(0, elapsed.components.seconds)) * 1_000_000 + UInt64(max(0, elapsed.components.attoseconds / 1_000_000_000_000))
-            let stored = StoredResponse(status: status, contentType: contentType, isStream: isStream, upstreamMicroseconds: micros,
-                                        storedAt: Int64(Date().timeIntervalSince1970 * 1000), body: body)
-            do {
-                try store.set(stored.encoded(), forKey: key.storeKey, ttl: ttl)
-            } catch {
-                logger.warning("the answer to \(key.storeKey) was not stored: \(error)")
-            }
-        }
         guard complete else {
             return Self.errorFetched(502, "the upstream \(options.upstream) ended its answer early; nothing was stored")
         }
-        return Fetched(status: status, headers: Self.passedHeaders(response.headers), body: body, isStream: isStream)
+        record(body)
+        return Fetched(status: status, headers: headers, body: body, isStream: isStream)
+    }
+
+    static func microseconds(_ d: Duration) -> UInt64 {
+        let (seconds, attoseconds) = d.components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) &* 1_000_000 &+ UInt64(attoseconds / 1_000_000_000_000)
     }
 
     /// Forwards a request that is not cached, and streams the upstream's answer back.
@@ -242,12 +294,17 @@ public final class CachingProxy: Sendable {
         response(status: status, headers: [("content-type", contentType)], body: body, marker: marker)
     }
 
-    static func response(status: Int, headers: [(String, String)], body: [UInt8], marker: String) -> Response {
+    static func fields(_ headers: [(String, String)], marker: String) -> HTTPFields {
         var fields = HTTPFields()
         for (name, value) in headers {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
         fields[HTTPField.Name("X-LogCache")!] = marker
+        return fields
+    }
+
+    static func response(status: Int, headers: [(String, String)], body: [UInt8], marker: String) -> Response {
+        var fields = fields(headers, marker: marker)
         fields[.contentLength] = String(body.count)
         return Response(status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
