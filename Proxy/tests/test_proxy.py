@@ -259,3 +259,36 @@ def test_a_stream_goes_on_when_its_first_client_leaves(upstream, start_proxy):
     time.sleep(1.5)
     marker, _, replay = read_stream(proxy, body)
     assert marker == "hit" and replay.endswith(b"data: [DONE]\n\n") and upstream.count(CHAT) == 1
+
+
+def test_metrics(upstream, start_proxy):
+    proxy = start_proxy(upstream.url)
+    post(proxy, CHAT, ask("metrics"))
+    post(proxy, CHAT, ask("metrics"))
+    with urllib.request.urlopen(proxy.url + "/metrics") as r:
+        text = r.read().decode()
+    assert 'logcache_proxy_requests_total{outcome="hit"} 1' in text
+    assert 'logcache_proxy_requests_total{outcome="miss"} 1' in text
+    assert "logcache_store_entries 1" in text and "# HELP logcache_proxy_upstream_errors_total" in text
+
+
+def test_tls_upstream_with_a_private_ca(start_proxy, tmp_path):
+    from fake_upstream import Upstream
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    secure = Upstream(tls=(str(cert), str(key)))
+    try:
+        trusted = start_proxy(secure.url, "--upstream-ca", str(cert), store=str(tmp_path / "a"))
+        s, h, b = post(trusted, CHAT, ask("over tls"))
+        assert s == 200 and h["X-LogCache"] == "miss" and b"answer 1" in b
+        # Without the CA the upstream's certificate is not trusted: a 502, nothing stored.
+        untrusted = start_proxy(secure.url, store=str(tmp_path / "b"))
+        s, _, b = post(untrusted, CHAT, ask("over tls"))
+        assert s == 502 and secure.count(CHAT) == 1
+    finally:
+        secure.stop()
+    bad = subprocess.run([proxy_binary(), "--store", str(tmp_path / "c"), "--upstream", "https://127.0.0.1:1",
+                          "--upstream-ca", str(tmp_path / "missing.pem")], capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "upstream-ca" in bad.stderr

@@ -56,6 +56,12 @@ public final class CachingProxy: Sendable {
             if method == "GET", path == "/logcache/stats" {
                 outcome = "stats"
                 response = try statsResponse()
+            } else if method == "GET", path == "/metrics" {
+                outcome = "metrics"
+                let s = store.statistics
+                response = Self.response(status: 200, contentType: "text/plain; version=0.0.4",
+                                         body: statistics.prometheusText(entries: s.entries, liveBytes: s.liveBytes, diskBytes: s.diskBytes),
+                                         marker: "bypass")
             } else {
                 (response, outcome) = try await proxy(request, method: method, path: path, target: target)
             }
@@ -83,7 +89,7 @@ public final class CachingProxy: Sendable {
             ttl: request.headers[HTTPField.Name("X-LogCache-TTL")!],
             namespace: request.headers[HTTPField.Name("X-LogCache-Namespace")!])
         guard options.caches(method: method, path: path), body.count <= options.maxBody, !controls.bypass else {
-            statistics.bypasses.add(1, ordering: .relaxed)
+            statistics.bypass()
             return (try await forward(request, target: target, body: body), "bypass")
         }
         var keyHeaders: [String: String] = [:]
@@ -93,12 +99,10 @@ public final class CachingProxy: Sendable {
         let (identity, json) = RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders)
         let key = try identity.key(namespace: controls.namespace ?? options.namespace)
         if !controls.refresh, let stored = try lookup(key, maxAge: controls.maxAge) {
-            statistics.hits.add(1, ordering: .relaxed)
-            statistics.hitBytes.add(stored.body.count, ordering: .relaxed)
-            statistics.savedMicroseconds.add(Int(clamping: stored.upstreamMicroseconds), ordering: .relaxed)
+            statistics.hit(bytes: stored.body.count, savedMicroseconds: Int(clamping: stored.upstreamMicroseconds))
             return (Self.response(status: stored.status, contentType: stored.contentType, body: stored.body, marker: "hit"), "hit")
         }
-        statistics.misses.add(1, ordering: .relaxed)
+        statistics.miss()
         let wantsStream = { if case .object(let o)? = json, case .bool(true)? = o["stream"] { return true }; return false }()
         let ttl = (controls.ttl ?? options.ttl).map { Duration.seconds($0) }
         let upstream = upstreamRequest(request, target: target, body: body)
@@ -106,7 +110,7 @@ public final class CachingProxy: Sendable {
             await fetchAndStore(upstream, key: key, ttl: ttl, refresh: controls.refresh, maxAge: controls.maxAge,
                                 stream: wantsStream, landed: landed)
         }
-        if !leader { statistics.joined.add(1, ordering: .relaxed) }
+        if !leader { statistics.join() }
         let fetched = await task.value
         let marker = fetched.fromStore ? "hit" : "miss"
         if let relay = fetched.relay {
@@ -168,13 +172,13 @@ public final class CachingProxy: Sendable {
         } catch {
             lock.release()
             landed()
-            statistics.upstreamErrors.add(1, ordering: .relaxed)
+            statistics.upstreamError()
             return Self.errorFetched(502, "the upstream \(options.upstream) did not answer: \(error)")
         }
         let contentType = response.headers.first(name: "content-type") ?? "application/octet-stream"
         let status = Int(response.status.code)
         let isStream = stream || contentType.lowercased().hasPrefix("text/event-stream")
-        if !(200..<300).contains(status) { statistics.upstreamErrors.add(1, ordering: .relaxed) }
+        if !(200..<300).contains(status) { statistics.upstreamError() }
         let headers = Self.passedHeaders(response.headers)
         let record = { @Sendable [self] (body: [UInt8]) in
             guard (200..<300).contains(status) else { return }
@@ -248,7 +252,7 @@ public final class CachingProxy: Sendable {
         do {
             response = try await client.execute(upstream, timeout: .seconds(Int64(options.upstreamTimeout)))
         } catch {
-            statistics.upstreamErrors.add(1, ordering: .relaxed)
+            statistics.upstreamError()
             return Self.jsonError(.badGateway, "the upstream \(options.upstream) did not answer: \(error)", type: "logcache_upstream_error")
         }
         var headers = HTTPFields()

@@ -1,7 +1,77 @@
+import Prometheus
 import Synchronization
 
-/// The proxy's counters since it started (`GET /logcache/stats`).
+/// The proxy's counters since it started (`GET /logcache/stats`, and in Prometheus's text
+/// format `GET /metrics`).
 final class ProxyStatistics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let requests: [String: Counter]
+    private let upstreamErrorCounter: Counter
+    private let hitBytesCounter: Counter
+    private let savedSecondsCounter: Counter
+    private let entriesGauge: Gauge
+    private let liveBytesGauge: Gauge
+    private let diskBytesGauge: Gauge
+
+    init() {
+        let registry = self.registry
+        func name(_ subsystem: String, _ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "logcache", subsystem: subsystem, metricName: metric, unitName: unit, helpText: help)
+        }
+        let requestsName = name("proxy", "requests", "total",
+                                "Requests by outcome: answered from the store, fetched, forwarded uncached, or joined to one in flight")
+        var requests: [String: Counter] = [:]
+        for outcome in ["hit", "miss", "bypass", "joined"] {
+            requests[outcome] = registry.makeCounter(descriptor: requestsName, labels: [("outcome", outcome)])
+        }
+        self.requests = requests
+        upstreamErrorCounter = registry.makeCounter(
+            descriptor: name("proxy", "upstream_errors", "total", "Upstream calls that failed or answered with a status other than 2xx"))
+        hitBytesCounter = registry.makeCounter(descriptor: name("proxy", "hit_bytes", "total", "Body bytes answered from the store"))
+        savedSecondsCounter = registry.makeCounter(
+            descriptor: name("proxy", "time_saved_seconds", "total", "Upstream time the hits saved"))
+        entriesGauge = registry.makeGauge(descriptor: name("store", "entries", "", "Live entries in the store"))
+        liveBytesGauge = registry.makeGauge(descriptor: name("store", "live", "bytes", "Bytes of the store's live records"))
+        diskBytesGauge = registry.makeGauge(descriptor: name("store", "disk", "bytes", "Bytes of the store's files on disk"))
+    }
+
+    func hit(bytes: Int, savedMicroseconds micros: Int) {
+        hits.add(1, ordering: .relaxed)
+        hitBytes.add(bytes, ordering: .relaxed)
+        savedMicroseconds.add(micros, ordering: .relaxed)
+        requests["hit"]?.increment()
+        hitBytesCounter.increment(by: Int64(bytes))
+        savedSecondsCounter.increment(by: Double(micros) / 1e6)
+    }
+
+    func miss() {
+        misses.add(1, ordering: .relaxed)
+        requests["miss"]?.increment()
+    }
+
+    func bypass() {
+        bypasses.add(1, ordering: .relaxed)
+        requests["bypass"]?.increment()
+    }
+
+    func join() {
+        joined.add(1, ordering: .relaxed)
+        requests["joined"]?.increment()
+    }
+
+    func upstreamError() {
+        upstreamErrors.add(1, ordering: .relaxed)
+        upstreamErrorCounter.increment()
+    }
+
+    /// The metrics in Prometheus's text format, with the store's sizes as they are now.
+    func prometheusText(entries: Int, liveBytes: Int, diskBytes: Int) -> [UInt8] {
+        entriesGauge.set(Double(entries))
+        liveBytesGauge.set(Double(liveBytes))
+        diskBytesGauge.set(Double(diskBytes))
+        return registry.emitToBuffer()
+    }
+
     let hits = Atomic<Int>(0)
     let misses = Atomic<Int>(0)
     let bypasses = Atomic<Int>(0)

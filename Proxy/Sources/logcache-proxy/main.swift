@@ -5,6 +5,7 @@ import Hummingbird
 import LogCache
 import LogCacheProxy
 import Logging
+import NIOSSL
 
 /// `logcache-proxy --store DIR --upstream URL`: a caching proxy for OpenAI-compatible APIs.
 @main
@@ -21,12 +22,13 @@ struct ProxyCommand: AsyncParsableCommand {
             --key-header. Everything else is forwarded as it is. Per request: Cache-Control \
             no-cache (refresh), no-store (bypass), max-age=N; X-LogCache-TTL: N; \
             X-LogCache-Namespace: NAME. Every answer carries X-LogCache: hit, miss or bypass. \
-            GET /logcache/stats gives the counters as JSON.
+            GET /logcache/stats gives the counters as JSON, GET /metrics in Prometheus's format.
 
             Examples:
               logcache-proxy --store /var/cache/llm --upstream https://api.openai.com
               OPENAI_BASE_URL=http://127.0.0.1:8787/v1 python job.py
               logcache-proxy --store /tmp/c --upstream http://127.0.0.1:8000 --listen 127.0.0.1:9000 --ttl 86400
+              logcache-proxy --store /tmp/c --upstream https://llm.internal:8443 --upstream-ca internal-ca.pem
             """
     )
 
@@ -60,6 +62,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-insecure-upstream"), help: "Allow a plain http:// upstream that is not on loopback.")
     var allowInsecureUpstream = false
 
+    @Option(name: .customLong("upstream-ca"), help: "Trust the CA certificates in this PEM file for the upstream's TLS (instead of the system's).")
+    var upstreamCA: String?
+
     func run() async throws {
         let upstream: String
         do {
@@ -83,8 +88,17 @@ struct ProxyCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "logcache-proxy")
         let cache = try CacheStore(directory: store)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let upstreamCA {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(upstreamCA))
+            } catch {
+                throw ValidationError("--upstream-ca \(upstreamCA): not a readable PEM file of certificates (\(error))")
+            }
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled))
+                                configuration: HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
+                                                                        decompression: .disabled))
         let proxy = CachingProxy(options: options, store: cache, client: client, logger: logger)
         let app = Application(
             responder: CallbackResponder { (request: Request, context: BasicRequestContext) in await proxy.respond(to: request, context: context) },
