@@ -158,3 +158,22 @@ struct CanonicalEncoderTests {
 
 /// The canonical text of `value`, nil when it has none.
 private func canonicalText<T: Encodable>(_ value: T) -> String? { try? CanonicalEncoder().text(value) }
+
+@Suite("Canonical encoding of JSONValue trees")
+struct CanonicalJSONValueTests {
+    @Test("A JSONValue tree has the canonical text of the same JSON: numbers, escapes, exclusions at any depth")
+    func jsonValueText() throws {
+        let value: JSONValue = [
+            "b": [1, 1.0, 0.1, -0.0, 1e300, .integer(.max), -5, [["secret": 1, "k": "v"]]],
+            "a": ["z": nil, "y": true, "secret": "x"],
+            "s": "q\"\\\n\u{01}é",
+        ]
+        let expected = #"{"a":{"y":true,"z":null},"b":[1,1,1e-1,0,1e300,9223372036854775807,-5,[{"k":"v"}]],"s":"q\"\\\u000a\u0001é"}"#
+        #expect(try CanonicalEncoder(excluding: ["secret"]).text(value) == expected)
+        // Inside a Codable request, the same tree gives the same text.
+        struct Wrapper: Encodable { var body: JSONValue }
+        #expect(try CanonicalEncoder(excluding: ["secret"]).text(Wrapper(body: value)) == #"{"body":"# + expected + "}")
+        #expect(throws: MemoError.self) { try CanonicalEncoder().encode(JSONValue.array([.number(.nan)])) }
+        #expect(throws: MemoError.self) { try CanonicalEncoder().encode(JSONValue.object(["x": .number(.infinity)])) }
+    }
+}

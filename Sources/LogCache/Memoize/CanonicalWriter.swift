@@ -11,7 +11,11 @@ struct CanonicalWriter: Encoder {
     /// Encodes `value` into this writer's slot, sorting the collections whose order is not
     /// part of their value.
     func write<T: Encodable>(_ value: T) throws {
-        if let unordered = value as? any CanonicalUnordered {
+        if let json = value as? JSONValue {
+            // Straight to the canonical tree: what the Codable path makes of a JSONValue, without
+            // a container per node (a proxy keys every request by its whole JSON body).
+            slot.content = .value(try json.canonicalValue(codingPath: codingPath, excluded: excluded))
+        } else if let unordered = value as? any CanonicalUnordered {
             slot.content = .value(try unordered.canonicalValue(codingPath: codingPath, excluded: excluded))
         } else if let decimal = value as? Decimal {
             guard let text = CanonicalNumber.text(decimal: decimal.description) else {
