@@ -70,9 +70,8 @@ public final class CachingProxy: Sendable {
         } catch {
             response = Self.jsonError(.internalServerError, "\(error)", type: "logcache_error")
         }
-        let ms = Double((ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000) / 1000
-            + Double((ContinuousClock.now - start).components.seconds) * 1000
-        logger.info("\(method) \(target) \(response.status.code) \(outcome) \(String(format: "%.1f", ms))ms")
+        let tenths = Self.microseconds(ContinuousClock.now - start) / 100
+        logger.info("\(method) \(target) \(response.status.code) \(outcome) \(tenths / 10).\(tenths % 10)ms")
         return response
     }
 
@@ -86,8 +85,8 @@ public final class CachingProxy: Sendable {
         }
         let controls = try RequestControls.parse(
             cacheControl: request.headers[values: .cacheControl],
-            ttl: request.headers[HTTPField.Name("X-LogCache-TTL")!],
-            namespace: request.headers[HTTPField.Name("X-LogCache-Namespace")!])
+            ttl: request.headers[Self.ttlField],
+            namespace: request.headers[Self.namespaceField])
         guard options.caches(method: method, path: path), body.count <= options.maxBody, !controls.bypass else {
             statistics.bypass()
             return (try await forward(request, target: target, body: body), "bypass")
@@ -259,7 +258,7 @@ public final class CachingProxy: Sendable {
         for (name, value) in Self.passedHeaders(response.headers) {
             if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
         }
-        headers[HTTPField.Name("X-LogCache")!] = "bypass"
+        headers[Self.markerField] = "bypass"
         let stream = response.body
         return Response(status: .init(code: Int(response.status.code)), headers: headers,
                         body: ResponseBody(asyncSequence: stream))
@@ -283,6 +282,11 @@ public final class CachingProxy: Sendable {
         return upstream
     }
 
+    /// `X-LogCache: hit | miss | bypass`, on every answer.
+    static let markerField = HTTPField.Name("X-LogCache")!
+    static let ttlField = HTTPField.Name("X-LogCache-TTL")!
+    static let namespaceField = HTTPField.Name("X-LogCache-Namespace")!
+
     static let hopByHop: Set<String> = ["host", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                                         "te", "trailer", "transfer-encoding", "upgrade", "content-length"]
 
@@ -303,7 +307,7 @@ public final class CachingProxy: Sendable {
         for (name, value) in headers {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
-        fields[HTTPField.Name("X-LogCache")!] = marker
+        fields[Self.markerField] = marker
         return fields
     }
 
