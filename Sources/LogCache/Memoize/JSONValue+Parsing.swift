@@ -2,12 +2,13 @@ import Foundation
 
 extension JSONValue {
     /// The value that JSON text stands for (one value: an object, an array, a string, a
-    /// number, `true`, `false` or `null`).
+    /// number, `true`, `false` or `null`), as decoding it with `JSONDecoder` makes it
+    /// (``JSONParser`` says how numbers are told apart and what is refused).
     ///
-    /// - Throws: ``CacheError/coding(_:)`` naming what is wrong when the text is not JSON.
+    /// - Throws: ``CacheError/coding(_:)`` naming what is wrong, and where, when the text is not JSON.
     public init(json: UnsafeRawBufferPointer) throws(CacheError) {
         do {
-            self = try JSONDecoder().decode(JSONValue.self, from: Data(json))
+            self = try JSONParser.parse(json)
         } catch {
             throw .coding("not JSON: \(error)")
         }
