@@ -74,6 +74,20 @@ class Upstream:
                     request = json.loads(raw or b"{}")
                 except ValueError:
                     request = {}
+                if self.headers.get("Authorization") == "Bearer bad":
+                    return self._send(401, b'{"error":{"message":"bad key"}}')
+                if request.get("gzip"):
+                    import gzip
+                    payload = gzip.compress(json.dumps({"object": "chat.completion", "n": n}).encode())
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if request.get("json_error_for_stream"):
+                    return self._send(400, b'{"error":{"message":"stream refused"}}')
                 if self.path.startswith("/fail"):
                     return self._send(500, b'{"error":{"message":"upstream broke"}}')
                 if self.path.startswith("/v1/embeddings"):

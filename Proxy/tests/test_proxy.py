@@ -292,3 +292,52 @@ def test_tls_upstream_with_a_private_ca(start_proxy, tmp_path):
     bad = subprocess.run([proxy_binary(), "--store", str(tmp_path / "c"), "--upstream", "https://127.0.0.1:1",
                           "--upstream-ca", str(tmp_path / "missing.pem")], capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0 and "upstream-ca" in bad.stderr
+
+
+def test_a_huge_max_age_is_taken_as_two_to_the_31(upstream, start_proxy):
+    proxy = start_proxy(upstream.url)
+    post(proxy, CHAT, ask("age"))
+    _, h, _ = post(proxy, CHAT, ask("age"), headers={"Cache-Control": "max-age=99999999999999999999999"})
+    assert h["X-LogCache"] == "hit"
+    _, h, _ = post(proxy, CHAT, ask("age"), headers={"Cache-Control": "max-age=9223372036854775807"})
+    assert h["X-LogCache"] == "hit"
+
+
+def test_a_joiner_does_not_get_another_clients_refusal(upstream, start_proxy):
+    upstream.delay = 0.4
+    proxy = start_proxy(upstream.url)
+    results = {}
+    bad = threading.Thread(target=lambda: results.update(bad=post(proxy, CHAT, ask("keys"), headers={"Authorization": "Bearer bad"})))
+    bad.start()
+    import time
+    time.sleep(0.1)
+    good = post(proxy, CHAT, ask("keys"), headers={"Authorization": "Bearer good"})
+    bad.join()
+    assert results["bad"][0] == 401
+    assert good[0] == 200 and b"answer" in good[2]
+    _, h, _ = post(proxy, CHAT, ask("keys"))
+    assert h["X-LogCache"] == "hit"
+
+
+def test_a_compressed_answer_is_passed_on_but_not_stored(upstream, start_proxy):
+    proxy = start_proxy(upstream.url)
+    for _ in range(2):
+        request = urllib.request.Request(proxy.url + CHAT, data=json.dumps(ask("gz", gzip=True)).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            import gzip
+            assert json.loads(gzip.decompress(r.read()))["object"] == "chat.completion"
+    assert upstream.count(CHAT) == 2
+
+
+def test_an_error_to_a_streamed_request_keeps_its_json_type(upstream, start_proxy):
+    proxy = start_proxy(upstream.url)
+    s, h, b = post(proxy, CHAT, ask("no stream", stream=True, json_error_for_stream=True))
+    assert s == 400 and h["Content-Type"] == "application/json" and json.loads(b)["error"]["message"] == "stream refused"
+
+
+def test_upstream_timeout_is_checked(tmp_path):
+    out = subprocess.run([proxy_binary(), "--store", str(tmp_path / "s"), "--upstream", "http://127.0.0.1:1",
+                          "--upstream-timeout", "0"], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "upstream-timeout" in out.stderr

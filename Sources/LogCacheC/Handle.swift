@@ -30,7 +30,8 @@ enum OptionsLayout {
         func i64(_ offset: Int) -> Int64 { has(offset, 8) ? pointer.loadUnaligned(fromByteOffset: offset, as: Int64.self) : 0 }
         func string(_ offset: Int) -> String? {
             guard has(offset, 8), let p = pointer.loadUnaligned(fromByteOffset: offset, as: UnsafePointer<CChar>?.self) else { return nil }
-            return String(cString: p)
+            // Invalid UTF-8 reads as a name no option has, which is refused below.
+            return String(validatingCString: p) ?? "\u{FFFD}"
         }
         var options = Options()
         let capacity = i64(Self.capacity), maxEntries = i64(Self.maxEntries), ttl = i64(Self.defaultTTL)

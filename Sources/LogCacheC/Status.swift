@@ -131,7 +131,9 @@ func bytes(_ pointer: UnsafeRawPointer?, _ count: Int, _ what: String) throws ->
 /// The text of a NUL-terminated string argument that must be given.
 func text(_ pointer: UnsafePointer<CChar>?, _ what: String) throws -> String {
     guard let pointer else { throw Failure(.invalidArgument, "\(what) is NULL") }
-    return String(cString: pointer)
+    // Validated, not repaired: a path whose bytes were replaced would name another directory.
+    guard let text = String(validatingCString: pointer) else { throw Failure(.invalidArgument, "\(what) is not valid UTF-8") }
+    return text
 }
 
 /// A `size_t` argument as an `Int`, refused when it does not fit.

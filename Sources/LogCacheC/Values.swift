@@ -105,18 +105,24 @@ public func logcache_get_many(_ store: OpaquePointer?, _ n: Int, _ keys: UnsafeP
             lengths[i] = 0
         }
         var failure: (any Error)?
-        let hits = try handle.store.forEachTypedValue(forKeys: list) { i, type, bytes in
-            guard failure == nil else { return }
-            do {
-                values[i] = try mallocCopy(bytes)
-                lengths[i] = bytes.count
-                types?[i] = type.rawValue
-            } catch {
-                failure = error
+        var hits = 0
+        do {
+            hits = try handle.store.forEachTypedValue(forKeys: list) { i, type, bytes in
+                guard failure == nil else { return }
+                do {
+                    values[i] = try mallocCopy(bytes)
+                    lengths[i] = bytes.count
+                    types?[i] = type.rawValue
+                } catch {
+                    failure = error
+                }
             }
+        } catch {
+            failure = error
         }
         if let failure {
-            for i in 0..<n { free(values[i]); values[i] = nil }
+            // Nothing allocated is left to the caller when the call fails.
+            for i in 0..<n { free(values[i]); values[i] = nil; lengths[i] = 0 }
             throw failure
         }
         found?.pointee = hits

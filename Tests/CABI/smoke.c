@@ -165,6 +165,11 @@ int main(int argc, char **argv) {
     CHECK(logcache_check(argv[1], 0, &report) == LOGCACHE_OK && report != NULL && strstr(report, "\"problems\":[]") != NULL);
     logcache_free(report);
 
+    /* a path that is not valid UTF-8 is refused, not repaired into another path */
+    logcache_t *latin1 = NULL;
+    CHECK(logcache_open("/tmp/logcache-caf\xe9", NULL, &latin1) == LOGCACHE_ERR_INVALID_ARGUMENT && latin1 == NULL);
+    CHECK(strstr(logcache_last_error(), "UTF-8") != NULL);
+
     /* a directory that is not a store */
     logcache_t *none = NULL;
     CHECK(logcache_open("/proc/self", NULL, &none) != LOGCACHE_OK && none == NULL);

@@ -173,6 +173,13 @@ struct CanonicalJSONValueTests {
         // Inside a Codable request, the same tree gives the same text.
         struct Wrapper: Encodable { var body: JSONValue }
         #expect(try CanonicalEncoder(excluding: ["secret"]).text(Wrapper(body: value)) == #"{"body":"# + expected + "}")
+        // The key of the JSON value is the key of the Codable request with the same JSON.
+        struct Request: Encodable { var model: String; var temperature: Double; var tags: [String]; var extra: JSONValue }
+        let request = Request(model: "m", temperature: 0.5, tags: ["a"], extra: ["secret": 1, "n": 2])
+        let json: JSONValue = ["model": "m", "temperature": 0.5, "tags": ["a"], "extra": ["n": 2, "secret": 1]]
+        #expect(try MemoKey(namespace: "n", version: "1", json: json, excluding: ["secret"])
+                == MemoKey(namespace: "n", version: "1", request: request, excluding: ["secret"]))
+        #expect(throws: MemoError.self) { try MemoKey(namespace: "n", version: "1", json: .number(.nan)) }
         #expect(throws: MemoError.self) { try CanonicalEncoder().encode(JSONValue.array([.number(.nan)])) }
         #expect(throws: MemoError.self) { try CanonicalEncoder().encode(JSONValue.object(["x": .number(.infinity)])) }
     }

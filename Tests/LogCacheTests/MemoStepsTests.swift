@@ -46,6 +46,9 @@ struct MemoStepsTests {
         for bad in ["", "{", "1 2", "{\"a\":}", "NaN"] {
             #expect(throws: CacheError.self) { try store.storeMemoizedResult(json: Array(bad.utf8), for: key, computeTime: .zero) }
         }
+        // JSON in UTF-16 (with its byte-order mark) is JSON to some parsers, not to the entry's readers.
+        let utf16: [UInt8] = [0xFF, 0xFE] + Array("{\"a\":1}".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        #expect(throws: CacheError.self) { try store.storeMemoizedResult(json: utf16, for: key, computeTime: .zero) }
         #expect(try store.value(forKey: key.storeKey) == nil)
         try store.close()
     }

@@ -66,10 +66,12 @@ def _finish(handle, lock, value, start, ttl_ms):
 def memoize_call(cache, key, compute, ttl_ms):
     """The stored result of `key`, or `compute()`'s, stored; one computation at a time per
     key across threads and processes."""
-    status, lock, text = _begin(cache._h(), key, wait=True)
+    handle = cache._h()
+    status, lock, text = _begin(handle, key, wait=True)
     if lock is None:
         return json.loads(text)
-    handle = cache._h()
+    # From here on the lock is released whatever happens (it is this process's until then:
+    # a waiter elsewhere would wait for as long as this process lives).
     start = time.monotonic()
     try:
         value = compute()
@@ -85,7 +87,8 @@ async def memoize_call_async(cache, key, compute, ttl_ms):
     key's lock with pauses from 1 to 50 ms instead of blocking the event loop."""
     pause = 0.001
     while True:
-        status, lock, text = _begin(cache._h(), key, wait=False)
+        handle = cache._h()
+        status, lock, text = _begin(handle, key, wait=False)
         if status == n.BUSY:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
@@ -93,7 +96,6 @@ async def memoize_call_async(cache, key, compute, ttl_ms):
         if lock is None:
             return json.loads(text)
         break
-    handle = cache._h()
     start = time.monotonic()
     try:
         value = await compute()

@@ -95,31 +95,40 @@ public final class CachingProxy: Sendable {
         for name in options.keyHeaders {
             if let field = HTTPField.Name(name), let value = request.headers[field] { keyHeaders[name] = value }
         }
-        let (identity, json) = RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders)
+        let (identity, _) = RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders)
         let key = try identity.key(namespace: controls.namespace ?? options.namespace)
         if !controls.refresh, let stored = try lookup(key, maxAge: controls.maxAge) {
             statistics.hit(bytes: stored.body.count, savedMicroseconds: Int(clamping: stored.upstreamMicroseconds))
             return (Self.response(status: stored.status, contentType: stored.contentType, body: stored.body, marker: "hit"), "hit")
         }
         statistics.miss()
-        let wantsStream = { if case .object(let o)? = json, case .bool(true)? = o["stream"] { return true }; return false }()
         let ttl = (controls.ttl ?? options.ttl).map { Duration.seconds($0) }
         let upstream = upstreamRequest(request, target: target, body: body)
         let (task, leader) = flight(key.storeKey) { [self] landed in
             await fetchAndStore(upstream, key: key, ttl: ttl, refresh: controls.refresh, maxAge: controls.maxAge,
-                                stream: wantsStream, landed: landed)
+                                landed: landed)
         }
-        if !leader { statistics.join() }
-        let fetched = await task.value
+        var fetched = await task.value
+        if !leader {
+            if (200..<300).contains(fetched.status) {
+                statistics.join()
+                // The answer was fetched with another client's headers: a joiner gets what a
+                // hit would give, not the headers that answered that client (its rate limits,
+                // its request id).
+                fetched.headers = fetched.headers.filter { $0.0.lowercased() == "content-type" }
+            } else {
+                // The first caller's failure (its key refused, its rate limit) need not be
+                // this caller's: it asks for itself.
+                fetched = await fetchAndStore(upstream, key: key, ttl: ttl, refresh: controls.refresh, maxAge: controls.maxAge,
+                                              landed: {})
+            }
+        }
         let marker = fetched.fromStore ? "hit" : "miss"
         if let relay = fetched.relay {
-            var fields = Self.fields(fetched.headers, marker: marker)
-            fields[.contentType] = "text/event-stream"
+            let fields = Self.fields(fetched.headers, marker: marker)
             return (Response(status: .init(code: fetched.status), headers: fields, body: ResponseBody(asyncSequence: relay.subscribe())), marker)
         }
-        var response = Self.response(status: fetched.status, headers: fetched.headers, body: fetched.body, marker: marker)
-        if fetched.isStream { response.headers[.contentType] = "text/event-stream" }
-        return (response, marker)
+        return (Self.response(status: fetched.status, headers: fetched.headers, body: fetched.body, marker: marker), marker)
     }
 
     /// The stored response of `key` when there is one young enough for `maxAge` seconds.
@@ -149,7 +158,7 @@ public final class CachingProxy: Sendable {
     /// stream is returned as soon as its head arrives, its events relayed live while they are
     /// recorded. The call runs on in its own task even if the client that started it goes away.
     private func fetchAndStore(_ upstream: HTTPClientRequest, key: MemoKey, ttl: Duration?, refresh: Bool,
-                               maxAge: Int?, stream: Bool, landed: @escaping @Sendable () -> Void) async -> Fetched {
+                               maxAge: Int?, landed: @escaping @Sendable () -> Void) async -> Fetched {
         let lock: MemoLock
         do {
             lock = try await MemoLock.acquire(storeDirectory: store.directory, key: key)
@@ -176,11 +185,17 @@ public final class CachingProxy: Sendable {
         }
         let contentType = response.headers.first(name: "content-type") ?? "application/octet-stream"
         let status = Int(response.status.code)
-        let isStream = stream || contentType.lowercased().hasPrefix("text/event-stream")
+        // A stream is what the upstream sent as one, whatever the request asked for: an error
+        // in JSON for a streamed request is a JSON answer.
+        let isStream = contentType.lowercased().hasPrefix("text/event-stream")
+        // A body in an encoding other than identity (an upstream that ignored the request for
+        // identity) is passed on with its header but never stored: a hit has no header for it.
+        let encoding = response.headers.first(name: "content-encoding")?.lowercased()
+        let storable = encoding == nil || encoding == "identity"
         if !(200..<300).contains(status) { statistics.upstreamError() }
         let headers = Self.passedHeaders(response.headers)
         let record = { @Sendable [self] (body: [UInt8]) in
-            guard (200..<300).contains(status) else { return }
+            guard (200..<300).contains(status), storable else { return }
             let stored = StoredResponse(status: status, contentType: contentType, isStream: isStream,
                                         upstreamMicroseconds: Self.microseconds(ContinuousClock.now - start),
                                         storedAt: Int64(Date().timeIntervalSince1970 * 1000), body: body)

@@ -5,7 +5,7 @@ import LogCache
 /// canonical JSON when it is JSON, else its bytes), and the values of the headers named with
 /// `--key-header`. `Authorization` and every other header are left out, so that one cache
 /// serves a team whatever their keys.
-struct RequestIdentity: Encodable {
+struct RequestIdentity {
     var method: String
     var path: String
     /// The body when it is JSON: encoded canonically, so member order, whitespace and number
@@ -18,8 +18,15 @@ struct RequestIdentity: Encodable {
 
     /// The memo key of the identity in `namespace` (version 1 of the proxy's keys), so that
     /// `cachectl namespaces` lists the proxy's entries and memo locks give single flight.
+    /// It is made from the identity as a JSON value, the members this type would encode
+    /// (`raw` or `json`, whichever it has), which gives the same key without a Codable pass.
     func key(namespace: String) throws -> MemoKey {
-        try MemoKey(namespace: namespace, version: "1", request: self)
+        var members: [String: JSONValue] = [
+            "method": .string(method), "path": .string(path), "headers": .object(headers.mapValues { .string($0) }),
+        ]
+        if let json { members["json"] = json }
+        if let raw { members["raw"] = .string(raw) }
+        return try MemoKey(namespace: namespace, version: "1", json: .object(members))
     }
 
     /// The identity of a request, and its parsed JSON body when it has one.
@@ -45,6 +52,9 @@ struct RequestControls: Equatable {
     /// `X-LogCache-Namespace`.
     var namespace: String?
 
+    /// The largest age a `max-age` is taken to mean (RFC 9111, section 1.2.2).
+    static let largestAge = 2_147_483_648
+
     /// The controls of a request's `Cache-Control`, `X-LogCache-TTL` and `X-LogCache-Namespace`
     /// values; a malformed TTL is reported, never guessed.
     static func parse(cacheControl: [String], ttl: String?, namespace: String?) throws(ProxyError) -> RequestControls {
@@ -54,10 +64,12 @@ struct RequestControls: Equatable {
             if d == "no-cache" { c.refresh = true }
             else if d == "no-store" { c.bypass = true }
             else if d.hasPrefix("max-age=") {
-                guard let n = Int(d.dropFirst("max-age=".count)), n >= 0 else {
+                let digits = d.dropFirst("max-age=".count)
+                guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else {
                     throw .badRequest("Cache-Control max-age must be a number of seconds, not \"\(directive)\"")
                 }
-                c.maxAge = n
+                // RFC 9111: a delta-seconds too large to hold is taken as 2^31 seconds.
+                c.maxAge = Int(digits).map { min($0, Self.largestAge) } ?? Self.largestAge
             }
         }
         if let ttl {

@@ -77,6 +77,9 @@ struct ProxyCommand: AsyncParsableCommand {
         let host = String(listen[..<colon])
         guard maxBody >= 0 else { throw ValidationError("--max-body must not be negative") }
         if let ttl, ttl <= 0 { throw ValidationError("--ttl must be a positive number of seconds") }
+        guard (1...604_800).contains(upstreamTimeout) else {
+            throw ValidationError("--upstream-timeout must be 1 to 604800 seconds (a week), not \(upstreamTimeout)")
+        }
         let options = ProxyOptions(store: store, upstream: upstream, host: host, port: port, ttl: ttl, namespace: namespace,
                                    keyHeaders: keyHeaders, cachePaths: cachePaths, maxBody: maxBody, upstreamTimeout: upstreamTimeout)
         do { try MemoKey.check(namespace: namespace) } catch { throw ValidationError("--namespace: \(error)") }

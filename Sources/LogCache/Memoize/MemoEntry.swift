@@ -86,10 +86,12 @@ enum MemoEntry {
     ///
     /// - Throws: ``CacheError/coding(_:)`` when `text` is not one JSON value.
     static func encode(valueText text: [UInt8], computeTime: Duration) throws(CacheError) -> [UInt8] {
+        // The engine's parser, not JSONSerialization: it takes UTF-8 only, so that the text
+        // spliced into the entry below is text the entry's readers decode.
         do {
-            _ = try JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed])
+            _ = try text.withUnsafeBytes { b throws(JSONParser.Failure) in try JSONParser.parse(b) }
         } catch {
-            throw .coding("the result is not one JSON value: \(error.localizedDescription)")
+            throw .coding("the result is not one JSON value in UTF-8: \(error)")
         }
         let head = "{\"computeMicroseconds\":\(computeTime.microseconds),\"kind\":\"value\",\"memo\":\(layoutVersion),\"value\":"
         return Array(head.utf8) + text + [UInt8(ascii: "}")]
@@ -107,7 +109,7 @@ enum MemoEntry {
         let marker = Array(",\"value\":".utf8)
         if let start = bytes.firstRange(of: marker)?.upperBound, bytes.last == UInt8(ascii: "}"), start < bytes.count - 1 {
             let text = Array(bytes[start..<(bytes.count - 1)])
-            if (try? JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed])) != nil { return text }
+            if (try? text.withUnsafeBytes({ b throws(JSONParser.Failure) in try JSONParser.parse(b) })) != nil { return text }
         }
         guard let value = self.value(JSONValue.self, bytes) else { return nil }
         let encoder = JSONEncoder()

@@ -34,6 +34,27 @@ public struct MemoKey: Sendable, Hashable, CustomStringConvertible {
         digest = SHA256.hash(try CanonicalEncoder(excluding: excluding).encode(request))
     }
 
+    /// The key of a request given as a JSON value: the same key as for any `Encodable`
+    /// request that encodes to the same JSON, made without going through `Encodable` (what
+    /// a caller that keys on a parsed body, such as a proxy, needs on every request).
+    ///
+    /// - Throws: as ``init(namespace:version:request:excluding:)`` does.
+    public init(namespace: String, version: String, json request: JSONValue, excluding: Set<String> = []) throws(MemoError) {
+        try Self.check(namespace: namespace)
+        try Self.check(version: version)
+        self.namespace = namespace
+        self.version = version
+        let canonical: CanonicalValue
+        do {
+            canonical = try request.canonicalValue(codingPath: [], excluded: excluding)
+        } catch let error as EncodingError {
+            throw MemoError(encodingError: error)
+        } catch {
+            throw .unencodableKey(path: "", reason: "\(error)")
+        }
+        digest = SHA256.hash(canonical.bytes)
+    }
+
     /// The key stored as `storeKey`, or nil when that is not a memo key.
     public init?(storeKey: String) {
         guard storeKey.hasPrefix(Self.storePrefix) else { return nil }

@@ -39,8 +39,9 @@ final class PendingSeal: Sendable {
     /// time keeps the disk's writes in log order.
     private static let queue = DispatchQueue(label: "LogCache.seal", qos: .utility)
 
-    /// The end of the name of a seal's temporary index file: ".seal-PID.tmp".
-    static let temporarySuffix = ".seal-\(getpid()).tmp"
+    /// The end of the name of a seal's temporary index file: ".seal-PID.tmp", with the pid
+    /// asked for at each seal: a child of a fork that opens its own store seals as itself.
+    static var temporarySuffix: String { ".seal-\(getpid()).tmp" }
 
     /// Returns once every seal started so far has ended, failed or not (for tests).
     static func waitForBackgroundSeals() { queue.sync {} }
