@@ -54,36 +54,22 @@ def response(rng, size):
     return json.dumps(body).encode()
 
 
-class LogCacheStore:
+class CacheStore:
+    """A store whose cache object already has set, get and close (LogCache, diskcache)."""
+
+    def __init__(self, path):
+        self.c = self.open(path)
+        self.set, self.get, self.close = self.c.set, self.c.get, self.c.close
+
+
+class LogCacheStore(CacheStore):
     name = "LogCache"
-
-    def __init__(self, path):
-        self.c = logcache.Cache(path)
-
-    def set(self, k, v):
-        self.c.set(k, v)
-
-    def get(self, k):
-        return self.c.get(k)
-
-    def close(self):
-        self.c.close()
+    open = staticmethod(logcache.Cache)
 
 
-class DiskcacheStore:
+class DiskcacheStore(CacheStore):
     name = "diskcache"
-
-    def __init__(self, path):
-        self.c = diskcache.Cache(path)
-
-    def set(self, k, v):
-        self.c.set(k, v)
-
-    def get(self, k):
-        return self.c.get(k)
-
-    def close(self):
-        self.c.close()
+    open = staticmethod(diskcache.Cache)
 
 
 class SQLiteZstdStore:

@@ -35,7 +35,6 @@ public final class CachingProxy: Sendable {
         var status: Int
         var headers: [(String, String)]
         var body: [UInt8]
-        var isStream: Bool
         /// Whether the answer came from the store (another process fetched it first).
         var fromStore = false
         /// A 2xx stream still arriving: its events, live (`body` is then empty).
@@ -95,7 +94,7 @@ public final class CachingProxy: Sendable {
         for name in options.keyHeaders {
             if let field = HTTPField.Name(name), let value = request.headers[field] { keyHeaders[name] = value }
         }
-        let (identity, _) = RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders)
+        let identity = RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders)
         let key = try identity.key(namespace: controls.namespace ?? options.namespace)
         if !controls.refresh, let stored = try lookup(key, maxAge: controls.maxAge) {
             statistics.hit(bytes: stored.body.count, savedMicroseconds: Int(clamping: stored.upstreamMicroseconds))
@@ -171,7 +170,7 @@ public final class CachingProxy: Sendable {
             lock.release()
             landed()
             return Fetched(status: stored.status, headers: [("content-type", stored.contentType)], body: stored.body,
-                           isStream: stored.isStream, fromStore: true)
+                           fromStore: true)
         }
         let start = ContinuousClock.now
         let response: HTTPClientResponse
@@ -217,10 +216,14 @@ public final class CachingProxy: Sendable {
                     for try await chunk in response.body {
                         body.append(contentsOf: chunk.readableBytesView)
                         relay.append(chunk)
-                        if body.count > Self.largestBody { throw ProxyError.badRequest("stream too long") }
+                        if body.count > Self.largestBody {
+                            relay.finish()
+                            logger.warning("the stream of \(key.storeKey) passed \(Self.largestBody) bytes; it was not stored")
+                            return
+                        }
                     }
                 } catch {
-                    // Cut short (by the upstream, or past the largest body): relayed as far as it
+                    // Cut short by the upstream: relayed as far as it
                     // came, never stored.
                     relay.finish()
                     logger.warning("the stream of \(key.storeKey) ended early: \(error); nothing was stored")
@@ -229,7 +232,7 @@ public final class CachingProxy: Sendable {
                 record(body)
                 relay.finish()
             }
-            return Fetched(status: status, headers: headers, body: [], isStream: true, relay: relay)
+            return Fetched(status: status, headers: headers, body: [], relay: relay)
         }
         defer {
             lock.release()
@@ -250,7 +253,7 @@ public final class CachingProxy: Sendable {
             return Self.errorFetched(502, "the upstream \(options.upstream) ended its answer early; nothing was stored")
         }
         record(body)
-        return Fetched(status: status, headers: headers, body: body, isStream: isStream)
+        return Fetched(status: status, headers: headers, body: body)
     }
 
     static func microseconds(_ d: Duration) -> UInt64 {
@@ -333,8 +336,7 @@ public final class CachingProxy: Sendable {
     }
 
     static func errorFetched(_ status: Int, _ message: String) -> Fetched {
-        Fetched(status: status, headers: [("content-type", "application/json")], body: errorBody(message, type: "logcache_upstream_error"),
-                isStream: false)
+        Fetched(status: status, headers: [("content-type", "application/json")], body: errorBody(message, type: "logcache_upstream_error"))
     }
 
     static func errorBody(_ message: String, type: String) -> [UInt8] {

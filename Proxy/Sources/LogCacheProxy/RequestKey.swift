@@ -29,12 +29,11 @@ struct RequestIdentity {
         return try MemoKey(namespace: namespace, version: "1", json: .object(members))
     }
 
-    /// The identity of a request, and its parsed JSON body when it has one.
-    static func of(method: String, path: String, body: [UInt8], headers: [String: String]) -> (RequestIdentity, JSONValue?) {
+    /// The identity of a request.
+    static func of(method: String, path: String, body: [UInt8], headers: [String: String]) -> RequestIdentity {
         let json = body.withUnsafeBytes { try? JSONValue(json: $0) }
-        let identity = RequestIdentity(method: method, path: path, json: json,
-                                       raw: json == nil ? Data(body).base64EncodedString() : nil, headers: headers)
-        return (identity, json)
+        return RequestIdentity(method: method, path: path, json: json,
+                               raw: json == nil ? Data(body).base64EncodedString() : nil, headers: headers)
     }
 }
 
