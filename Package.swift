@@ -9,9 +9,13 @@ let package = Package(
         .executable(name: "cachectl", targets: ["cachectl"]),
         // liblogcache.so: the C interface of include/logcache.h, for bindings in other languages.
         .library(name: "logcache", type: .dynamic, targets: ["LogCacheC"]),
+        // The shared tier on Redis (docs/shared-tier.md): a product of its own, so that users
+        // who do not want it never link hiredis.
+        .library(name: "LogCacheRedis", targets: ["LogCacheRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -23,6 +27,12 @@ let package = Package(
             name: "CLZ4",
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CHiredis",
+            // No pkgConfig: hiredis.pc's -D_FILE_OFFSET_BITS=64 is a flag the package
+            // manager refuses, and the header is in the default include path.
+            providers: [.apt(["libhiredis-dev"])]
         ),
         // The few C library calls Swift's Glibc module does not expose.
         .target(name: "CLogCacheSupport"),
@@ -36,6 +46,14 @@ let package = Package(
             name: "LogCacheC",
             dependencies: ["LogCache"]
         ),
+        // A second tier behind the store, shared by many machines through Redis.
+        .target(
+            name: "LogCacheRedis",
+            dependencies: [
+                "LogCache", "CHiredis", "CZstd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The trace simulator of `cachectl bench`: trace readers, the replay, and Belady's
         // offline policy, run against the engine's online policies.
         .target(
@@ -47,6 +65,7 @@ let package = Package(
             dependencies: [
                 "LogCache",
                 "LogCacheSimulation",
+                "LogCacheRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,12 +78,12 @@ let package = Package(
         // on real stores, which threads inside the test process cannot stand in for.
         .executableTarget(
             name: "logcache-worker",
-            dependencies: ["LogCache", "CLogCacheSupport"],
+            dependencies: ["LogCache", "LogCacheRedis", "CLogCacheSupport"],
             path: "Tests/Worker"
         ),
         .testTarget(
             name: "LogCacheTests",
-            dependencies: ["LogCache", "LogCacheSimulation", "LogCacheC", "cachectl"]
+            dependencies: ["LogCache", "LogCacheSimulation", "LogCacheC", "LogCacheRedis", "cachectl"]
         ),
     ],
     swiftLanguageModes: [.v6]

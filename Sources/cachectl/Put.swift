@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import LogCache
+import LogCacheRedis
 
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +18,10 @@ struct Put: ParsableCommand {
               cachectl put /var/cache/app greeting 'hello'
               cachectl put /var/cache/app report --file report.json --ttl 3600
               curl -s https://example.org | cachectl put /var/cache/app page
+              cachectl put /var/cache/app greeting 'hello' --redis redis://cache-host:6379/0
+
+            With --redis (or $LOGCACHE_REDIS_URL), the value is also written to the shared
+            tier, with the same TTL.
             """
     )
 
@@ -34,6 +40,8 @@ struct Put: ParsableCommand {
             transform: parseTTL)
     var ttl: Duration?
 
+    @OptionGroup var shared: RedisArguments
+
     func validate() throws {
         if value != nil && file != nil { throw ValidationError("Give the value as an argument or with --file, not both.") }
     }
@@ -48,7 +56,17 @@ struct Put: ParsableCommand {
             bytes = try readStandardInput()
         }
         let store = try store.openOrCreate()
-        try store.set(bytes, forKey: key, ttl: ttl)
+        if let tier = try shared.sharedCache(store) {
+            try tier.set(bytes, forKey: key, ttl: ttl)
+            tier.close()
+            let s = tier.sharedStatistics
+            if s.writes == 0 && s.skippedLarge == 0 {
+                // The value is stored locally; say that it did not reach the other machines.
+                FileHandle.standardError.write(Data("warning: the value is stored locally but the shared tier did not take it (\(tier.options.url))\n".utf8))
+            }
+        } else {
+            try store.set(bytes, forKey: key, ttl: ttl)
+        }
         try store.close()
     }
 }

@@ -7,6 +7,9 @@
 //     the crash loop's driver (CrashDriver.swift); tools/crashtest runs it.
 //   logcache-worker crash-writer STORE W WRITERS KEYS VERSION SEED DURABILITY CAPACITY COMPACTION
 //     one writer of the crash loop (CrashWriter.swift), started and killed by the driver.
+//   logcache-worker shared-memoize DIR REDIS_URL REQUEST SLEEP_MS LOG LEASE_MS
+//     memoizes REQUEST through the shared tier at REDIS_URL (leases of LEASE_MS), appending
+//     "computed PID" to LOG when it computes; prints "computing", its tier counts, "result …".
 //   logcache-worker hold DIR
 //     opens the store, prints "open", and waits to be killed.
 //   logcache-worker watch-forged DIR MS
@@ -55,6 +58,7 @@
 //     store refuses a second process.
 import Foundation
 import LogCache
+import LogCacheRedis
 
 #if canImport(Glibc)
 import Glibc
@@ -258,6 +262,29 @@ do {
             return "result of \(request)"
         }
         say("result \(result)")
+        try store.close()
+    case "shared-memoize":
+        // shared-memoize DIR REDIS_URL REQUEST SLEEP_MS LOG LEASE_MS: memoize across machines
+        // through the shared tier; appends "computed PID" to LOG when it computes.
+        guard args.count >= 8, let sleepMS = Int(args[5]), let leaseMS = Int(args[7]) else { exit(2) }
+        let store = try openSharing(args[2])
+        var options = try SharedTierOptions(url: args[3])
+        options.leaseDuration = .milliseconds(leaseMS)
+        let cache = try SharedCache(local: store, options: options)
+        let request = args[4]
+        let result = try cache.memoize(namespace: "shared", version: "1", key: request) { () throws -> String in
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: args[6]))
+            try log.seekToEnd()
+            try log.write(contentsOf: Data("computed \(getpid())\n".utf8))
+            try log.close()
+            say("computing")
+            usleep(useconds_t(sleepMS * 1000))
+            return "result of \(request)"
+        }
+        let s = cache.sharedStatistics
+        say("stats leased=\(s.leasedComputations) waits=\(s.leaseWaits) takeovers=\(s.leaseTakeovers) errors=\(s.errors)")
+        say("result \(result)")
+        cache.close()
         try store.close()
     case "memo-interop":
         // The request a Python function `ask(prompt, temperature, max_tokens)` memoized with

@@ -30,7 +30,7 @@ ensure_apt() {
     fi
 }
 
-ensure_apt libzstd-dev liblz4-dev
+ensure_apt libzstd-dev liblz4-dev libhiredis-dev
 
 # ensure_pip MODULE...: install the Python packages (named as imported) that python3 cannot
 # import yet, with pip: into the interpreter's own site, else the user's, else past Debian's

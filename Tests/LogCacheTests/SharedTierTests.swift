@@ -1,0 +1,421 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+@testable import LogCache
+@testable import LogCacheRedis
+
+/// Two stores in two directories stand for two machines sharing one Redis.
+struct TwoMachines {
+    let dir = TemporaryDirectory("machines")
+    let redis: RedisServer
+    let a: SharedCache
+    let b: SharedCache
+
+    init(configure: (inout SharedTierOptions) -> Void = { _ in }) throws {
+        redis = try RedisServer()
+        var options = try SharedTierOptions(url: redis.url)
+        configure(&options)
+        a = try SharedCache(local: try CacheStore(directory: dir.file("a")), options: options)
+        b = try SharedCache(local: try CacheStore(directory: dir.file("b")), options: options)
+    }
+
+    func cleanup() {
+        a.close()
+        b.close()
+        try? a.local.close()
+        try? b.local.close()
+        redis.stop()
+        dir.cleanup()
+    }
+}
+
+@Suite("Shared tier: the Redis URL")
+struct RedisURLTests {
+    @Test("The forms of a Redis URL parse into their parts")
+    func parses() throws {
+        #expect(try RedisURL("redis://localhost") == RedisURL(endpoint: .tcp(host: "localhost", port: 6379)))
+        #expect(try RedisURL("redis://10.0.0.5:6380/3") == RedisURL(endpoint: .tcp(host: "10.0.0.5", port: 6380), database: 3))
+        #expect(try RedisURL("redis://:s%40cret@h:1") == RedisURL(endpoint: .tcp(host: "h", port: 1), password: "s@cret"))
+        #expect(try RedisURL("redis://app:pw@h/0") == RedisURL(endpoint: .tcp(host: "h", port: 6379), user: "app", password: "pw"))
+        #expect(try RedisURL("redis://[::1]:7000") == RedisURL(endpoint: .tcp(host: "::1", port: 7000)))
+        #expect(try RedisURL("unix:///run/redis.sock?db=2") == RedisURL(endpoint: .unix(path: "/run/redis.sock"), database: 2))
+        // The password never shows.
+        #expect(try RedisURL("redis://app:pw@h/0").description == "redis://app:***@h:6379/0")
+    }
+
+    @Test("A URL that cannot work is refused with a reason, and TLS is refused with the way around it")
+    func refuses() {
+        for (text, reason) in [("rediss://h:6380", "TLS"), ("http://h", "redis://"), ("redis://h:99999", "65535"),
+                               ("redis://h:x", "port"), ("redis://h/db", "database"), ("unix://relative", "absolute"),
+                               ("redis://:p%zz@h", "hex"), ("redis://", "no host")] {
+            #expect {
+                _ = try RedisURL(text)
+            } throws: { error in
+                "\(error)".contains(reason)
+            }
+        }
+        // A password in a URL that does not parse is hidden in the message.
+        #expect {
+            _ = try RedisURL("redis://user:hunter2@h:bad")
+        } throws: { error in
+            !"\(error)".contains("hunter2")
+        }
+    }
+}
+
+@Suite("Shared tier: the values' encoding in Redis")
+struct SharedRecordTests {
+    let key = Array("k".utf8)
+
+    @Test("A value round-trips with its type and expiry, compressed or not")
+    func roundTrip() throws {
+        for value in [[UInt8](), Array("short".utf8), [UInt8](repeating: 7, count: 5000)] {
+            for secret in [nil, Array("s3".utf8)] {
+                let bytes = SharedRecord.encode(key: key, value: value, type: .json, expiresAt: 1_800_000_000_000, secret: secret)
+                let d = try SharedRecord.decode(bytes, key: key, secret: secret, maxValueLength: 1 << 20)
+                #expect(d.value == value && d.type == .json && d.expiresAt == 1_800_000_000_000)
+            }
+        }
+        let big = SharedRecord.encode(key: key, value: [UInt8](repeating: 7, count: 5000), type: .bytes, expiresAt: nil, secret: nil)
+        #expect(big.count < 1000, "a compressible value is stored compressed")
+    }
+
+    @Test("Every damaged byte and every truncation is refused, never decoded into another value")
+    func damaged() {
+        var generator = SeededGenerator(seed: 9)
+        let value = (0..<600).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for secret in [nil, Array("s3".utf8)] {
+            let bytes = SharedRecord.encode(key: key, value: value, type: .bytes, expiresAt: nil, secret: secret)
+            for i in bytes.indices {
+                var bad = bytes
+                bad[i] ^= 0x20
+                #expect(throws: SharedRecord.Refusal.self) {
+                    try SharedRecord.decode(bad, key: key, secret: secret, maxValueLength: 1 << 20)
+                }
+            }
+            for n in 0..<bytes.count {
+                #expect(throws: SharedRecord.Refusal.self) {
+                    try SharedRecord.decode(Array(bytes[0..<n]), key: key, secret: secret, maxValueLength: 1 << 20)
+                }
+            }
+            // The value of another key, and a hostile length over the limit.
+            #expect(throws: SharedRecord.Refusal.self) { try SharedRecord.decode(bytes, key: Array("j".utf8), secret: secret, maxValueLength: 1 << 20) }
+            #expect(throws: SharedRecord.Refusal.self) { try SharedRecord.decode(bytes, key: key, secret: secret, maxValueLength: 100) }
+        }
+    }
+
+    @Test("With a secret, a value written without it (untagged, or tagged with another) is refused")
+    func forged() throws {
+        let secret = Array("team secret".utf8)
+        let untagged = SharedRecord.encode(key: key, value: Array("evil".utf8), type: .bytes, expiresAt: nil, secret: nil)
+        #expect(throws: SharedRecord.Refusal.self) { try SharedRecord.decode(untagged, key: key, secret: secret, maxValueLength: 1 << 20) }
+        let other = SharedRecord.encode(key: key, value: Array("evil".utf8), type: .bytes, expiresAt: nil, secret: Array("guess".utf8))
+        #expect(throws: SharedRecord.Refusal.self) { try SharedRecord.decode(other, key: key, secret: secret, maxValueLength: 1 << 20) }
+    }
+
+    @Test("HMAC-SHA-256 gives RFC 4231's tags")
+    func hmacVectors() {
+        let tag1 = [UInt8]("Hi There".utf8).withUnsafeBytes { HMACSHA256.tag(key: [UInt8](repeating: 0x0b, count: 20), $0) }
+        #expect(SHA256.hex(tag1) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        let tag2 = [UInt8]("what do ya want for nothing?".utf8).withUnsafeBytes { HMACSHA256.tag(key: Array("Jefe".utf8), $0) }
+        #expect(SHA256.hex(tag2) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        // A key longer than the block is hashed first (test case 6).
+        let tag6 = [UInt8]("Test Using Larger Than Block-Size Key - Hash Key First".utf8).withUnsafeBytes {
+            HMACSHA256.tag(key: [UInt8](repeating: 0xaa, count: 131), $0)
+        }
+        #expect(SHA256.hex(tag6) == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+}
+
+@Suite("Shared tier: two machines through one Redis")
+struct SharedTierTests {
+    @Test("A value set on one machine is read on the other, which keeps it locally")
+    func readThrough() throws {
+        let m = try TwoMachines()
+        defer { m.cleanup() }
+        try m.a.set(Array("answer".utf8), forKey: "q1", type: .text)
+        #expect(try m.b.local.value(forKey: "q1") == nil)
+        let found = try m.b.typedValue(forKey: Array("q1".utf8))
+        #expect(found?.value == Array("answer".utf8) && found?.type == .text)
+        #expect(try m.b.local.value(forKey: "q1") == Array("answer".utf8), "the shared hit is kept in the local store")
+        #expect(m.b.sharedStatistics.hits == 1)
+        // The next read is a local hit: no round trip.
+        let trips = m.b.sharedStatistics.roundTrips
+        #expect(try m.b.value(forKey: "q1") == Array("answer".utf8))
+        #expect(m.b.sharedStatistics.roundTrips == trips)
+        // A key nobody set is a miss on both tiers.
+        #expect(try m.b.value(forKey: "nobody") == nil)
+        #expect(m.b.sharedStatistics.misses == 1)
+        #expect(m.a.sharedStatistics.writes == 1 && m.a.sharedStatistics.bytesOut > 0)
+    }
+
+    @Test("The TTL carries over: the other machine's copy expires when the first one does")
+    func ttlCarriesOver() throws {
+        let m = try TwoMachines()
+        defer { m.cleanup() }
+        try m.a.set(Array("v".utf8), forKey: "long", ttl: .seconds(600))
+        try m.a.set(Array("v".utf8), forKey: "short", ttl: .milliseconds(400))
+        let expiryOnA = try #require(try m.a.local.entries(prefix: Array("long".utf8)).first?.expiresAt)
+        #expect(try m.b.value(forKey: "long") != nil)
+        let expiryOnB = try #require(try m.b.local.entries(prefix: Array("long".utf8)).first?.expiresAt)
+        #expect(abs(expiryOnA - expiryOnB) < 1000, "expiries \(expiryOnA) and \(expiryOnB)")
+        // Redis keeps the value as long as the TTL: PX is set.
+        guard case .integer(let pttl) = try m.redis.command(["PTTL", "logcache:v:long"]) else { Issue.record("no PTTL"); return }
+        #expect(pttl > 590_000 && pttl <= 600_000)
+        Thread.sleep(forTimeInterval: 0.6)
+        #expect(try m.b.value(forKey: "short") == nil)
+        #expect(try m.redis.command(["EXISTS", "logcache:v:short"]) == .integer(0))
+    }
+
+    @Test("A damaged value under the prefix is a counted miss; a forged one too when there is a secret")
+    func damagedIsMiss() throws {
+        let m = try TwoMachines { $0.secret = Array("team secret".utf8) }
+        defer { m.cleanup() }
+        try m.a.set(Array("precious".utf8), forKey: "k")
+        guard case .string(var stored) = try m.redis.command(["GET", "logcache:v:k"]) else { Issue.record("not stored"); return }
+        stored[stored.count / 2] ^= 1
+        try m.redis.rawCommand([Array("SET".utf8), Array("logcache:v:k".utf8), stored]).check()
+        #expect(try m.b.value(forKey: "k") == nil)
+        // Something without the secret writes a well-formed value under the prefix.
+        let forged = SharedRecord.encode(key: Array("admin".utf8), value: Array("evil".utf8), type: .bytes, expiresAt: nil, secret: nil)
+        try m.redis.rawCommand([Array("SET".utf8), Array("logcache:v:admin".utf8), forged]).check()
+        #expect(try m.b.value(forKey: "admin") == nil)
+        // Garbage too.
+        try m.redis.command(["SET", "logcache:v:junk", "not a value"]).check()
+        #expect(try m.b.value(forKey: "junk") == nil)
+        #expect(m.b.sharedStatistics.refused == 3 && m.b.sharedStatistics.errors == 3)
+        #expect(try m.b.local.value(forKey: "k") == nil && m.b.local.statistics.entries == 0)
+        // The writer's own copy is untouched.
+        #expect(try m.a.value(forKey: "k") == Array("precious".utf8))
+    }
+
+    @Test("Batches: many values set in one pipeline, read with one MGET")
+    func batches() throws {
+        let m = try TwoMachines()
+        defer { m.cleanup() }
+        let entries = (0..<50).map { (key: Array("b\($0)".utf8), value: Array("value \($0)".utf8), type: ValueType.bytes) }
+        try m.a.setValues(entries, ttl: .seconds(60))
+        #expect(m.a.sharedStatistics.roundTrips == 1 && m.a.sharedStatistics.writes == 50)
+        try m.b.set(Array("local".utf8), forKey: "b0")
+        let keys = entries.map(\.key) + [Array("absent".utf8)]
+        let trips = m.b.sharedStatistics.roundTrips
+        let found = try m.b.values(forKeys: keys)
+        #expect(m.b.sharedStatistics.roundTrips == trips + 1)
+        #expect(found[0] == Array("local".utf8), "a local value comes first")
+        for i in 1..<50 { #expect(found[i] == Array("value \(i)".utf8)) }
+        #expect(found[50] == nil)
+        #expect(try m.b.local.value(forKey: "b7") == Array("value 7".utf8))
+    }
+
+    @Test("A value over the size limit stays local")
+    func largeStaysLocal() throws {
+        let m = try TwoMachines { $0.maxValueSize = 1000 }
+        defer { m.cleanup() }
+        try m.a.set([UInt8](repeating: 1, count: 1001), forKey: "big")
+        try m.a.set([UInt8](repeating: 1, count: 1000), forKey: "fits")
+        #expect(m.a.sharedStatistics.skippedLarge == 1)
+        #expect(try m.a.value(forKey: "big")?.count == 1001)
+        #expect(try m.b.value(forKey: "big") == nil)
+        #expect(try m.b.value(forKey: "fits")?.count == 1000)
+    }
+
+    @Test("Removing is local unless asked for everywhere")
+    func removal() throws {
+        let m = try TwoMachines()
+        defer { m.cleanup() }
+        for k in ["x", "y", "z"] { try m.a.set(Array(k.utf8), forKey: k) }
+        #expect(try m.a.removeValue(forKey: "x"))
+        #expect(try m.b.value(forKey: "x") != nil, "a local removal leaves the shared value")
+        #expect(try m.a.removeValue(forKey: "y", everywhere: true))
+        #expect(try m.b.value(forKey: "y") == nil)
+        // Another prefix on the same server is left alone by removeAll.
+        try m.redis.command(["SET", "other:v:z", "theirs"]).check()
+        let removed = try m.a.removeAll(everywhere: true)
+        #expect(removed.local == 1 && removed.shared == 2)
+        #expect(try m.b.value(forKey: "z") == nil, "z is gone from Redis, and b never read it")
+        #expect(try m.redis.command(["GET", "other:v:z"]) == .string(Array("theirs".utf8)))
+    }
+
+    @Test("Background writes reach Redis after flush, and a full queue drops and counts")
+    func background() throws {
+        let m = try TwoMachines { $0.writeMode = .background(queueLimit: 2) }
+        defer { m.cleanup() }
+        try m.a.set(Array("v".utf8), forKey: "bg")
+        m.a.flush()
+        #expect(try m.b.value(forKey: "bg") == Array("v".utf8))
+        // A server that hangs holds the queue: later writes are dropped, every value stays local.
+        m.redis.pause()
+        for i in 0..<20 { try m.a.set(Array("v".utf8), forKey: "held\(i)") }
+        m.redis.resume()
+        m.a.flush()
+        #expect(m.a.sharedStatistics.droppedWrites >= 15)
+        for i in 0..<20 { #expect(try m.a.local.value(forKey: "held\(i)") == Array("v".utf8)) }
+    }
+}
+
+/// Collects what the tier logs.
+final class CollectedLog: Sendable {
+    let lines = Mutex<[(Logger.Level, String)]>([])
+
+    func handler(label: String) -> any LogHandler { Handler(log: self) }
+
+    struct Handler: LogHandler {
+        let log: CollectedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            log.lines.withLock { $0.append((event.level, event.message.description)) }
+        }
+    }
+}
+
+@Suite("Shared tier: Redis down, slow or restarted")
+struct SharedTierFailureTests {
+    @Test("Redis killed in the middle of a run: no error reaches the caller, no local value is lost; restarted, sharing resumes")
+    func killedAndRestarted() throws {
+        let log = CollectedLog()
+        let m = try TwoMachines {
+            $0.logger = Logger(label: "test", factory: log.handler)
+            $0.reconnectDelay = .milliseconds(20)
+            $0.maxReconnectDelay = .milliseconds(100)
+        }
+        defer { m.cleanup() }
+        for i in 0..<400 {
+            if i == 200 { m.redis.kill() }
+            try m.a.set(Array("value \(i)".utf8), forKey: "k\(i)")
+            _ = try m.a.value(forKey: "absent\(i)")
+        }
+        for i in 0..<400 { #expect(try m.a.value(forKey: "k\(i)") == Array("value \(i)".utf8)) }
+        #expect(try m.b.value(forKey: "k10") == nil, "Redis is down: b cannot see a's values")
+        let s = m.a.sharedStatistics
+        #expect(s.errors > 0 && !s.reachable && s.disconnects == 1)
+        let warnings = log.lines.withLock { $0.filter { $0.0 == .warning } }
+        #expect(warnings.count == 2, "one warning per handle that saw Redis go: \(warnings)")
+
+        try m.redis.start()
+        Thread.sleep(forTimeInterval: 0.15)
+        try m.a.set(Array("after".utf8), forKey: "restarted")
+        #expect(try m.b.value(forKey: "restarted") == Array("after".utf8))
+        #expect(m.a.sharedStatistics.reachable)
+        #expect(log.lines.withLock { $0.filter { $0.1.contains("reachable again") }.count } == 2)
+    }
+
+    @Test("Redis that is not there costs one connection attempt, not one per call")
+    func notThere() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let store = try CacheStore(directory: dir.file("s"))
+        defer { try? store.close() }
+        let cache = try SharedCache(local: store, options: try SharedTierOptions(url: "redis://127.0.0.1:\(try RedisServer.freePort())"))
+        let started = ContinuousClock.now
+        for i in 0..<1000 {
+            try cache.set(Array("v".utf8), forKey: "k\(i)")
+            #expect(try cache.value(forKey: "k\(i)") == Array("v".utf8))
+            _ = try cache.value(forKey: "missing\(i)")
+        }
+        // 2000 calls that would ask Redis; within the 100 ms pause all but a few skip it.
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(cache.sharedStatistics.errors >= 1000 && cache.sharedStatistics.roundTrips == 0)
+    }
+
+    @Test("Redis that hangs: each call gives up after the command timeout and works locally")
+    func hangs() throws {
+        let m = try TwoMachines { $0.commandTimeout = .milliseconds(100) }
+        defer { m.cleanup() }
+        try m.a.set(Array("v".utf8), forKey: "before")
+        m.redis.pause()
+        let started = ContinuousClock.now
+        try m.a.set(Array("v".utf8), forKey: "during")
+        #expect(try m.a.value(forKey: "during") == Array("v".utf8))
+        #expect(try m.b.value(forKey: "before") == nil)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        m.redis.resume()
+        #expect(m.a.sharedStatistics.errors >= 1)
+    }
+}
+
+@Suite("Shared tier: memoizing across machines")
+struct SharedMemoizeTests {
+    static func computations(_ log: String) throws -> [String] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    @Test("Four processes on two machines memoize one key at once: one computation in all")
+    func computeOnce() throws {
+        let redis = try RedisServer()
+        let dir = TemporaryDirectory()
+        defer { redis.stop(); dir.cleanup() }
+        let log = dir.file("computations.log")
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        let workers = try (0..<4).map { i in
+            try WorkerProcess(["shared-memoize", dir.file(i % 2 == 0 ? "a" : "b"), redis.url, "q1", "1500", log, "2000"])
+        }
+        defer { workers.forEach { $0.kill() } }
+        for w in workers {
+            #expect(w.waitForExit(timeout: .seconds(60)) == 0, "\(w.lines)")
+            #expect(w.lines.last == "result result of q1")
+        }
+        #expect(try Self.computations(log).count == 1)
+        // Each machine sent one waiter to Redis; one held the lease, the other waited for it.
+        let stats = workers.flatMap(\.lines).filter { $0.hasPrefix("stats") }
+        #expect(stats.filter { $0.contains("leased=1") }.count == 1, "\(stats)")
+    }
+
+    @Test("The computing process is killed: another machine takes over once the lease expires")
+    func killedComputer() throws {
+        let redis = try RedisServer()
+        let dir = TemporaryDirectory()
+        defer { redis.stop(); dir.cleanup() }
+        let log = dir.file("computations.log")
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        let first = try WorkerProcess(["shared-memoize", dir.file("a"), redis.url, "q2", "30000", log, "600"])
+        defer { first.kill() }
+        #expect(first.waitForLine("computing", timeout: .seconds(30)) != nil)
+        let second = try WorkerProcess(["shared-memoize", dir.file("b"), redis.url, "q2", "200", log, "600"])
+        defer { second.kill() }
+        // The second waits while the first renews its lease.
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try Self.computations(log).count == 1, "the second did not wait for the lease")
+        let started = ContinuousClock.now
+        first.kill()
+        #expect(second.waitForExit(timeout: .seconds(30)) == 0, "\(second.lines)")
+        #expect(second.lines.last == "result result of q2")
+        #expect(second.lines.contains { $0.contains("takeovers=1") }, "\(second.lines)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try Self.computations(log).count == 2)
+    }
+
+    @Test("In one process: a memoized result is a shared hit on the other machine, decoded")
+    func inProcess() throws {
+        let m = try TwoMachines()
+        defer { m.cleanup() }
+        let calls = CallCounter()
+        let first = try m.a.memoize(namespace: "llm", version: "1", key: ["prompt": "hi"]) { () throws -> Answer in
+            calls.call()
+            return Answer(text: "hello", tokens: 3)
+        }
+        let second = try m.b.memoize(namespace: "llm", version: "1", key: ["prompt": "hi"]) { () throws -> Answer in
+            calls.call()
+            return Answer(text: "other", tokens: 0)
+        }
+        #expect(first == second && calls.value == 1)
+        // The local store of b now answers on its own, also through the store's own memoize.
+        let third = try m.b.local.memoize(namespace: "llm", version: "1", key: ["prompt": "hi"]) { () throws -> Answer in
+            calls.call()
+            return Answer(text: "other", tokens: 0)
+        }
+        #expect(third == first && calls.value == 1)
+        // With Redis gone, a new key is computed locally, without an error.
+        m.redis.kill()
+        let alone = try m.b.memoize(namespace: "llm", version: "1", key: ["prompt": "new"]) { () throws -> Answer in
+            calls.call()
+            return Answer(text: "alone", tokens: 1)
+        }
+        #expect(alone.text == "alone" && calls.value == 2)
+    }
+}
