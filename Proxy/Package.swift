@@ -25,6 +25,7 @@ let package = Package(
             name: "LogCacheProxy",
             dependencies: [
                 .product(name: "LogCache", package: "LogCache"),
+                .product(name: "LogCacheRedis", package: "LogCache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -36,6 +37,7 @@ let package = Package(
             name: "logcache-proxy",
             dependencies: [
                 "LogCacheProxy",
+                .product(name: "LogCacheRedis", package: "LogCache"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

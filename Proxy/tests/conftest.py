@@ -65,3 +65,42 @@ def start_proxy(tmp_path):
     yield start
     for p in started:
         p.stop()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server on a free loopback port, stopped afterwards."""
+    import shutil
+    import time
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.path.exists(binary):
+        pytest.fail("redis-server is not installed (tools/test installs it)")
+    port = free_port()
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+    deadline = time.time() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            process.kill()
+            pytest.fail("redis-server did not answer within 10 s")
+        time.sleep(0.02)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.kill()
+    process.wait()

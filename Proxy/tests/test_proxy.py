@@ -341,3 +341,30 @@ def test_upstream_timeout_is_checked(tmp_path):
     out = subprocess.run([proxy_binary(), "--store", str(tmp_path / "s"), "--upstream", "http://127.0.0.1:1",
                           "--upstream-timeout", "0"], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "upstream-timeout" in out.stderr
+
+
+def test_two_machines_through_redis(upstream, start_proxy, tmp_path, redis_url):
+    # Two proxies with stores of their own stand for two machines; Redis is the shared tier.
+    a = start_proxy(upstream.url, "--redis", redis_url, store=str(tmp_path / "a"))
+    b = start_proxy(upstream.url, "--redis", redis_url, store=str(tmp_path / "b"))
+    s, h, first = post(a, CHAT, ask("across machines"))
+    assert s == 200 and h["X-LogCache"] == "miss"
+    s, h, second = post(b, CHAT, ask("across machines"))
+    assert s == 200 and h["X-LogCache"] == "hit" and second == first
+    assert upstream.count(CHAT) == 1
+    stats = json.loads(urllib.request.urlopen(b.url + "/logcache/stats").read())
+    assert stats["sharedTier"]["hits"] == 1 and stats["store"]["entries"] == 1
+    metrics = urllib.request.urlopen(b.url + "/metrics").read().decode()
+    assert "logcache_shared_tier_hits 1" in metrics and "logcache_shared_tier_reachable 1" in metrics
+
+
+def test_redis_down_proxy_works_locally(upstream, start_proxy):
+    from conftest import free_port
+    proxy = start_proxy(upstream.url, "--redis", f"redis://127.0.0.1:{free_port()}/0")
+    s, h, _ = post(proxy, CHAT, ask("no redis"))
+    assert s == 200 and h["X-LogCache"] == "miss"
+    s, h, _ = post(proxy, CHAT, ask("no redis"))
+    assert s == 200 and h["X-LogCache"] == "hit"
+    stats = json.loads(urllib.request.urlopen(proxy.url + "/logcache/stats").read())
+    assert stats["sharedTier"]["errors"] >= 1 and stats["sharedTier"]["reachable"] is False
+    assert upstream.count(CHAT) == 1

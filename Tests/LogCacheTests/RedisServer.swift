@@ -13,12 +13,15 @@ final class RedisServer: @unchecked Sendable {
     let port: Int
     let directory = TemporaryDirectory("redis")
     private var process: Process?
+    private let arguments: [String]
 
     /// The URL of the server.
     var url: String { "redis://127.0.0.1:\(port)/0" }
 
-    init() throws {
+    /// A server started with `arguments` added to its command line.
+    init(arguments: [String] = []) throws {
         port = try Self.freePort()
+        self.arguments = arguments
         try start()
     }
 
@@ -27,14 +30,18 @@ final class RedisServer: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Self.binary())
         p.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                       "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning"]
+                       "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning"] + arguments
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         process = p
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if (try? command(["PING"])) == .status("PONG") { return }
+            // A server with a password answers PING with an error: it is up all the same.
+            switch try? command(["PING"]) {
+            case .status("PONG")?, .error?: return
+            default: break
+            }
             Thread.sleep(forTimeInterval: 0.01)
         }
         throw Failure("redis-server on port \(port) did not answer within 10 s")

@@ -419,3 +419,70 @@ struct SharedMemoizeTests {
         #expect(alone.text == "alone" && calls.value == 2)
     }
 }
+
+@Suite("Shared tier: cachectl --redis")
+struct CacheCtlSharedTierTests {
+    @Test("put on one machine, get on another through --redis or LOGCACHE_REDIS_URL; stats shows the server")
+    func putGetStats() throws {
+        let redis = try RedisServer()
+        let dir = TemporaryDirectory()
+        defer { redis.stop(); dir.cleanup() }
+        let a = dir.file("a"), b = dir.file("b")
+        let put = try CacheCtlBinary.run(["put", a, "greeting", "hello", "--ttl", "600", "--redis", redis.url])
+        #expect(put.status == 0, "\(put.err)")
+        #expect(try CacheCtlBinary.run(["init", b]).status == 0)
+        #expect(try CacheCtlBinary.run(["get", b, "greeting"]).status == 1, "b has no local copy yet")
+        let get = try CacheCtlBinary.run(["get", b, "greeting"], environment: ["LOGCACHE_REDIS_URL": redis.url])
+        #expect(get.status == 0 && get.out == "hello", "\(get.err)")
+        #expect(try CacheCtlBinary.run(["get", b, "greeting"]).out == "hello", "the shared hit was kept locally")
+        let stats = try CacheCtlBinary.run(["stats", b, "--redis", redis.url, "--json"])
+        #expect(stats.status == 0, "\(stats.err)")
+        let object = try JSONSerialization.jsonObject(with: Data(stats.out.utf8)) as? [String: Any]
+        let tier = object?["sharedTier"] as? [String: Any]
+        #expect(tier?["reachable"] as? Bool == true && tier?["sharedValues"] as? Int == 1 && tier?["leases"] as? Int == 0)
+
+        // Redis gone: put still stores locally and says the value did not reach the tier.
+        redis.kill()
+        let alone = try CacheCtlBinary.run(["put", a, "later", "v", "--redis", redis.url])
+        #expect(alone.status == 0 && alone.err.contains("did not take it"), "\(alone.err)")
+        #expect(try CacheCtlBinary.run(["get", a, "later"]).out == "v")
+        let down = try CacheCtlBinary.run(["stats", a, "--redis", redis.url])
+        #expect(down.status == 0 && down.out.contains("reachable") && down.out.contains("no:"), "\(down.out)")
+        let bad = try CacheCtlBinary.run(["get", a, "later", "--redis", "rediss://h"])
+        #expect(bad.status != 0 && bad.err.contains("TLS"), "\(bad.err)")
+    }
+}
+
+@Suite("Shared tier: logins and sockets")
+struct SharedTierConnectionTests {
+    @Test("A password in the URL logs in; a wrong one is a counted failure that works locally")
+    func password() throws {
+        let redis = try RedisServer(arguments: ["--requirepass", "s3cret"])
+        let dir = TemporaryDirectory()
+        defer { redis.stop(); dir.cleanup() }
+        let store = try CacheStore(directory: dir.file("s"))
+        defer { try? store.close() }
+        let good = try SharedCache(local: store, options: try SharedTierOptions(url: "redis://:s3cret@127.0.0.1:\(redis.port)/2"))
+        try good.set(Array("v".utf8), forKey: "k")
+        #expect(good.sharedStatistics.writes == 1 && good.sharedStatistics.errors == 0)
+        let wrong = try SharedCache(local: store, options: try SharedTierOptions(url: "redis://:nope@127.0.0.1:\(redis.port)/2"))
+        try wrong.set(Array("v".utf8), forKey: "k2")
+        #expect(wrong.sharedStatistics.writes == 0 && wrong.sharedStatistics.errors == 1)
+        guard case .failure(let error) = wrong.ping() else { Issue.record("a wrong password was accepted"); return }
+        #expect("\(error)".contains("refused the login"))
+    }
+
+    @Test("A unix:// URL reaches a server on a Unix socket")
+    func unixSocket() throws {
+        let socketDir = TemporaryDirectory()
+        let path = socketDir.file("redis.sock")
+        let redis = try RedisServer(arguments: ["--unixsocket", path])
+        let dir = TemporaryDirectory()
+        defer { redis.stop(); dir.cleanup(); socketDir.cleanup() }
+        let a = try SharedCache(local: try CacheStore(directory: dir.file("a")), options: try SharedTierOptions(url: "unix://\(path)"))
+        let b = try SharedCache(local: try CacheStore(directory: dir.file("b")), options: try SharedTierOptions(url: "redis://127.0.0.1:\(redis.port)"))
+        defer { try? a.local.close(); try? b.local.close() }
+        try a.set(Array("over the socket".utf8), forKey: "k")
+        #expect(try b.value(forKey: "k") == Array("over the socket".utf8))
+    }
+}

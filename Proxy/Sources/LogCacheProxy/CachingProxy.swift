@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LogCache
+import LogCacheRedis
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -13,6 +14,9 @@ import Synchronization
 public final class CachingProxy: Sendable {
     public let options: ProxyOptions
     let store: CacheStore
+    /// The shared tier behind the store (`--redis`): a local miss asks it, a stored answer
+    /// goes to it too; nil without one.
+    let shared: SharedCache?
     let client: HTTPClient
     let logger: Logger
     let statistics = ProxyStatistics()
@@ -23,9 +27,10 @@ public final class CachingProxy: Sendable {
     /// Bodies larger than this are refused (413); up to `maxBody` they are cached.
     static let largestBody = 256 << 20
 
-    public init(options: ProxyOptions, store: CacheStore, client: HTTPClient, logger: Logger) {
+    public init(options: ProxyOptions, store: CacheStore, shared: SharedCache? = nil, client: HTTPClient, logger: Logger) {
         self.options = options
         self.store = store
+        self.shared = shared
         self.client = client
         self.logger = logger
     }
@@ -59,7 +64,8 @@ public final class CachingProxy: Sendable {
                 outcome = "metrics"
                 let s = store.statistics
                 response = Self.response(status: 200, contentType: "text/plain; version=0.0.4",
-                                         body: statistics.prometheusText(entries: s.entries, liveBytes: s.liveBytes, diskBytes: s.diskBytes),
+                                         body: statistics.prometheusText(entries: s.entries, liveBytes: s.liveBytes, diskBytes: s.diskBytes,
+                                                                         shared: shared?.sharedStatistics),
                                          marker: "bypass")
             } else {
                 (response, outcome) = try await proxy(request, method: method, path: path, target: target)
@@ -132,7 +138,8 @@ public final class CachingProxy: Sendable {
 
     /// The stored response of `key` when there is one young enough for `maxAge` seconds.
     private func lookup(_ key: MemoKey, maxAge: Int?) throws -> StoredResponse? {
-        guard let bytes = try store.value(forKey: key.storeKey), let stored = StoredResponse(decoding: bytes) else { return nil }
+        let found = try shared.map { try $0.value(forKey: key.storeKey) } ?? store.value(forKey: key.storeKey)
+        guard let bytes = found, let stored = StoredResponse(decoding: bytes) else { return nil }
         if let maxAge, Int64(Date().timeIntervalSince1970 * 1000) - stored.storedAt > Int64(maxAge) * 1000 { return nil }
         return stored
     }
@@ -199,7 +206,11 @@ public final class CachingProxy: Sendable {
                                         upstreamMicroseconds: Self.microseconds(ContinuousClock.now - start),
                                         storedAt: Int64(Date().timeIntervalSince1970 * 1000), body: body)
             do {
-                try store.set(stored.encoded(), forKey: key.storeKey, ttl: ttl)
+                if let shared {
+                    try shared.set(stored.encoded(), forKey: key.storeKey, ttl: ttl)
+                } else {
+                    try store.set(stored.encoded(), forKey: key.storeKey, ttl: ttl)
+                }
             } catch {
                 logger.warning("the answer to \(key.storeKey) was not stored: \(error)")
             }
@@ -352,10 +363,11 @@ public final class CachingProxy: Sendable {
         struct Stats: Encodable {
             var proxy: ProxyStatistics.Snapshot
             var store: Statistics
+            var sharedTier: SharedTierStatistics?
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(Stats(proxy: statistics.snapshot, store: store.statistics))
+        let data = try encoder.encode(Stats(proxy: statistics.snapshot, store: store.statistics, sharedTier: shared?.sharedStatistics))
         return Self.response(status: 200, contentType: "application/json", body: [UInt8](data), marker: "bypass")
     }
 }

@@ -1,3 +1,4 @@
+import LogCacheRedis
 import Prometheus
 import Synchronization
 
@@ -12,6 +13,7 @@ final class ProxyStatistics: Sendable {
     private let entriesGauge: Gauge
     private let liveBytesGauge: Gauge
     private let diskBytesGauge: Gauge
+    private let sharedGauges: [(String, Gauge)]
 
     init() {
         let registry = self.registry
@@ -33,6 +35,18 @@ final class ProxyStatistics: Sendable {
         entriesGauge = registry.makeGauge(descriptor: name("store", "entries", "", "Live entries in the store"))
         liveBytesGauge = registry.makeGauge(descriptor: name("store", "live", "bytes", "Bytes of the store's live records"))
         diskBytesGauge = registry.makeGauge(descriptor: name("store", "disk", "bytes", "Bytes of the store's files on disk"))
+        // The shared tier's counters are the handle's own; they are read, not counted here,
+        // so each is a gauge set to the handle's value at every scrape.
+        sharedGauges = [
+            ("hits", "Local misses the shared tier answered"), ("misses", "Local misses the shared tier did not answer"),
+            ("writes", "Values sent to the shared tier"), ("errors", "Operations that could not use the shared tier"),
+            ("refused", "Shared values refused as damaged or forged"), ("dropped_writes", "Background writes dropped"),
+            ("in_bytes", "Bytes read from the shared tier"), ("out_bytes", "Bytes sent to the shared tier"),
+            ("round_trips", "Round trips to the shared tier"), ("latency_seconds", "Total time of the round trips"),
+            ("reachable", "1 when the shared tier answered last, else 0"),
+        ].map { metric, help in
+            (metric, registry.makeGauge(descriptor: name("shared_tier", metric, "", help)))
+        }
     }
 
     func hit(bytes: Int, savedMicroseconds micros: Int) {
@@ -65,10 +79,19 @@ final class ProxyStatistics: Sendable {
     }
 
     /// The metrics in Prometheus's text format, with the store's sizes as they are now.
-    func prometheusText(entries: Int, liveBytes: Int, diskBytes: Int) -> [UInt8] {
+    func prometheusText(entries: Int, liveBytes: Int, diskBytes: Int, shared: SharedTierStatistics?) -> [UInt8] {
         entriesGauge.set(Double(entries))
         liveBytesGauge.set(Double(liveBytes))
         diskBytesGauge.set(Double(diskBytes))
+        if let s = shared {
+            let values: [String: Double] = [
+                "hits": Double(s.hits), "misses": Double(s.misses), "writes": Double(s.writes), "errors": Double(s.errors),
+                "refused": Double(s.refused), "dropped_writes": Double(s.droppedWrites), "in_bytes": Double(s.bytesIn),
+                "out_bytes": Double(s.bytesOut), "round_trips": Double(s.roundTrips),
+                "latency_seconds": Double(s.latencyMicroseconds) / 1e6, "reachable": s.reachable ? 1 : 0,
+            ]
+            for (metric, gauge) in sharedGauges { gauge.set(values[metric] ?? 0) }
+        }
         return registry.emitToBuffer()
     }
 

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import LogCache
+import LogCacheRedis
 import LogCacheProxy
 import Logging
 import NIOSSL
@@ -29,6 +30,7 @@ struct ProxyCommand: AsyncParsableCommand {
               OPENAI_BASE_URL=http://127.0.0.1:8787/v1 python job.py
               logcache-proxy --store /tmp/c --upstream http://127.0.0.1:8000 --listen 127.0.0.1:9000 --ttl 86400
               logcache-proxy --store /tmp/c --upstream https://llm.internal:8443 --upstream-ca internal-ca.pem
+              logcache-proxy --store /var/cache/llm --upstream https://api.openai.com --redis redis://cache-host:6379/0
             """
     )
 
@@ -65,6 +67,13 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("upstream-ca"), help: "Trust the CA certificates in this PEM file for the upstream's TLS (instead of the system's).")
     var upstreamCA: String?
 
+    @Option(help: ArgumentHelp("A shared tier behind the store, for proxies on several machines: redis://[user:password@]host:port/db or unix:///path (default: $LOGCACHE_REDIS_URL).",
+                               valueName: "url"))
+    var redis: String?
+
+    @Option(name: .customLong("redis-prefix"), help: "The key prefix of the shared tier in Redis.")
+    var redisPrefix = "logcache:"
+
     func run() async throws {
         let upstream: String
         do {
@@ -91,6 +100,19 @@ struct ProxyCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "logcache-proxy")
         let cache = try CacheStore(directory: store)
+        var shared: SharedCache?
+        let environment = ProcessInfo.processInfo.environment
+        if let url = redis ?? environment["LOGCACHE_REDIS_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                var tier = try SharedTierOptions(url: url)
+                tier.keyPrefix = redisPrefix
+                tier.logger = logger
+                if let secret = environment["LOGCACHE_REDIS_SECRET"], !secret.isEmpty { tier.secret = Array(secret.utf8) }
+                shared = try SharedCache(local: cache, options: tier)
+            } catch {
+                throw ValidationError("--redis: \(error)")
+            }
+        }
         var tls = TLSConfiguration.makeClientConfiguration()
         if let upstreamCA {
             do {
@@ -102,7 +124,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
                                                                         decompression: .disabled))
-        let proxy = CachingProxy(options: options, store: cache, client: client, logger: logger)
+        let proxy = CachingProxy(options: options, store: cache, shared: shared, client: client, logger: logger)
         let app = Application(
             responder: CallbackResponder { (request: Request, context: BasicRequestContext) in await proxy.respond(to: request, context: context) },
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
@@ -117,10 +139,12 @@ struct ProxyCommand: AsyncParsableCommand {
             try await app.runService()
         } catch {
             try? await client.shutdown()
+            shared?.close()
             try? cache.close()
             throw error
         }
         try? await client.shutdown()
+        shared?.close()
         try cache.close()
     }
 }
