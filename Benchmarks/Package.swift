@@ -22,6 +22,16 @@ let package = Package(
             dependencies: [.product(name: "LogCache", package: "LogCache")],
             path: "Sources/CompactionBenchmark"
         ),
+        // The shared tier on Redis: a local hit, a shared hit, two machines warming one cache
+        // (tools/bench-shared starts the Redis it runs against).
+        .executableTarget(
+            name: "SharedTierBenchmark",
+            dependencies: [
+                .product(name: "LogCache", package: "LogCache"),
+                .product(name: "LogCacheRedis", package: "LogCache"),
+            ],
+            path: "Sources/SharedTierBenchmark"
+        ),
 
         // Keys, values and the Zipf generator that both kinds of benchmark draw from.
         .target(name: "BenchmarkData", path: "Sources/BenchmarkData"),

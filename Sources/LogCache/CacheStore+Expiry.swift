@@ -29,8 +29,22 @@ extension CacheStore {
     ///
     /// - Throws: ``CacheError/invalidOption(_:)`` for a moment not after 1970 or past
     ///   ``Limits/latestExpiry``; nothing is written then.
-    public func set(_ value: [UInt8], forKey key: [UInt8], expiresAt: Int64?) throws(CacheError) {
-        try setValues([StoreEntry(key: key, value: value, expiresAt: expiresAt)])
+    /// - Parameter type: the value's type (``ValueType``), plain bytes by default.
+    public func set(_ value: [UInt8], forKey key: [UInt8], type: ValueType = .bytes, expiresAt: Int64?) throws(CacheError) {
+        if let e = expiresAt {
+            if e <= 0 { throw .invalidOption("expiry \(e) is not after 1970") }
+            try RecordEncoder.checkExpiry(e)
+        }
+        // One record through the path of a single set, not a batch of one: a read-through
+        // cache in front (the shared tier) writes each value it fetches this way.
+        let encoder = self.encoder, now = clock.now()
+        let record = try withBytes(key) { k throws(CacheError) in
+            try withBytes(value) { v throws(CacheError) in
+                try encoder.value(key: k, value: v, expiresAt: expiresAt ?? 0, now: now, type: type)
+            }
+        }
+        try append([record])
+        counters.writes.add(1, ordering: .relaxed)
     }
 
     /// Stores many entries, each with its own absolute expiry, written as

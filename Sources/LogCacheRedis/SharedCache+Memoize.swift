@@ -41,7 +41,7 @@ extension SharedCache {
         var pause = Duration.milliseconds(2)
         waiting: while true {
             if let found = fetchShared(storeKey) {
-                try? local.setValues([StoreEntry(key: storeKey, value: found.value, expiresAt: found.expiresAt, type: found.type)])
+                try? local.set(found.value, forKey: storeKey, type: found.type, expiresAt: found.expiresAt)
                 if let hit: Value = try localResult(key) {
                     if waited { counters.add(counters.leaseWaits) }
                     return hit

@@ -60,12 +60,21 @@ public final class SharedCache: Sendable {
 
     /// The value of `key`: from the local store, else from Redis (then kept locally).
     public func value(forKey key: String) throws(CacheError) -> [UInt8]? {
-        try typedValue(forKey: Array(key.utf8))?.value
+        if let hit = try local.value(forKey: key) { return hit }
+        return try sharedValue(forKey: Array(key.utf8))
     }
 
     /// The value of a key of arbitrary bytes: from the local store, else from Redis.
     public func value(forKey key: [UInt8]) throws(CacheError) -> [UInt8]? {
-        try typedValue(forKey: key)?.value
+        // The store's own read: a local hit costs what it costs without the tier.
+        if let hit = try local.value(forKey: key) { return hit }
+        return try sharedValue(forKey: key)
+    }
+
+    private func sharedValue(forKey key: [UInt8]) throws(CacheError) -> [UInt8]? {
+        guard let found = fetchShared(key) else { return nil }
+        keepLocally([(key, found)])
+        return found.value
     }
 
     /// The value of `key` and its type: from the local store, else from Redis.
@@ -263,6 +272,10 @@ public final class SharedCache: Sendable {
     /// value is returned either way, and the next write to the store reports the disk.
     private func keepLocally(_ found: [([UInt8], SharedRecord.Decoded)]) {
         guard !found.isEmpty else { return }
+        if found.count == 1 {
+            _ = try? local.set(found[0].1.value, forKey: found[0].0, type: found[0].1.type, expiresAt: found[0].1.expiresAt)
+            return
+        }
         let entries = found.map { StoreEntry(key: $0.0, value: $0.1.value, expiresAt: $0.1.expiresAt, type: $0.1.type) }
         _ = try? local.setValues(entries)
     }

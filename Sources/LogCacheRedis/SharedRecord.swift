@@ -1,5 +1,6 @@
 import CZstd
 import LogCache
+import Synchronization
 
 /// The bytes of a value in Redis: self-describing, independent of any one store (no store
 /// salt, no store dictionary), so that every machine's store reads what any other wrote.
@@ -54,8 +55,10 @@ enum SharedRecord {
         var stored = value
         if value.count >= compressionThreshold {
             var out = [UInt8](repeating: 0, count: ZSTD_compressBound(value.count))
-            let n = out.withUnsafeMutableBytes { o in
-                value.withUnsafeBytes { v in ZSTD_compress(o.baseAddress, o.count, v.baseAddress, v.count, 1) }
+            let n = ZstdContexts.shared.compressing(orElse: Int.max) { cctx in
+                out.withUnsafeMutableBytes { o in
+                    value.withUnsafeBytes { v in ZSTD_compressCCtx(cctx, o.baseAddress, o.count, v.baseAddress, v.count, 1) }
+                }
             }
             if ZSTD_isError(n) == 0 && n < value.count {
                 out.removeSubrange(n...)
@@ -121,9 +124,11 @@ enum SharedRecord {
             value = Array(bytes[storedRange])
         case .zstd:
             value = [UInt8](repeating: 0, count: valueLength)
-            let n = value.withUnsafeMutableBytes { o in
-                bytes.withUnsafeBytes { b in
-                    ZSTD_decompress(o.baseAddress, o.count, b.baseAddress! + storedRange.lowerBound, storedRange.count)
+            let n = ZstdContexts.shared.decompressing(orElse: Int.max) { dctx in
+                value.withUnsafeMutableBytes { o in
+                    bytes.withUnsafeBytes { b in
+                        ZSTD_decompressDCtx(dctx, o.baseAddress, o.count, b.baseAddress! + storedRange.lowerBound, storedRange.count)
+                    }
                 }
             }
             guard ZSTD_isError(n) == 0, n == valueLength else { throw .damaged("the zstd frame does not decode to \(valueLength) bytes") }
@@ -151,5 +156,48 @@ enum SharedRecord {
         var v = 0
         for i in 0..<4 { v |= Int(b[at + i]) << (8 * i) }
         return v
+    }
+}
+
+/// zstd contexts kept for reuse: `ZSTD_compress` and `ZSTD_decompress` make and free a context
+/// of tens to hundreds of kilobytes on every call, which costs more than coding a small value.
+final class ZstdContexts: Sendable {
+    static let shared = ZstdContexts()
+
+    private struct Pointers: @unchecked Sendable {
+        var compressors: [OpaquePointer] = []
+        var decompressors: [OpaquePointer] = []
+    }
+
+    private let free = Mutex(Pointers())
+    /// Contexts kept beyond this many (more threads than this at once) are freed after use.
+    private let kept = 8
+
+    /// `body` run with a compression context; `fallback` when none can be made (no memory).
+    func compressing<R>(orElse fallback: R, _ body: (OpaquePointer) -> R) -> R {
+        guard let context = free.withLock({ $0.compressors.popLast() }) ?? ZSTD_createCCtx() else { return fallback }
+        defer {
+            let surplus = free.withLock { p -> Bool in
+                guard p.compressors.count < kept else { return true }
+                p.compressors.append(context)
+                return false
+            }
+            if surplus { ZSTD_freeCCtx(context) }
+        }
+        return body(context)
+    }
+
+    /// `body` run with a decompression context; `fallback` when none can be made (no memory).
+    func decompressing<R>(orElse fallback: R, _ body: (OpaquePointer) -> R) -> R {
+        guard let context = free.withLock({ $0.decompressors.popLast() }) ?? ZSTD_createDCtx() else { return fallback }
+        defer {
+            let surplus = free.withLock { p -> Bool in
+                guard p.decompressors.count < kept else { return true }
+                p.decompressors.append(context)
+                return false
+            }
+            if surplus { ZSTD_freeDCtx(context) }
+        }
+        return body(context)
     }
 }

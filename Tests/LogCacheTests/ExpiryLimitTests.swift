@@ -47,6 +47,28 @@ struct ExpiryLimitTests {
         #expect(try StoreCheck.run(directory: dir.path).ok)
     }
 
+    @Test("A single set with an absolute expiry keeps the value's type and expiry across reopening; a moment not after 1970 is refused")
+    func singleSetWithExpiryAndType() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.cleanup() }
+        let clock = ManualClock(milliseconds: 1_700_000_000_000)
+        let store = try CacheStore(directory: dir.path, options: Options(clock: clock))
+        try store.set(Array("{}".utf8), forKey: Array("j".utf8), type: .json, expiresAt: 1_700_000_060_000)
+        for bad in [Int64(0), -5] {
+            #expect { try store.set([1], forKey: Array("bad".utf8), type: .text, expiresAt: bad) } throws: {
+                Self.isInvalidOption($0, naming: "1970")
+            }
+        }
+        #expect(try store.typedValue(forKey: Array("j".utf8))?.type == .json)
+        try store.close()
+        let reopened = try CacheStore(directory: dir.path, options: Options(clock: clock))
+        #expect(try reopened.entries().map(\.expiresAt) == [1_700_000_060_000])
+        #expect(try reopened.typedValue(forKey: Array("j".utf8))?.type == .json)
+        clock.advance(by: .seconds(61))
+        #expect(try reopened.value(forKey: Array("j".utf8)) == nil)
+        try reopened.close()
+    }
+
     @Test("TTLs whose expiry would pass the latest moment or overflow are refused naming them; the longest that fits is kept")
     func hugeTTLs() throws {
         let dir = TemporaryDirectory()
