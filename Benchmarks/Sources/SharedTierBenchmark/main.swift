@@ -19,6 +19,9 @@ struct Arguments {
     var keys = 20_000
     var requests = 400
     var computeMS = 5
+    /// "all", or one of "local", "shared", "warm" (tools/bench-shared alternates "shared"
+    /// with redis-benchmark so that both see the same state of the machine).
+    var phase = "all"
     var directory = NSTemporaryDirectory() + "logcache-shared-benchmark"
 
     init() {
@@ -32,6 +35,7 @@ struct Arguments {
             case "--requests": requests = Int(value) ?? requests
             case "--compute-ms": computeMS = Int(value) ?? computeMS
             case "--dir": directory = value
+            case "--phase": phase = value
             default:
                 FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
                 exit(2)
@@ -78,6 +82,7 @@ let b = try SharedCache(local: storeB, options: options)
 _ = try a.removeAll(everywhere: true)
 
 // 1. Local hits.
+if args.phase == "all" || args.phase == "local" {
 try a.set(value(0, size: args.size), forKey: "warm")
 var plain: [Double] = [], tiered: [Double] = []
 let warm = Array("warm".utf8)
@@ -97,7 +102,10 @@ let tripsBefore = a.sharedStatistics.roundTrips
 _ = try a.value(forKey: warm)
 print("local hit, \(args.size) B: plain store \(String(format: "%.0f", median(plain))) ns, through the shared tier \(String(format: "%.0f", median(tiered))) ns (ratio \(String(format: "%.2f", median(tiered) / median(plain)))); round trips on a local hit: \(a.sharedStatistics.roundTrips - tripsBefore)")
 
+}
+
 // 2. Shared hits: a writes in batches, b reads each key once.
+if args.phase == "all" || args.phase == "shared" {
 let keys = (0..<args.keys).map { Array("key-\($0)".utf8) }
 for start in stride(from: 0, to: keys.count, by: 500) {
     let batch = (start..<min(start + 500, keys.count)).map { (key: keys[$0], value: value($0, size: args.size), type: ValueType.bytes) }
@@ -115,7 +123,10 @@ let total = microseconds(ContinuousClock.now - sharedStarted)
 let s = b.sharedStatistics
 print("shared hit, \(args.size) B: median \(String(format: "%.1f", median(latencies))) µs, p99 \(String(format: "%.1f", percentile(latencies, 0.99))) µs, mean \(String(format: "%.1f", total / Double(keys.count))) µs over \(keys.count) gets (hits \(s.hits), errors \(s.errors), round trip mean \(String(format: "%.1f", s.meanLatencyMicroseconds)) µs)")
 
+}
+
 // 3. Two machines warming one cache.
+if args.phase == "all" || args.phase == "warm" {
 let computations = Atomic<Int>(0)
 let requests = (0..<args.requests).map { "request \($0)" }
 let group = DispatchGroup()
@@ -143,6 +154,7 @@ let warmSeconds = microseconds(ContinuousClock.now - warmStarted) / 1e6
 if let f = failures.withLock({ $0.first }) { fatalError("memoize failed: \(f)") }
 let n = computations.load(ordering: .relaxed)
 print("two machines, \(args.requests) requests each (\(args.computeMS) ms per computation): \(n) computations with the tier against \(2 * args.requests) without (\(String(format: "%.2f", Double(n) / Double(2 * args.requests))) of them), \(String(format: "%.2f", warmSeconds)) s")
+}
 _ = try a.removeAll(everywhere: true)
 a.close()
 b.close()
