@@ -16,6 +16,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // `swift package generate-documentation` (tools/docs): the DocC reference.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,7 +41,11 @@ let package = Package(
         .target(name: "CLogCacheSupport"),
         .target(
             name: "LogCache",
-            dependencies: ["CZstd", "CLZ4", "CLogCacheSupport"]
+            dependencies: [
+                "CZstd", "CLZ4", "CLogCacheSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         // The C interface (include/logcache.h, docs/c-api.md): every call returns a status, and
         // no Swift error crosses it.
@@ -83,7 +90,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LogCacheTests",
-            dependencies: ["LogCache", "LogCacheSimulation", "LogCacheC", "LogCacheRedis", "cachectl"]
+            dependencies: [
+                "LogCache", "LogCacheSimulation", "LogCacheC", "LogCacheRedis", "cachectl",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

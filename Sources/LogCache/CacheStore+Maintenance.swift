@@ -21,7 +21,9 @@ extension CacheStore {
     /// - Parameter progress: called as the pass goes, from the calling thread.
     @discardableResult
     public func compact(progress: ((CompactionProgress) -> Void)? = nil) throws(CacheError) -> CompactionSummary {
-        try compactor.run(onDemand: true, progress: progress)
+        let summary = try compactor.run(onDemand: true, progress: progress)
+        compactor.events.compacted(summary, onDemand: true)
+        return summary
     }
 
     /// Removes every entry by starting a fresh, empty segment and publishing a manifest that

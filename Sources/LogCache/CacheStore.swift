@@ -1,4 +1,5 @@
 import CLogCacheSupport
+import Logging
 import Dispatch
 import Synchronization
 #if canImport(Glibc)
@@ -49,6 +50,16 @@ public final class CacheStore: Sendable {
     private let syncTimer = Lock<SyncTimer?>(nil)
     /// This handle's trace recording (Trace/), when asked for.
     let recorder: TraceRecorder?
+    /// What the handle logs (``Options/logger``).
+    let events: StoreEvents
+    /// The handle's swift-metrics, when a backend is bootstrapped, and the timer that pushes them.
+    let metrics: StoreMetrics?
+    private let metricsTimer = Lock<SyncTimer?>(nil)
+
+    /// The logger of ``Options/logger``, with the store's directory in its metadata
+    /// (`logcache.store`): what a layer on top of the store (the shared tier) logs through
+    /// unless it is given its own.
+    public var logger: Logger { events.logger }
 
     /// Opens the store in `directory`, creating the directory and a new store when it is
     /// missing or empty.
@@ -62,8 +73,11 @@ public final class CacheStore: Sendable {
         var recording = options.traceRecording
         if recording == nil { recording = try TraceRecording.fromEnvironment() }
         if let r = recording { recording = try r.validated() }
+        let openStarted = ContinuousClock.now
         let opened = try StoreOpening.open(directory: directory, options: options)
         self.directory = directory
+        events = StoreEvents(logger: options.logger, directory: directory,
+                             slowOperationThreshold: options.slowOperationThreshold)
         settings = opened.manifest.settings
         salt = opened.manifest.salt
         clock = options.clock
@@ -76,11 +90,12 @@ public final class CacheStore: Sendable {
                             sequence: opened.sequence, generation: opened.manifest.generation)
         log = SegmentLog(
             context: LogContext(dir: loaded.dir, segmentSize: settings.segmentSize,
-                                durability: options.durability, shared: opened.counters),
+                                durability: options.durability, shared: opened.counters, events: events),
             locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
         compactor = Compactor(options: compaction, log: log, index: index, counters: counters, clock: clock,
                               segmentSize: settings.segmentSize)
         recorder = recording.map { TraceRecorder(storeDirectory: directory, settings: $0) }
+        metrics = StoreMetrics(directory: directory)
         counters.tornRecordsDropped.store(loaded.tornRecords, ordering: .relaxed)
         counters.corruptRecords.store(loaded.corruptRecords, ordering: .relaxed)
         if case .syncInterval(let interval) = options.durability {
@@ -92,6 +107,20 @@ public final class CacheStore: Sendable {
         _ = logcache_release_free_memory()
         try startEviction(manifest: opened.manifest)
         compactor.schedule()
+        let sizes = index.sizes
+        let opening = ContinuousClock.now - openStarted
+        events.opened(entries: sizes.entries, segments: sizes.segments,
+                      seconds: Double(opening.components.seconds) + Double(opening.components.attoseconds) / 1e18,
+                      tornRecords: loaded.tornRecords, corruptRecords: loaded.corruptRecords)
+        if let metrics {
+            metrics.report(statistics)
+            metricsTimer.withLock {
+                $0 = SyncTimer(interval: options.metricsInterval) { [weak self] in
+                    guard let self else { return }
+                    metrics.report(self.statistics)
+                }
+            }
+        }
     }
 
     deinit { try? close() }
@@ -364,6 +393,7 @@ public final class CacheStore: Sendable {
         counters.expirations.add(evicted.expired, ordering: .relaxed)
         counters.evictions.add(evicted.victims.count, ordering: .relaxed)
         counters.evictedBytes.add(evicted.bytes, ordering: .relaxed)
+        events.evicted(entries: evicted.victims.count, bytes: evicted.bytes)
         return evicted.victims.map { encoder.eviction(keyHash: $0, now: now) }
     }
 
@@ -379,6 +409,12 @@ public final class CacheStore: Sendable {
     /// fails with ``CacheError/closed``.
     public func close() throws(CacheError) {
         syncTimer.withLock { $0?.cancel(); $0 = nil }
+        let pushing = metricsTimer.withLock { t -> Bool in
+            defer { t?.cancel(); t = nil }
+            return t != nil
+        }
+        // The last counts, before the handle's state goes.
+        if pushing, let metrics { metrics.report(statistics) }
         compactor.stop()
         let index = self.index
         let dir = log.dir

@@ -1,3 +1,5 @@
+import Logging
+
 /// When written records reach the disk.
 public enum Durability: Sendable, Equatable {
     /// The operating system decides. A process crash loses nothing that `set` returned for;
@@ -64,7 +66,20 @@ public struct Options: Sendable {
     /// nothing unless the environment variable `LOGCACHE_TRACE` asks for it. A setting of the
     /// handle, not kept in the store.
     public var traceRecording: TraceRecording?
+    /// Where the store says what an operator must know (recovery at open, failed background
+    /// compaction, slow locks and catch-ups, eviction pressure at debug level), never per
+    /// operation; by default nowhere. A setting of the handle, like durability, not kept in
+    /// the store.
+    public var logger: Logger
+    /// A wait for the append lock, or a catch-up with other processes' writes, longer than
+    /// this is logged (at most once per ten seconds each). Default 100 ms.
+    public var slowOperationThreshold: Duration
+    /// How often the handle pushes its counters and the store's sizes to a bootstrapped
+    /// swift-metrics backend (nothing is pushed, and no timer runs, without one). Default 10 s.
+    public var metricsInterval: Duration
 
+    /// Options with the given settings; every one has a default, so name only those that
+    /// differ.
     public init(
         compression: Compression = .zstd(level: 3),
         compressionThreshold: Int = 64,
@@ -79,7 +94,10 @@ public struct Options: Sendable {
         zstdLevelForLargeValues: Int? = 1,
         allowNetworkFileSystem: Bool = false,
         hotValueCacheBytes: Int = 8 << 20,
-        traceRecording: TraceRecording? = nil
+        traceRecording: TraceRecording? = nil,
+        logger: Logger = Logger(label: "logcache", factory: { _ in SwiftLogNoOpLogHandler() }),
+        slowOperationThreshold: Duration = .milliseconds(100),
+        metricsInterval: Duration = .seconds(10)
     ) {
         self.compression = compression
         self.compressionThreshold = compressionThreshold
@@ -95,6 +113,9 @@ public struct Options: Sendable {
         self.allowNetworkFileSystem = allowNetworkFileSystem
         self.hotValueCacheBytes = hotValueCacheBytes
         self.traceRecording = traceRecording
+        self.logger = logger
+        self.slowOperationThreshold = slowOperationThreshold
+        self.metricsInterval = metricsInterval
     }
 
     /// The settings a new store is created with, after checking their ranges.

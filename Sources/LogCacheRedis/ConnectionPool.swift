@@ -21,10 +21,12 @@ final class ConnectionPool: Sendable {
     private let options: SharedTierOptions
     private let counters: SharedTierCounters
     private let state: Mutex<State>
+    private let logger: Logger
 
-    init(options: SharedTierOptions, counters: SharedTierCounters) {
+    init(options: SharedTierOptions, counters: SharedTierCounters, logger: Logger) {
         self.options = options
         self.counters = counters
+        self.logger = logger
         state = Mutex(State(delay: options.reconnectDelay))
     }
 
@@ -110,7 +112,7 @@ final class ConnectionPool: Sendable {
         }
         if cameBack {
             counters.reachable.store(true, ordering: .relaxed)
-            options.logger.notice("shared tier reachable again", metadata: ["redis": "\(options.url)"])
+            logger.info("shared tier reachable again", metadata: ["redis": "\(options.url)"])
         }
     }
 
@@ -129,7 +131,7 @@ final class ConnectionPool: Sendable {
         if wentDown {
             counters.reachable.store(false, ordering: .relaxed)
             counters.add(counters.disconnects)
-            options.logger.warning("shared tier unreachable; working locally and reconnecting with backoff",
+            logger.info("shared tier unreachable; working locally and reconnecting with backoff",
                                    metadata: ["redis": "\(options.url)", "error": "\(error)", "retry_in": "\(delay)"])
         }
     }

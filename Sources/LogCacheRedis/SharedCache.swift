@@ -1,5 +1,6 @@
 import Dispatch
 import LogCache
+import Logging
 import Synchronization
 
 /// A local ``CacheStore`` with a second tier behind it, shared by many machines through
@@ -30,6 +31,7 @@ public final class SharedCache: Sendable {
     let counters = SharedTierCounters()
     let valuePrefix: [UInt8]
     let leasePrefix: [UInt8]
+    let logger: Logger
     private let background: BackgroundWrites?
 
     /// A shared tier in front of `local`. Does not connect: Redis that is down now is a
@@ -39,7 +41,8 @@ public final class SharedCache: Sendable {
     public init(local: CacheStore, options: SharedTierOptions) throws(SharedTierError) {
         self.local = local
         self.options = try options.validated()
-        pool = ConnectionPool(options: self.options, counters: counters)
+        logger = options.logger ?? local.logger
+        pool = ConnectionPool(options: self.options, counters: counters, logger: logger)
         valuePrefix = Array((options.keyPrefix + "v:").utf8)
         leasePrefix = Array((options.keyPrefix + "l:").utf8)
         if case .background(let limit) = options.writeMode {
@@ -262,7 +265,7 @@ public final class SharedCache: Sendable {
         } catch {
             counters.add(counters.refused)
             counters.add(counters.errors)
-            options.logger.debug("refused a shared value", metadata: ["reason": "\(error)"])
+            logger.debug("refused a shared value", metadata: ["reason": "\(error)"])
             return nil
         }
     }

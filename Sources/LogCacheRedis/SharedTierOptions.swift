@@ -48,9 +48,10 @@ public struct SharedTierOptions: Sendable {
     /// The clock of expiries: it must agree with the local store's (both are the system
     /// clock unless a test sets them).
     public var clock: any CacheClock = SystemClock()
-    /// Where the tier says that Redis became unreachable or reachable again (once per
-    /// change, never per operation); by default nowhere.
-    public var logger: Logger = Logger(label: "logcache.shared-tier", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Where the tier says that Redis became unreachable or reachable again (at `info`, once
+    /// per change, never per operation); nil, the default, for the local store's logger
+    /// (``CacheStore/logger``, from its ``Options/logger``).
+    public var logger: Logger?
 
     /// The settings for the server at `url`, with the defaults above.
     public init(url: RedisURL) {

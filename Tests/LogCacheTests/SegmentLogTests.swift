@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import Testing
 @testable import LogCache
@@ -24,7 +25,9 @@ struct SegmentLogTests {
                                     generation: opened.manifest.generation)
             log = SegmentLog(
                 context: LogContext(dir: loaded.dir, segmentSize: opened.manifest.settings.segmentSize, durability: .none,
-                                    shared: opened.counters),
+                                    shared: opened.counters,
+                                    events: StoreEvents(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                                        directory: loaded.dir.path, slowOperationThreshold: .seconds(1))),
                 locks: opened.locks, follower: follower, active: opened.active, manifest: opened.manifest)
             encoder = RecordEncoder(settings: opened.manifest.settings, salt: opened.manifest.salt)
         }

@@ -30,9 +30,12 @@ final class Compactor: Sendable {
     let bytesWritten = Atomic<Int>(0)
     let bytesFreed = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
+    /// Where passes and failed background passes are told.
+    let events: StoreEvents
 
     init(options: CompactionOptions, log: SegmentLog, index: StoreIndex, counters: Counters, clock: any CacheClock,
          segmentSize: Int) {
+        events = log.context.events
         self.options = options
         self.log = log
         self.index = index
@@ -51,11 +54,13 @@ final class Compactor: Sendable {
             guard let self else { return }
             self.scheduled.store(false, ordering: .releasing)
             do throws(CacheError) {
-                _ = try self.run(onDemand: false, progress: nil)
+                let summary = try self.run(onDemand: false, progress: nil)
+                if summary.segmentsRewritten > 0 { self.events.compacted(summary, onDemand: false) }
             } catch .closed {
                 // The store closed under the pass, which stopped cleanly.
             } catch {
                 self.failures.add(1, ordering: .relaxed)
+                self.events.compactionFailed(error)
             }
         }
     }

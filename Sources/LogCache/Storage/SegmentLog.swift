@@ -41,9 +41,13 @@ final class SegmentLog: Sendable {
     func exclusively<R>(_ body: (inout LogState) throws(CacheError) -> R) throws(CacheError) -> R {
         try state.withLock { w throws(CacheError) -> R in
             guard !w.closed else { throw .closed }
+            let asked = ContinuousClock.now
             try context.shared.lockAppend()
             defer { context.shared.unlockAppend() }
+            let locked = ContinuousClock.now
+            context.events.waitedForAppendLock(locked - asked)
             try follower.catchUp(&w, holdingAppendLock: true)
+            context.events.caughtUp(ContinuousClock.now - locked)
             let before = (w.active.segment.id, w.active.length, w.manifest.generation)
             w.appendedKeys.removeAll(keepingCapacity: true)
             defer {
@@ -63,7 +67,9 @@ final class SegmentLog: Sendable {
     func catchUp() throws(CacheError) {
         try state.withLock { w throws(CacheError) in
             guard !w.closed else { throw .closed }
+            let started = ContinuousClock.now
             try follower.catchUp(&w, holdingAppendLock: false)
+            context.events.caughtUp(ContinuousClock.now - started)
         }
     }
 
@@ -153,4 +159,6 @@ struct LogContext: Sendable {
     let durability: Durability
     /// The counters shared with other processes through the `SHARED` file.
     let shared: SharedCounters
+    /// Where slow lock waits and catch-ups are told.
+    let events: StoreEvents
 }
