@@ -35,6 +35,7 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A system call failed.
     case io(operation: String, path: String, errno: Int32)
 
+    /// What went wrong, in one sentence that names the file, key or setting involved.
     public var description: String {
         switch self {
         case .directoryUnavailable(let path, let e):

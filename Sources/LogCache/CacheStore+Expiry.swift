@@ -47,6 +47,26 @@ extension CacheStore {
         counters.writes.add(1, ordering: .relaxed)
     }
 
+    /// Stores `value` under `key` until `expiresAt` unless the key has a live value when the
+    /// write is made, in this process or another: what a read-through tier in front of the
+    /// store writes with a value it fetched, so that a value set in between (newer than the
+    /// fetched one) is never overwritten by it. Returns whether it was written.
+    package func setIfAbsent(_ value: [UInt8], forKey key: [UInt8], type: ValueType, expiresAt: Int64?) throws(CacheError) -> Bool {
+        if let e = expiresAt {
+            if e <= 0 { throw .invalidOption("expiry \(e) is not after 1970") }
+            try RecordEncoder.checkExpiry(e)
+        }
+        let encoder = self.encoder, now = clock.now()
+        let record = try withBytes(key) { k throws(CacheError) in
+            try withBytes(value) { v throws(CacheError) in
+                try encoder.value(key: k, value: v, expiresAt: expiresAt ?? 0, now: now, type: type)
+            }
+        }
+        guard try append([record], unlessLive: true) else { return false }
+        counters.writes.add(1, ordering: .relaxed)
+        return true
+    }
+
     /// Stores many entries, each with its own absolute expiry, written as
     /// ``setValues(_:ttl:)`` writes them. Entries are written in order, so of two with the
     /// same key the later one wins. An expiry not after 1970 or past ``Limits/latestExpiry``

@@ -154,17 +154,35 @@ public final class CacheStore: Sendable {
     /// Appends encoded records in order and points the index at them: one hold of the log's
     /// locks, and one write per segment they land in. With a capacity, what must go to make
     /// room for them is evicted first, and its eviction records are written ahead of them.
-    func append(_ records: [PendingRecord]) throws(CacheError) {
+    ///
+    /// With `unlessLive`, nothing is written when any of the records' keys has a live value
+    /// once the log has caught up with every process (checked under the append mutex, so no
+    /// write can come in between); returns whether the records were written.
+    @discardableResult
+    func append(_ records: [PendingRecord], unlessLive: Bool = false) throws(CacheError) -> Bool {
         let index = self.index
         var rolled = false
         // A sealed segment may be worth compacting, also when a later write of the batch failed.
         defer { if rolled { compactor.schedule() } }
-        try log.exclusively { w throws(CacheError) in
+        let now = clock.now()
+        let written = try log.exclusively { w throws(CacheError) -> Bool in
+            if unlessLive {
+                for r in records {
+                    // Expiries are kept rounded up to the second: an entry this check calls
+                    // live may have expired within the last second, and is kept (the write
+                    // it would have made is a cache fill, not a user's write).
+                    if let e = index.entry(for: r.keyHash), e.expirySeconds == 0 || Int64(e.expirySeconds) * 1000 > now {
+                        return false
+                    }
+                }
+            }
             let active = w.active.segment.id
             defer { rolled = w.active.segment.id != active }
             let evictions = evictions(for: records)
             _ = try w.append(evictions.isEmpty ? records : evictions + records, indexingInto: index)
+            return true
         }
+        guard written else { return false }
         if let recorder {
             for r in records {
                 switch r.kind {
@@ -174,6 +192,7 @@ public final class CacheStore: Sendable {
                 }
             }
         }
+        return true
     }
 
     /// Encodes the records `0..<count` of a batch with `encode` and appends them in order.

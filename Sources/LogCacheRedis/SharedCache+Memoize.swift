@@ -40,19 +40,23 @@ extension SharedCache {
         var waited = false
         var pause = Duration.milliseconds(2)
         waiting: while true {
-            if let found = fetchShared(storeKey) {
-                try? local.set(found.value, forKey: storeKey, type: found.type, expiresAt: found.expiresAt)
-                if let hit: Value = try localResult(key) {
-                    if waited { counters.add(counters.leaseWaits) }
-                    return hit
-                }
+            if let hit: Value = try sharedResult(key, storeKey, counting: !waited) {
+                if waited { counters.add(counters.leaseWaits) }
+                return hit
             }
             switch takeLease(storeKey, token) {
             case .taken:
+                // The holder before may have shared its result and let the lease go between
+                // the read above and the lease: look once more before computing.
+                if let hit: Value = try sharedResult(key, storeKey, counting: false) {
+                    releaseLease(storeKey, token)
+                    if waited { counters.add(counters.leaseWaits) }
+                    return hit
+                }
                 leased = true
                 if waited { counters.add(counters.leaseTakeovers) }
                 break waiting
-            case .unavailable:
+            case .unavailable, .unshared:
                 break waiting
             case .held:
                 waited = true
@@ -83,11 +87,19 @@ extension SharedCache {
             throw CacheError.coding("the result of type \(Value.self) cannot be encoded as JSON: \(error)")
         }
         try local.storeMemoizedResult(json: json, for: key, computeTime: ContinuousClock.now - started, ttl: ttl)
-        if leased, let entry = try local.typedValue(forKey: storeKey) {
-            // Before the lease goes: a waiter that sees no lease and no value computes again.
-            share([(storeKey, entry.value, entry.type)], expiresAt: expiry(ttl), forceSynchronous: true)
-            counters.add(counters.leasedComputations)
-        } else if let entry = try local.typedValue(forKey: storeKey) {
+        guard let entry = try local.typedValue(forKey: storeKey) else { return value }
+        if leased {
+            if entry.value.count > options.maxValueSize {
+                // Too large to share: tell the waiters to compute on their own rather than
+                // wait for a value that will never come, one machine after another.
+                markUnshared(storeKey, token)
+                leased = false
+            } else {
+                // Before the lease goes: a waiter that sees no lease and no value computes again.
+                share([(storeKey, entry.value, entry.type)], expiresAt: expiry(ttl), forceSynchronous: true)
+                counters.add(counters.leasedComputations)
+            }
+        } else {
             share([(storeKey, entry.value, entry.type)], expiresAt: expiry(ttl))
         }
         return value
@@ -106,17 +118,53 @@ extension SharedCache {
         }
     }
 
-    enum LeaseState { case taken, held, unavailable }
+    /// The shared result of `key`, kept locally and decoded; nil when Redis has none (or
+    /// one of another type).
+    private func sharedResult<Value: Decodable>(_ key: MemoKey, _ storeKey: [UInt8], counting: Bool) throws -> Value? {
+        guard let found = fetchShared(storeKey, countingMiss: counting) else { return nil }
+        keepLocally([(storeKey, found)])
+        return try localResult(key)
+    }
+
+    /// What taking a lease found.
+    enum LeaseState {
+        /// This waiter holds the lease now.
+        case taken
+        /// Another machine holds it.
+        case held
+        /// Another machine computed a result too large to share: compute here.
+        case unshared
+        /// Redis could not be asked.
+        case unavailable
+    }
+
+    /// The lease's value once its holder computed a result it could not share.
+    static let unsharedMarker = Array("unshared".utf8)
 
     func takeLease(_ key: [UInt8], _ token: [UInt8]) -> LeaseState {
         let ms = Array(String(Self.milliseconds(options.leaseDuration)).utf8)
-        let reply = pool.exchange { c throws(SharedTierError) in
-            try c.command([Array("SET".utf8), leasePrefix + key, token, Array("NX".utf8), Array("PX".utf8), ms])
+        // SET NX, and when it is refused, the holder's token in the same round trip.
+        let replies = pool.exchange { c throws(SharedTierError) -> [RedisReply] in
+            let r = try c.pipeline([[Array("SET".utf8), leasePrefix + key, token, Array("NX".utf8), Array("PX".utf8), ms],
+                                    [Array("GET".utf8), leasePrefix + key]])
+            for reply in r { try reply.check() }
+            return r
         }
-        switch reply {
-        case .status?: return .taken
-        case .null?: return .held
+        guard let replies, replies.count == 2 else { return .unavailable }
+        switch replies[0] {
+        case .status: return .taken
+        case .null: return replies[1] == .string(Self.unsharedMarker) ? .unshared : .held
         default: return .unavailable
+        }
+    }
+
+    /// Replaces this holder's lease by the marker that sends waiters to compute on their own.
+    func markUnshared(_ key: [UInt8], _ token: [UInt8]) {
+        let script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) else return 0 end"
+        let ms = Array(String(Self.milliseconds(options.leaseDuration)).utf8)
+        _ = pool.exchange { c throws(SharedTierError) in
+            try c.command([Array("EVAL".utf8), Array(script.utf8), Array("1".utf8), leasePrefix + key, token,
+                           Self.unsharedMarker, ms]).check()
         }
     }
 
@@ -124,7 +172,9 @@ extension SharedCache {
     func renewLease(_ key: [UInt8], _ token: [UInt8]) {
         let script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
         let ms = Array(String(Self.milliseconds(options.leaseDuration)).utf8)
-        _ = pool.exchange { c throws(SharedTierError) in
+        // Even while other callers skip a Redis that timed out: a lease that lapses lets
+        // another machine compute the same key.
+        _ = pool.exchange(ignoringPause: true) { c throws(SharedTierError) in
             try c.command([Array("EVAL".utf8), Array(script.utf8), Array("1".utf8), leasePrefix + key, token, ms]).check()
         }
     }
@@ -146,7 +196,10 @@ extension SharedCache {
     static func leaseToken() -> [UInt8] {
         var g = SystemRandomNumberGenerator()
         let random = (0..<2).map { _ in String(g.next() as UInt64, radix: 16) }.joined(separator: "")
-        return Array("\(ProcessInfo.processInfo.hostName)/\(getpid())/\(random)".utf8)
+        // gethostname, not ProcessInfo's hostName, which may ask the resolver.
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count - 1) == 0 ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
+        return Array("\(host)/\(getpid())/\(random)".utf8)
     }
 }
 

@@ -143,6 +143,8 @@ public final class SharedCache: Sendable {
     public func removeValue(forKey key: [UInt8], everywhere: Bool = false) throws(CacheError) -> Bool {
         let removed = try local.removeValue(forKey: key)
         guard everywhere else { return removed }
+        // A queued write of the key must not land after the removal and bring it back.
+        background?.drain()
         let shared = pool.exchange { c throws(SharedTierError) -> Bool in
             if case .integer(let n) = try c.command([Array("DEL".utf8), valuePrefix + key]) { return n > 0 }
             throw .reply("DEL did not answer a count")
@@ -164,6 +166,7 @@ public final class SharedCache: Sendable {
     public func removeAll(everywhere: Bool = false) throws(CacheError) -> (local: Int, shared: Int?) {
         let removed = try local.removeAll()
         guard everywhere else { return (removed, nil) }
+        background?.drain()
         return (removed, removeAllShared())
     }
 
@@ -235,19 +238,19 @@ public final class SharedCache: Sendable {
 
     /// The checked value of `key` in Redis; nil (counted) when it is absent, expired, damaged
     /// or forged, or when Redis cannot be asked.
-    func fetchShared(_ key: [UInt8]) -> SharedRecord.Decoded? {
+    func fetchShared(_ key: [UInt8], countingMiss: Bool = true) -> SharedRecord.Decoded? {
         let reply = pool.exchange { c throws(SharedTierError) in try c.command([Array("GET".utf8), valuePrefix + key]) }
         guard let reply else { return nil }
-        return accept(reply, key: key)
+        return accept(reply, key: key, countingMiss: countingMiss)
     }
 
     /// The value a GET or MGET reply holds for `key`, checked and counted.
-    private func accept(_ reply: RedisReply, key: [UInt8]) -> SharedRecord.Decoded? {
+    private func accept(_ reply: RedisReply, key: [UInt8], countingMiss: Bool = true) -> SharedRecord.Decoded? {
         let bytes: [UInt8]
         switch reply {
         case .string(let b): bytes = b
         case .null:
-            counters.add(counters.misses)
+            if countingMiss { counters.add(counters.misses) }
             return nil
         default:
             counters.add(counters.errors)
@@ -256,6 +259,9 @@ public final class SharedCache: Sendable {
         counters.add(counters.bytesIn, bytes.count)
         do {
             let decoded = try SharedRecord.decode(bytes, key: key, secret: options.secret, maxValueLength: options.maxValueSize)
+            // Decoding a pickle runs code: without a secret, anything that can write to the
+            // server could plant one for the Python package to unpickle.
+            if decoded.type == .pickle && options.secret == nil { throw SharedRecord.Refusal.pickleWithoutSecret }
             if let at = decoded.expiresAt, at <= options.clock.now() {
                 counters.add(counters.misses)
                 return nil
@@ -270,17 +276,15 @@ public final class SharedCache: Sendable {
         }
     }
 
-    /// Writes values found in Redis into the local store with their own expiries. A local
-    /// write that fails (a full disk, say) does not fail the read that found the value: the
-    /// value is returned either way, and the next write to the store reports the disk.
-    private func keepLocally(_ found: [([UInt8], SharedRecord.Decoded)]) {
-        guard !found.isEmpty else { return }
-        if found.count == 1 {
-            _ = try? local.set(found[0].1.value, forKey: found[0].0, type: found[0].1.type, expiresAt: found[0].1.expiresAt)
-            return
+    /// Writes values found in Redis into the local store with their own expiries, each only
+    /// if the key has no live value by then: a value set locally after the fetch (newer than
+    /// the fetched one) stays. A local write that fails (a full disk, say) does not fail the
+    /// read that found the value: the value is returned either way, and the next write to the
+    /// store reports the disk.
+    func keepLocally(_ found: [([UInt8], SharedRecord.Decoded)]) {
+        for (key, d) in found {
+            _ = try? local.setIfAbsent(d.value, forKey: key, type: d.type, expiresAt: d.expiresAt)
         }
-        let entries = found.map { StoreEntry(key: $0.0, value: $0.1.value, expiresAt: $0.1.expiresAt, type: $0.1.type) }
-        _ = try? local.setValues(entries)
     }
 
     private func removeAllShared() -> Int? {

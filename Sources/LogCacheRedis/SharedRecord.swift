@@ -40,12 +40,14 @@ enum SharedRecord {
         case damaged(String)
         case untagged
         case forged
+        case pickleWithoutSecret
 
         var description: String {
             switch self {
             case .damaged(let why): "damaged: \(why)"
             case .untagged: "no HMAC tag, and a secret is configured"
             case .forged: "the HMAC tag does not match (written without the secret)"
+            case .pickleWithoutSecret: "a pickle, which is only taken from Redis with a secret (unpickling runs code)"
             }
         }
     }

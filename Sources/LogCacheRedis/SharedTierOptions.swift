@@ -67,7 +67,15 @@ public struct SharedTierOptions: Sendable {
     func validated() throws(SharedTierError) -> SharedTierOptions {
         guard connectTimeout > .zero, commandTimeout > .zero else { throw .invalidOption("the connect and command timeouts must be positive") }
         guard maxValueSize >= 0 else { throw .invalidOption("maxValueSize must not be negative") }
-        guard leaseDuration >= .milliseconds(30) else { throw .invalidOption("leaseDuration must be at least 30 ms, so that it can be renewed in time") }
+        guard leaseDuration >= .milliseconds(30), leaseDuration <= .seconds(86_400) else {
+            throw .invalidOption("leaseDuration must be 30 ms to a day: long enough to be renewed in time, short enough that a dead holder's lease runs out")
+        }
+        if case .tcp(_, let port) = url.endpoint, !(1...65535).contains(port) {
+            throw .invalidOption("the port \(port) is not between 1 and 65535")
+        }
+        guard connectTimeout <= .seconds(3600), commandTimeout <= .seconds(3600), maxReconnectDelay <= .seconds(86_400) else {
+            throw .invalidOption("timeouts are at most an hour and the reconnection delay at most a day")
+        }
         guard maxIdleConnections >= 1 else { throw .invalidOption("maxIdleConnections must be at least 1") }
         guard reconnectDelay > .zero, maxReconnectDelay >= reconnectDelay else {
             throw .invalidOption("reconnectDelay must be positive and at most maxReconnectDelay")

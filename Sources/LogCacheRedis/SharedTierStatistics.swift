@@ -20,6 +20,8 @@ public struct SharedTierStatistics: Sendable, Equatable, Codable {
     public var errors = 0
     /// Times Redis went from reachable to unreachable.
     public var disconnects = 0
+    /// Connections made (or attempted): one per reconnection pause while Redis is down.
+    public var connects = 0
     /// Bytes read from Redis (values as stored there).
     public var bytesIn = 0
     /// Bytes sent to Redis (values as stored there).
@@ -49,7 +51,7 @@ public struct SharedTierStatistics: Sendable, Equatable, Codable {
 final class SharedTierCounters: Sendable {
     let hits = Atomic<Int>(0), misses = Atomic<Int>(0), writes = Atomic<Int>(0)
     let skippedLarge = Atomic<Int>(0), droppedWrites = Atomic<Int>(0), refused = Atomic<Int>(0)
-    let errors = Atomic<Int>(0), disconnects = Atomic<Int>(0)
+    let errors = Atomic<Int>(0), disconnects = Atomic<Int>(0), connects = Atomic<Int>(0)
     let bytesIn = Atomic<Int>(0), bytesOut = Atomic<Int>(0)
     let roundTrips = Atomic<Int>(0), latency = Atomic<Int>(0), maxLatency = Atomic<Int>(0)
     let leasedComputations = Atomic<Int>(0), leaseWaits = Atomic<Int>(0), leaseTakeovers = Atomic<Int>(0)
@@ -80,6 +82,7 @@ final class SharedTierCounters: Sendable {
         s.refused = refused.load(ordering: .relaxed)
         s.errors = errors.load(ordering: .relaxed)
         s.disconnects = disconnects.load(ordering: .relaxed)
+        s.connects = connects.load(ordering: .relaxed)
         s.bytesIn = bytesIn.load(ordering: .relaxed)
         s.bytesOut = bytesOut.load(ordering: .relaxed)
         s.roundTrips = roundTrips.load(ordering: .relaxed)

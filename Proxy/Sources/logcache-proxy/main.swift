@@ -107,6 +107,9 @@ struct ProxyCommand: AsyncParsableCommand {
                 var tier = try SharedTierOptions(url: url)
                 tier.keyPrefix = redisPrefix
                 tier.logger = logger
+                // Answers are stored from the server's tasks: a Redis that hangs must not hold
+                // them, so shared writes go through the background queue.
+                tier.writeMode = .background(queueLimit: 10_000)
                 if let secret = environment["LOGCACHE_REDIS_SECRET"], !secret.isEmpty { tier.secret = Array(secret.utf8) }
                 shared = try SharedCache(local: cache, options: tier)
             } catch {

@@ -22,6 +22,7 @@ public enum Compression: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The codec and level as `cachectl` prints them, such as `zstd(3)`.
     public var description: String {
         switch self {
         case .none: "none"

@@ -4,13 +4,18 @@ public struct IndexFileEntry: Sendable, Equatable {
     /// Bytes per encoded entry.
     public static let size = 25
 
+    /// The hash of the record's key (``KeyHash``).
     public var keyHash: UInt64
+    /// Where the record starts in its segment.
     public var offset: UInt32
+    /// The record's length in bytes, header included.
     public var length: UInt32
     /// Milliseconds since 1970; 0 for never.
     public var expiresAt: Int64
+    /// Whether the record sets a value or removes one.
     public var kind: RecordKind
 
+    /// An entry describing one record.
     public init(keyHash: UInt64, offset: UInt32, length: UInt32, expiresAt: Int64, kind: RecordKind) {
         self.keyHash = keyHash
         self.offset = offset
@@ -41,11 +46,14 @@ public struct IndexFile: Sendable, Equatable {
     /// Bytes before the first entry.
     public static let headerSize = 24
 
+    /// The segment the file describes.
     public var segmentID: UInt32
     /// The segment length the entries cover; records past it are found by scanning.
     public var coveredLength: UInt64
+    /// One entry per record, in log order.
     public var entries: [IndexFileEntry]
 
+    /// An index file of a segment's first `coveredLength` bytes.
     public init(segmentID: UInt32, coveredLength: UInt64, entries: [IndexFileEntry]) {
         self.segmentID = segmentID
         self.coveredLength = coveredLength
@@ -54,13 +62,20 @@ public struct IndexFile: Sendable, Equatable {
 
     /// Why bytes are not a usable index file.
     public enum Defect: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The file is shorter than its header.
         case tooShort
+        /// The file does not start with the index file magic.
         case badMagic
+        /// The file is of a format version this build does not read.
         case unsupportedVersion(UInt32)
+        /// The file's length is not the one its header's entry count gives.
         case lengthMismatch(expected: Int, actual: Int)
+        /// The checksum over the file does not match.
         case checksumMismatch
+        /// The entry at this position describes no record the segment can hold.
         case invalidEntry(Int)
 
+        /// What is wrong with the index file, in one sentence.
         public var description: String {
             switch self {
             case .tooShort: "index file is shorter than its header"

@@ -15,6 +15,7 @@ public struct StoreSettings: Sendable, Equatable {
     /// Which entries go when the capacity is reached.
     public var policy: PolicyKind
 
+    /// Settings with the given values, as a manifest holds them.
     public init(
         compression: Compression, compressionThreshold: Int, segmentSize: Int,
         defaultTTLMilliseconds: Int64?, capacityBytes: Int?, capacityEntries: Int?, policy: PolicyKind
@@ -46,6 +47,7 @@ public struct Manifest: Sendable, Equatable {
     public var generation: UInt64
     /// The number the next new segment gets.
     public var nextSegmentID: UInt32
+    /// The settings the store was created with.
     public var settings: StoreSettings
     /// Live segments in log order, oldest first; the last one is the active segment.
     ///
@@ -59,6 +61,7 @@ public struct Manifest: Sendable, Equatable {
     /// opening converts. A manifest is always written in the current version.
     public var formatVersion: UInt32
 
+    /// A manifest with the given fields.
     public init(
         generation: UInt64, nextSegmentID: UInt32, settings: StoreSettings, segments: [UInt32], salt: RecordSalt,
         formatVersion: UInt32 = FormatVersion.current
@@ -73,11 +76,16 @@ public struct Manifest: Sendable, Equatable {
 
     /// Why bytes are not a usable manifest.
     public enum Defect: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The file is too short or does not start with the manifest magic.
         case notAManifest
+        /// The store is of a format version this build does not read.
         case unsupportedVersion(UInt32)
+        /// The checksum over the manifest does not match.
         case checksumMismatch
+        /// A field holds a value no writer produces; the text names it.
         case invalidField(String)
 
+        /// What is wrong with the manifest, in one sentence.
         public var description: String {
             switch self {
             case .notAManifest: "not a LogCache manifest (bad magic or too short)"

@@ -18,6 +18,7 @@ public enum RecordCodec: UInt8, Sendable, CustomStringConvertible {
     /// A zstd frame.
     case zstd = 2
 
+    /// The codec's name as `cachectl` prints it.
     public var description: String {
         switch self {
         case .none: "none"
@@ -44,6 +45,7 @@ public enum ValueType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// decodes it; every other reader sees its bytes.
     case pickle = 3
 
+    /// The type's name as `cachectl export` writes it: bytes, text, json or pickle.
     public var description: String {
         switch self {
         case .bytes: "bytes"
@@ -59,10 +61,13 @@ public struct RecordHeader: Sendable, Equatable {
     /// Bytes in the encoded header.
     public static let size = 32
 
+    /// Whether the record sets a value or removes one.
     public var kind: RecordKind
+    /// How the stored value is compressed.
     public var codec: RecordCodec
     /// What the value's bytes are (``ValueType/bytes`` for tombstones and evictions).
     public var valueType: ValueType = .bytes
+    /// The key's length in bytes.
     public var keyLength: Int
     /// Value bytes as stored (after compression).
     public var storedLength: Int
@@ -89,6 +94,7 @@ public enum RecordDefect: Error, Sendable, Equatable, CustomStringConvertible {
     /// The stored checksum does not match the bytes.
     case checksumMismatch
 
+    /// What is wrong with the record, in one sentence.
     public var description: String {
         switch self {
         case .truncated: "record is cut short"

@@ -36,6 +36,7 @@ public struct RecordSalt: Sendable, Equatable, CustomStringConvertible {
     /// state. Used only to read such a store while converting it.
     public static let versionOne = RecordSalt(value: 0, seed: 0)
 
+    /// The salt in hexadecimal, as `cachectl fsck` prints it.
     public var description: String {
         self == .versionOne ? "none (format version 1)" : "0x" + String(value, radix: 16)
     }

@@ -67,6 +67,7 @@ public struct SegmentHeader: Sendable, Equatable {
         /// checksums here.
         case salt
 
+        /// How the header differs from the one expected, in one sentence.
         public var description: String {
             switch self {
             case .damaged: "segment header is damaged (bad magic or checksum)"
