@@ -12,6 +12,7 @@ public protocol CacheClock: Sendable {
 
 /// The system's real-time clock.
 public struct SystemClock: CacheClock {
+    /// The system's clock.
     public init() {}
 
     public func now() -> Int64 {

@@ -29,7 +29,11 @@ extension CacheStore {
     ///
     /// - Throws: ``CacheError/invalidOption(_:)`` for a moment not after 1970 or past
     ///   ``Limits/latestExpiry``; nothing is written then.
-    /// - Parameter type: the value's type (``ValueType``), plain bytes by default.
+    /// - Parameters:
+    ///   - value: the bytes to store.
+    ///   - key: the key, as bytes.
+    ///   - type: the value's type (``ValueType``), plain bytes by default.
+    ///   - expiresAt: milliseconds since 1970 after which the value reads as absent; nil for never.
     public func set(_ value: [UInt8], forKey key: [UInt8], type: ValueType = .bytes, expiresAt: Int64?) throws(CacheError) {
         if let e = expiresAt {
             if e <= 0 { throw .invalidOption("expiry \(e) is not after 1970") }
@@ -68,7 +72,7 @@ extension CacheStore {
     }
 
     /// Stores many entries, each with its own absolute expiry, written as
-    /// ``setValues(_:ttl:)`` writes them. Entries are written in order, so of two with the
+    /// ``setValues(_:ttl:)-([String:[UInt8]],_)`` writes them. Entries are written in order, so of two with the
     /// same key the later one wins. An expiry not after 1970 or past ``Limits/latestExpiry``
     /// is refused with ``CacheError/invalidOption(_:)``, and a key or value out of limits
     /// with its own error, before any entry is written.

@@ -5,7 +5,11 @@
 extension CacheStore {
     /// Stores `value` under `key` as a value of `type`, replacing any value the key had.
     ///
-    /// - Parameter ttl: how long the value lives; nil uses the store's default TTL (if any).
+    /// - Parameters:
+    ///   - value: the bytes to store.
+    ///   - key: the key, as bytes.
+    ///   - type: what the bytes are, kept in the record and given back with them.
+    ///   - ttl: how long the value lives; nil uses the store's default TTL (if any).
     /// - Throws: as ``set(_:forKey:ttl:)-([UInt8],String,_)`` does.
     public func set(_ value: [UInt8], forKey key: [UInt8], type: ValueType, ttl: Duration? = nil) throws(CacheError) {
         try withBytes(key) { k throws(CacheError) in

@@ -9,10 +9,10 @@ import Glibc
 /// A persistent key-value cache in one directory: values are compressed into records appended
 /// to segment files, and an in-memory hash index of every live key points at them.
 ///
-/// The data path is short and always the same: `set` encodes a record (``RecordEncoder``),
-/// appends it to the log (``SegmentLog``) and points the index at it (``StoreIndex``);
-/// `value(forKey:)` catches up with other processes if it must (``Follower``), finds the
-/// record through the index, reads and verifies it (``RecordReader``) and decodes the value.
+/// The data path is short and always the same: `set` encodes a record (`RecordEncoder`),
+/// appends it to the log (`SegmentLog`) and points the index at it (`StoreIndex`);
+/// `value(forKey:)` catches up with other processes if it must (`Follower`), finds the
+/// record through the index, reads and verifies it (`RecordReader`) and decodes the value.
 /// This type only checks arguments and calls those pieces in that order; docs/architecture.md
 /// says which piece owns which state.
 ///
@@ -129,7 +129,10 @@ public final class CacheStore: Sendable {
 
     /// Stores `value` under `key`, replacing any value it had.
     ///
-    /// - Parameter ttl: how long the value lives; nil uses the store's default TTL (if any).
+    /// - Parameters:
+    ///   - value: the bytes to store.
+    ///   - key: the key; its UTF-8 bytes are what the store keeps.
+    ///   - ttl: how long the value lives; nil uses the store's default TTL (if any).
     /// - Throws: ``CacheError/invalidOption(_:)`` when the TTL is not positive, or when it
     ///   would make the value expire past ``Limits/latestExpiry`` (nothing is written then).
     public func set(_ value: [UInt8], forKey key: String, ttl: Duration? = nil) throws(CacheError) {

@@ -11,7 +11,11 @@ public enum StoreCheck {
     /// Checks the store in `directory`; with `repair`, also puts right what it can and checks
     /// again (``FsckReport/remainingProblems``).
     ///
-    /// - Parameter progress: called now and then with bytes of segments read so far and in all.
+    /// - Parameters:
+    ///   - directory: the store's directory.
+    ///   - repair: whether to put right what can be put right (torn tails cut, damaged files
+    ///     rebuilt from the segments) and check again.
+    ///   - progress: called now and then with bytes of segments read so far and in all.
     /// - Throws: ``CacheError/locked(path:)`` when the store is open elsewhere,
     ///   ``CacheError/notAStore(path:)`` when the directory holds neither a manifest nor a
     ///   segment, ``CacheError/incompatibleFormat(path:found:supported:)`` for another format

@@ -15,6 +15,7 @@ public struct CompactionOptions: Sendable, Equatable {
     /// Once a pass starts, every sealed segment at least this dead is rewritten.
     public var selectDeadFraction: Double
 
+    /// Options with the given triggers; the defaults are those of an automatic store.
     public init(
         automatic: Bool = true, triggerDeadFraction: Double = 0.6, triggerDeadBytes: Int = 512 << 20,
         selectDeadFraction: Double = 0.4

@@ -50,6 +50,7 @@ public struct CompactionProgress: Sendable, Equatable {
         case removing
     }
 
+    /// What the pass is doing now.
     public var phase: Phase
     /// Bytes of the chosen segments read so far (while copying), or old files removed so far.
     public var done: Int

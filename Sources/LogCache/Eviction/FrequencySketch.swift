@@ -37,7 +37,7 @@ public struct FrequencySketch: Sendable {
     /// Counter bytes per object when the sketch is as wide as the cached objects make it.
     public var bytesPerObject: Double { Double(Self.depth * Self.countersPerObject * MemoryLayout<UInt8>.size) }
 
-    /// Widens the sketch, keeping every count, until it has ``countersPerObject`` counters a
+    /// Widens the sketch, keeping every count, until it has 32 counters a
     /// row for each of `objects`.
     public mutating func ensureCapacity(objects: Int) {
         let wanted = Self.wantedWidth(objects)
@@ -102,7 +102,7 @@ public struct FrequencySketch: Sendable {
     }
 
     /// The sketch ``words`` describe; nil when they are not a whole sketch of this layout
-    /// (a width that is not a power of two from 16 to ``maxWidth``, or the wrong count).
+    /// (a width that is not a power of two from 16 to 2^26, or the wrong count).
     public init?(words: [UInt64]) {
         guard let first = words.first, let width = Int(exactly: first), width >= 16, width <= Self.maxWidth,
               width & (width - 1) == 0, words.count == 1 + width * Self.depth / 8

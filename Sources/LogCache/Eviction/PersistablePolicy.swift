@@ -39,6 +39,7 @@ public struct PolicyExtras: Sendable, Equatable {
     /// Numbers of state in the policy's own layout (ARC's target, a sketch's counters).
     public var words: [UInt64]
 
+    /// Whether two sets of extras hold the same words.
     public static func == (a: PolicyExtras, b: PolicyExtras) -> Bool {
         a.words == b.words
             && a.ghosts.elementsEqual(b.ghosts, by: { $0.key == $1.key && $0.size == $1.size && $0.list == $1.list })
@@ -66,7 +67,7 @@ public protocol SimulatedPolicy: EvictionPolicy {
     /// Whether the policy needs future knowledge (an offline policy such as Belady's).
     static var needsNextAccess: Bool { get }
 
-    /// Called after the owner has made room for the object ``willMiss(key:size:)`` announced
+    /// Called after the owner has made room for the object ``SimulatedPolicy/willMiss(key:size:)`` announced
     /// and before it is inserted: a victim the policy wants gone besides (2Q keeps Am within
     /// its share), or nil. The owner calls it until it returns nil.
     mutating func evictBeforeInsert() -> UInt32?
@@ -76,7 +77,7 @@ public protocol SimulatedPolicy: EvictionPolicy {
     mutating func evictAfterAccess() -> UInt32?
 
     /// Whether a missed object of `size` units is cached at all (2Q, as libCacheSim's, takes
-    /// none larger than A1in's share). The simulator asks after ``willMiss(key:size:)``; a
+    /// none larger than A1in's share). The simulator asks after ``SimulatedPolicy/willMiss(key:size:)``; a
     /// store caches whatever is written.
     func canInsert(size: Int) -> Bool
 

@@ -8,7 +8,7 @@
 /// ghost enters Am; any other miss enters A1in. Eviction takes A1in's oldest object (which
 /// becomes a ghost) while A1in holds more than its share, else Am's least recently used one.
 /// Am keeps within the rest of the capacity: an object entering it first pushes out Am's
-/// least recently used objects until it fits (``evictBeforeInsert(size:)``).
+/// least recently used objects until it fits (``evictBeforeInsert()``).
 public struct TwoQPolicy: PersistablePolicy, Sendable {
     /// "2q".
     public static let name = "2q"

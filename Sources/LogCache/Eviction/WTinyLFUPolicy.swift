@@ -34,6 +34,7 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     public let mainTarget: Int
     /// Probation's and protected's shares of the main area.
     public let probationTarget: Int
+    /// Protected's share of the main area: four fifths of it.
     public let protectedTarget: Int
     private let agingPeriod: Int
     private var window = SlotList()

@@ -24,6 +24,7 @@ public struct PolicySnapshot: Sendable, Equatable {
         self.extras = extras
     }
 
+    /// Whether two snapshots hold the same policy, entries in the same order, and extras.
     public static func == (a: PolicySnapshot, b: PolicySnapshot) -> Bool {
         a.policy == b.policy && a.entries.elementsEqual(b.entries, by: { $0.keyHash == $1.keyHash && $0.value == $1.value })
             && a.extras == b.extras

@@ -5,7 +5,7 @@
 /// reach, which a 64-bit hash such as ``KeyHash`` cannot promise for keys chosen by callers.
 /// It is computed here, in software, so the library needs no cryptography package.
 ///
-/// Feed bytes with ``update(_:)`` in as many pieces as convenient and take the digest with
+/// Feed bytes with ``update(_:)-(UnsafeRawBufferPointer)`` in as many pieces as convenient and take the digest with
 /// ``finalize()``, or hash a whole buffer at once with ``hash(_:)``.
 public struct SHA256: Sendable {
     /// Bytes in a digest.

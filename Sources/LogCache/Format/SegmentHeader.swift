@@ -11,11 +11,14 @@ public struct SegmentHeader: Sendable, Equatable {
     static let versionOneSize = 16
     static let magic: [UInt8] = Array("LCSG".utf8)
 
+    /// The format version the segment was written in.
     public var formatVersion: UInt32
+    /// The segment's number, which its file name repeats.
     public var segmentID: UInt32
     /// The salt of the store the segment belongs to; `.versionOne` in a version-1 header.
     public var salt: RecordSalt
 
+    /// The header of segment `segmentID` of the store with `salt`.
     public init(segmentID: UInt32, salt: RecordSalt, formatVersion: UInt32 = FormatVersion.current) {
         self.segmentID = segmentID
         self.salt = salt

@@ -3,7 +3,9 @@
 public enum SegmentScan {
     /// A run of bytes that holds no good record but is followed by good ones.
     public struct DamagedRange: Sendable, Equatable {
+        /// Where the damaged bytes start in the segment.
         public var offset: Int
+        /// How many bytes are damaged.
         public var length: Int
     }
 

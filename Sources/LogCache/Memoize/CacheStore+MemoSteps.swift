@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a memo key's entry holds, its result as JSON text: what a binding that cannot call
-/// ``CacheStore/memoize(_:ttl:errors:compute:)-(_,_,_,()->Value)`` with a closure (the C
+/// ``CacheStore/memoize(_:ttl:errors:compute:)-qalr`` with a closure (the C
 /// ABI, the Python package) reads and writes, in the same entry layout, so that a result
 /// memoized in one language is a hit in the other.
 public enum MemoizedResult: Sendable, Equatable {

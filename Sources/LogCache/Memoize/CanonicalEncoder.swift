@@ -10,7 +10,7 @@
 ///   pairs sorted by the key's canonical bytes; a set becomes an array sorted by each
 ///   element's canonical bytes. Every other sequence keeps its order, which is taken to mean
 ///   something;
-/// - numbers in one fixed text whatever their Swift type (see ``CanonicalNumber``): `5`,
+/// - numbers in one fixed text whatever their Swift type (see `CanonicalNumber`): `5`,
 ///   `5.0` and `UInt8(5)` agree, `0.1` is `1e-1`; NaN and infinities are refused;
 /// - strings as their exact UTF-8 bytes (no Unicode normalization: different bytes are a
 ///   different request), escaped only where JSON requires it;

@@ -3,7 +3,7 @@ import Foundation
 extension JSONValue {
     /// The value that JSON text stands for (one value: an object, an array, a string, a
     /// number, `true`, `false` or `null`), as decoding it with `JSONDecoder` makes it
-    /// (``JSONParser`` says how numbers are told apart and what is refused).
+    /// (`JSONParser` says how numbers are told apart and what is refused).
     ///
     /// - Throws: ``CacheError/coding(_:)`` naming what is wrong, and where, when the text is not JSON.
     public init(json: UnsafeRawBufferPointer) throws(CacheError) {

@@ -17,7 +17,7 @@ import Glibc
 /// path's current file, so only the holder of the file that is linked at the path holds the
 /// key's lock.
 ///
-/// The lock is per open file, not per process: a second ``acquire(storeDirectory:key:)`` of the
+/// The lock is per open file, not per process: a second ``acquire(storeDirectory:key:)-7pb2g`` of the
 /// same key in the same process waits like any other process would, so it must not be taken
 /// twice by one thread.
 public final class MemoLock: Sendable {
