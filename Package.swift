@@ -81,6 +81,13 @@ let package = Package(
             name: "logcache-demo",
             dependencies: ["LogCache"]
         ),
+        // The README's quick start, word for word (tools/test builds it, runs it and checks
+        // that the README still shows this file), so that the first code a user copies works.
+        .executableTarget(
+            name: "logcache-quickstart",
+            dependencies: ["LogCache"],
+            path: "Examples/QuickStart"
+        ),
         // A child process for the tests: writes, crashes and competes with other processes
         // on real stores, which threads inside the test process cannot stand in for.
         .executableTarget(
