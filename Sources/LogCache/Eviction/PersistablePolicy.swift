@@ -39,7 +39,7 @@ public struct PolicyExtras: Sendable, Equatable {
     /// Numbers of state in the policy's own layout (ARC's target, a sketch's counters).
     public var words: [UInt64]
 
-    /// Whether two sets of extras hold the same words.
+    /// Whether two sets of extras hold the same words and the same ghosts, in the same order.
     public static func == (a: PolicyExtras, b: PolicyExtras) -> Bool {
         a.words == b.words
             && a.ghosts.elementsEqual(b.ghosts, by: { $0.key == $1.key && $0.size == $1.size && $0.list == $1.list })

@@ -32,7 +32,7 @@ public struct WTinyLFUPolicy: PersistablePolicy, Sendable {
     public let windowTarget: Int
     /// The main area's share: the capacity less the window's.
     public let mainTarget: Int
-    /// Probation's and protected's shares of the main area.
+    /// Probation's share of the main area: one fifth of it.
     public let probationTarget: Int
     /// Protected's share of the main area: four fifths of it.
     public let protectedTarget: Int
