@@ -7,13 +7,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Upstream:
-    def __init__(self, tls=None):
-        """tls: (certificate file, key file) to serve https instead of http."""
+    def __init__(self, tls=None, port=0):
+        """tls: (certificate file, key file) to serve https instead of http; port: 0 for any free one."""
         self.calls = []
         self.lock = threading.Lock()
         self.delay = 0.0
         handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.scheme = "http"

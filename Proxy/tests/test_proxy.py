@@ -187,6 +187,29 @@ def test_upstream_down(start_proxy):
     assert stats["proxy"]["upstreamErrors"] == 2 and stats["store"]["entries"] == 0
 
 
+def test_upstream_silence_and_return_logged_once_each(start_proxy):
+    from conftest import free_port
+    from fake_upstream import Upstream
+    port = free_port()
+    proxy = start_proxy(f"http://127.0.0.1:{port}")
+    for i in range(3):
+        s, _, _ = post(proxy, CHAT, ask(f"while down {i}"))
+        assert s == 502
+    back = Upstream(port=port)
+    try:
+        s, h, _ = post(proxy, CHAT, ask("back again"))
+        assert s == 200 and h["X-LogCache"] == "miss"
+        s, _, _ = post(proxy, CHAT, ask("and again"))
+        assert s == 200
+    finally:
+        back.stop()
+    proxy.stop()
+    silent = [l for l in proxy.lines if "does not answer" in l]
+    answers = [l for l in proxy.lines if "answers again" in l]
+    assert len(silent) == 1 and "warning" in silent[0] and str(port) in silent[0]
+    assert len(answers) == 1 and "notice" in answers[0]
+
+
 def test_insecure_upstream_refused(tmp_path):
     out = subprocess.run([proxy_binary(), "--store", str(tmp_path / "s"), "--upstream", "http://example.com"],
                          capture_output=True, text=True, timeout=30)

@@ -23,6 +23,10 @@ public final class CachingProxy: Sendable {
     /// Upstream calls in flight in this process, by store key: identical requests wait for
     /// the first one's answer instead of calling the upstream again.
     let flights = Mutex<[String: Task<Fetched, Never>]>([:])
+    /// When the upstream fell silent (a call that got no answer at all), or nil while it
+    /// answers. Only the changes are logged, so that an upstream that is down shows as one
+    /// warning, and its return as one notice, however many requests meet it.
+    let upstreamSilentSince = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Bodies larger than this are refused (413); up to `maxBody` they are cached.
     static let largestBody = 256 << 20
@@ -183,9 +187,11 @@ public final class CachingProxy: Sendable {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(upstream, timeout: .seconds(Int64(options.upstreamTimeout)))
+            upstreamAnswered(callStarted: start)
         } catch {
             lock.release()
             landed()
+            upstreamDidNotAnswer(error)
             statistics.upstreamError()
             return Self.errorFetched(502, "the upstream \(options.upstream) did not answer: \(error)")
         }
@@ -277,9 +283,12 @@ public final class CachingProxy: Sendable {
     private func forward(_ request: Request, target: String, body: [UInt8]) async throws -> Response {
         let upstream = upstreamRequest(request, target: target, body: body)
         let response: HTTPClientResponse
+        let start = ContinuousClock.now
         do {
             response = try await client.execute(upstream, timeout: .seconds(Int64(options.upstreamTimeout)))
+            upstreamAnswered(callStarted: start)
         } catch {
+            upstreamDidNotAnswer(error)
             statistics.upstreamError()
             return Self.jsonError(.badGateway, "the upstream \(options.upstream) did not answer: \(error)", type: "logcache_upstream_error")
         }
@@ -291,6 +300,30 @@ public final class CachingProxy: Sendable {
         let stream = response.body
         return Response(status: .init(code: Int(response.status.code)), headers: headers,
                         body: ResponseBody(asyncSequence: stream))
+    }
+
+    /// Notes that an upstream call begun at `callStarted` was answered; logs the upstream's
+    /// return after a silence. A call begun before the silence says nothing about now (it may
+    /// have had its connection already), so only a later one ends the silence. The message is
+    /// logged under the lock, so that a return is never printed before the silence it ends.
+    private func upstreamAnswered(callStarted: ContinuousClock.Instant) {
+        upstreamSilentSince.withLock { since in
+            guard let silentSince = since, callStarted >= silentSince else { return }
+            since = nil
+            logger.notice("the upstream \(options.upstream) answers again")
+        }
+    }
+
+    /// Notes that an upstream call got no answer (refused, reset, timed out); logs the first
+    /// of a run of them. A call cancelled because its client went away says nothing of the
+    /// upstream.
+    private func upstreamDidNotAnswer(_ error: any Error) {
+        if error is CancellationError || (error as? HTTPClientError) == .cancelled { return }
+        upstreamSilentSince.withLock { since in
+            guard since == nil else { return }
+            since = .now
+            logger.warning("the upstream \(options.upstream) does not answer (\(error)): requests it would answer get 502 until it does; stored answers are still served")
+        }
     }
 
     /// The upstream request for a client's request: same method, path, query and body;

@@ -124,9 +124,13 @@ struct ProxyCommand: AsyncParsableCommand {
                 throw ValidationError("--upstream-ca \(upstreamCA): not a readable PEM file of certificates (\(error))")
             }
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
-                                                                        decompression: .disabled))
+        var clientConfiguration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
+                                                           decompression: .disabled)
+        // An upstream that refuses connections is a 502 at once, not after the client's own
+        // retries with a growing backoff: the caller's client has a retry policy of its own,
+        // and a request after the upstream's return must not wait for a backoff timer.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let proxy = CachingProxy(options: options, store: cache, shared: shared, client: client, logger: logger)
         let app = Application(
             responder: CallbackResponder { (request: Request, context: BasicRequestContext) in await proxy.respond(to: request, context: context) },
