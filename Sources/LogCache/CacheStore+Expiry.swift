@@ -55,14 +55,26 @@ extension CacheStore {
     /// write is made, in this process or another: what a read-through tier in front of the
     /// store writes with a value it fetched, so that a value set in between (newer than the
     /// fetched one) is never overwritten by it. Returns whether it was written.
-    package func setIfAbsent(_ value: [UInt8], forKey key: [UInt8], type: ValueType, expiresAt: Int64?) throws(CacheError) -> Bool {
+    ///
+    /// `zstdFrame`, when given, is `value` as one zstd frame without a dictionary, which the
+    /// caller has decoded to exactly `value` (the shared tier decodes what it fetched to get
+    /// the value, after its checksum): a store that compresses with zstd writes the frame as
+    /// the record's stored bytes instead of compressing the value again. Its level is then the
+    /// frame's, not the store's.
+    package func setIfAbsent(_ value: [UInt8], forKey key: [UInt8], type: ValueType, expiresAt: Int64?,
+                             zstdFrame: ArraySlice<UInt8>? = nil) throws(CacheError) -> Bool {
         if let e = expiresAt {
             if e <= 0 { throw .invalidOption("expiry \(e) is not after 1970") }
             try RecordEncoder.checkExpiry(e)
         }
         let encoder = self.encoder, now = clock.now()
         let record = try withBytes(key) { k throws(CacheError) in
-            try withBytes(value) { v throws(CacheError) in
+            if let zstdFrame, let kept = try withBytes(zstdFrame, { f throws(CacheError) in
+                try encoder.value(key: k, zstdFrame: f, rawLength: value.count, expiresAt: expiresAt ?? 0, now: now, type: type)
+            }) {
+                return kept
+            }
+            return try withBytes(value) { v throws(CacheError) in
                 try encoder.value(key: k, value: v, expiresAt: expiresAt ?? 0, now: now, type: type)
             }
         }

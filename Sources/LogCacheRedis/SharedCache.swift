@@ -283,7 +283,7 @@ public final class SharedCache: Sendable {
     /// store reports the disk.
     func keepLocally(_ found: [([UInt8], SharedRecord.Decoded)]) {
         for (key, d) in found {
-            _ = try? local.setIfAbsent(d.value, forKey: key, type: d.type, expiresAt: d.expiresAt)
+            _ = try? local.setIfAbsent(d.value, forKey: key, type: d.type, expiresAt: d.expiresAt, zstdFrame: d.zstdFrame)
         }
     }
 

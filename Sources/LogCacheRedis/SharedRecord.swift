@@ -33,6 +33,9 @@ enum SharedRecord {
         var type: ValueType
         /// Milliseconds since the Unix epoch; nil for a value without expiry.
         var expiresAt: Int64?
+        /// The value as it was stored, one zstd frame that decoded to exactly ``value``; nil
+        /// for a value stored raw. The write-back keeps it as the local record's bytes.
+        var zstdFrame: ArraySlice<UInt8>? = nil
     }
 
     /// Why stored bytes were refused: each is a counted error, never a value.
@@ -120,6 +123,7 @@ enum SharedRecord {
         guard bytes[headerLength..<(headerLength + keyLength)].elementsEqual(key) else { throw .damaged("it is the value of another key") }
         let storedRange = (headerLength + keyLength)..<crcOffset
         var value: [UInt8]
+        var frame: ArraySlice<UInt8>?
         switch codec {
         case .none:
             guard storedLength == valueLength else { throw .damaged("an uncompressed value whose lengths differ") }
@@ -134,9 +138,10 @@ enum SharedRecord {
                 }
             }
             guard ZSTD_isError(n) == 0, n == valueLength else { throw .damaged("the zstd frame does not decode to \(valueLength) bytes") }
+            frame = bytes[storedRange]
         }
         guard expiry <= UInt64(Limits.latestExpiry) else { throw .damaged("an expiry past the year 9999") }
-        return Decoded(value: value, type: type, expiresAt: expiry == 0 ? nil : Int64(expiry))
+        return Decoded(value: value, type: type, expiresAt: expiry == 0 ? nil : Int64(expiry), zstdFrame: frame)
     }
 
     private static func append(_ bytes: inout [UInt8], _ v: UInt64) {

@@ -519,6 +519,45 @@ struct SharedTierEdgeTests {
         #expect(try m.b.local.value(forKey: "j") == Array("other".utf8))
     }
 
+    @Test("A compressed shared value is kept locally as the zstd frame it came in, not compressed again")
+    func writeBackKeepsFrame() throws {
+        let m = try TwoMachines()
+        defer { m.cleanup() }
+        let value = Array((0..<800).map { "{\"i\":\($0),\"text\":\"token \($0 % 97) of the answer\"}" }.joined().utf8)
+        try m.a.set(value, forKey: "big", type: .json)
+        #expect(try m.b.value(forKey: "big") == value)
+        // What a wrote to Redis: the same encoder, the same bytes.
+        let shared = SharedRecord.encode(key: Array("big".utf8), value: value, type: .json, expiresAt: nil, secret: nil)
+        #expect(shared[5] == SharedRecord.Codec.zstd.rawValue)
+        let sharedStored = (24..<28).reduce(0) { $0 | Int(shared[$1]) << (8 * ($1 - 24)) }
+        let kept = try #require(try m.b.local.entries(prefix: Array("big".utf8), limit: 1).first)
+        #expect(kept.storedLength == sharedStored && kept.rawLength == value.count && kept.valueType == .json)
+        // The record is sound: another handle reads it, checksum and decompression checked.
+        let other = try CacheStore(directory: m.b.local.directory)
+        #expect(try other.typedValue(forKey: Array("big".utf8))?.value == value)
+        try other.close()
+    }
+
+    @Test("A store that does not use zstd keeps a shared value in its own codec")
+    func writeBackOtherCodec() throws {
+        let m = try TwoMachines()
+        defer { m.cleanup() }
+        let lz4 = try CacheStore(directory: m.dir.file("c"), options: Options(compression: .lz4))
+        let c = try SharedCache(local: lz4, options: try SharedTierOptions(url: m.redis.url))
+        defer {
+            c.close()
+            try? lz4.close()
+        }
+        let value = Array((0..<800).map { "line \($0 % 50) of a long answer\n" }.joined().utf8)
+        try m.a.set(value, forKey: "big")
+        #expect(try c.value(forKey: "big") == value)
+        let kept = try #require(try lz4.entries(prefix: Array("big".utf8), limit: 1).first)
+        #expect(kept.rawLength == value.count && kept.storedLength < value.count)
+        let other = try CacheStore(directory: lz4.directory)
+        #expect(try other.value(forKey: "big") == value)
+        try other.close()
+    }
+
     @Test("In background mode a removal everywhere is not undone by a write still queued")
     func backgroundRemoval() throws {
         let m = try TwoMachines { $0.writeMode = .background(queueLimit: 1000) }

@@ -41,6 +41,30 @@ struct RecordEncoder: Sendable {
         return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
     }
 
+    /// The value record of `key` whose value of `rawLength` bytes comes already compressed as
+    /// `zstdFrame` (one zstd frame, no dictionary, known to decode to exactly that value), when
+    /// this store would store it compressed with zstd: the frame is written as it is, which
+    /// spares compressing the value again. Nil when the store would write it otherwise (another
+    /// codec, no compression, a value under the threshold, a frame no smaller than the value);
+    /// the caller then encodes the value itself.
+    func value(key: UnsafeRawBufferPointer, zstdFrame: UnsafeRawBufferPointer, rawLength: Int, expiresAt: Int64,
+               now: Int64, type: ValueType) throws(CacheError) -> PendingRecord? {
+        guard case .zstd = settings.compression, rawLength >= max(settings.compressionThreshold, 1),
+              zstdFrame.count < rawLength else { return nil }
+        try Self.checkKey(key)
+        try Self.checkExpiry(expiresAt)
+        guard rawLength <= Limits.maxValueLength else {
+            throw .valueTooLarge(length: rawLength, limit: Limits.maxValueLength)
+        }
+        let bytes = ValueCodec.encodeCompressedRecord(
+            key: key, stored: zstdFrame, codec: .zstd, rawLength: rawLength, createdAt: now, expiresAt: expiresAt,
+            salt: salt, valueType: type)
+        if let capacity = settings.capacityBytes, bytes.count > capacity {
+            throw .exceedsCapacity(length: bytes.count, capacity: capacity)
+        }
+        return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
+    }
+
     /// The store's compression, at the level for large values when `length` makes one.
     private func compression(forLength length: Int) -> Compression {
         guard length >= ValueCodec.largeValueMinimum, case .zstd = settings.compression, let level = largeValueLevel else {
