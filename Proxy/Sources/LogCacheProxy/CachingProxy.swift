@@ -20,6 +20,8 @@ public final class CachingProxy: Sendable {
     let client: HTTPClient
     let logger: Logger
     let statistics = ProxyStatistics()
+    /// The memo keys of recent requests, by their bytes.
+    let keyCache = KeyCache()
     /// Upstream calls in flight in this process, by store key: identical requests wait for
     /// the first one's answer instead of calling the upstream again.
     let flights = Mutex<[String: Task<Fetched, Never>]>([:])
@@ -104,8 +106,11 @@ public final class CachingProxy: Sendable {
         for name in options.keyHeaders {
             if let field = HTTPField.Name(name), let value = request.headers[field] { keyHeaders[name] = value }
         }
-        let identity = RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders)
-        let key = try identity.key(namespace: controls.namespace ?? options.namespace)
+        let namespace = controls.namespace ?? options.namespace
+        let key = try keyCache.key(for: KeyCache.Identity(namespace: namespace, method: method, target: target,
+                                                          headers: keyHeaders, body: body)) {
+            try RequestIdentity.of(method: method, path: target, body: body, headers: keyHeaders).key(namespace: namespace)
+        }
         if !controls.refresh, let stored = try lookup(key, maxAge: controls.maxAge) {
             statistics.hit(bytes: stored.body.count, savedMicroseconds: Int(clamping: stored.upstreamMicroseconds))
             return (Self.response(status: stored.status, contentType: stored.contentType, body: stored.body, marker: "hit"), "hit")

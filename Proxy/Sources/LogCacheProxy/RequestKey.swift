@@ -1,5 +1,6 @@
 import Foundation
 import LogCache
+import Synchronization
 
 /// What decides a cached response: the method, the path with its query, the body (its
 /// canonical JSON when it is JSON, else its bytes), and the values of the headers named with
@@ -90,4 +91,59 @@ struct RequestControls: Equatable {
 /// A request the proxy refuses, with the status and message the client gets.
 enum ProxyError: Error {
     case badRequest(String)
+}
+
+/// The memo keys of recent requests, by what makes them: namespace, method, path and query,
+/// key headers and the body's exact bytes. A repeated request, which is what a cache mostly
+/// sees, then skips parsing its body, the canonical encoding and the SHA-256 (a tenth of a
+/// hit's time under load). Two requests with the same bytes always have the same key, so a
+/// cached key is never another request's; a body that differs only in member order or
+/// spelling is keyed afresh and lands on the same key.
+///
+/// Bounded: bodies up to 64 KiB are kept, at most 4,096 of them and 32 MiB in all; when a
+/// new one would pass either bound, the cache starts afresh (the keys are cheap to remake).
+final class KeyCache: Sendable {
+    struct Identity: Hashable, Sendable {
+        var namespace: String
+        var method: String
+        var target: String
+        var headers: [String: String]
+        var body: [UInt8]
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(namespace)
+            hasher.combine(method)
+            hasher.combine(target)
+            hasher.combine(headers)
+            // In one piece: an array's own hashing feeds its bytes one at a time.
+            body.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    static let largestBody = 64 << 10
+    static let maxEntries = 4096
+    static let maxBytes = 32 << 20
+
+    private struct Table {
+        var keys: [Identity: MemoKey] = [:]
+        var bytes = 0
+    }
+
+    private let table = Mutex(Table())
+
+    /// The key remembered for `identity`, or `make()`'s, remembered when the body is small enough.
+    func key(for identity: Identity, make: () throws -> MemoKey) rethrows -> MemoKey {
+        if let known = table.withLock({ $0.keys[identity] }) { return known }
+        let key = try make()
+        guard identity.body.count <= Self.largestBody else { return key }
+        let cost = identity.body.count + identity.target.utf8.count + 64
+        table.withLock { t in
+            if t.keys.count >= Self.maxEntries || t.bytes + cost > Self.maxBytes {
+                t.keys.removeAll()
+                t.bytes = 0
+            }
+            if t.keys.updateValue(key, forKey: identity) == nil { t.bytes += cost }
+        }
+        return key
+    }
 }

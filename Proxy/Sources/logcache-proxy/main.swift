@@ -93,11 +93,7 @@ struct ProxyCommand: AsyncParsableCommand {
                                    keyHeaders: keyHeaders, cachePaths: cachePaths, maxBody: maxBody, upstreamTimeout: upstreamTimeout)
         do { try MemoKey.check(namespace: namespace) } catch { throw ValidationError("--namespace: \(error)") }
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        LoggingSystem.bootstrap { label in BufferedLogHandler(label: label) }
         let logger = Logger(label: "logcache-proxy")
         let cache = try CacheStore(directory: store)
         var shared: SharedCache?
@@ -148,10 +144,12 @@ struct ProxyCommand: AsyncParsableCommand {
             try? await client.shutdown()
             shared?.close()
             try? cache.close()
+            LogOutput.standardOutput.flush()
             throw error
         }
         try? await client.shutdown()
         shared?.close()
+        LogOutput.standardOutput.flush()
         try cache.close()
     }
 }
