@@ -225,6 +225,39 @@ def test_one_log_line_per_request(upstream, start_proxy):
     assert len(lines) == 2 and " 200 miss " in lines[0] and " 200 hit " in lines[1] and lines[1].endswith("ms")
 
 
+def test_log_lines_reach_the_output_while_the_proxy_runs(upstream, start_proxy):
+    proxy = start_proxy(upstream.url)
+    seen = []
+
+    def read_until_the_request():
+        for line in proxy.process.stdout:
+            seen.append(line)
+            if CHAT in line:
+                return
+
+    reader = threading.Thread(target=read_until_the_request, daemon=True)
+    reader.start()
+    post(proxy, CHAT, ask("soon"))
+    # Lines are written in batches every 50 ms: the request's line comes while the proxy runs.
+    reader.join(timeout=5)
+    assert any(CHAT in l and " 200 miss " in l for l in seen), seen
+
+
+def test_large_and_repeated_bodies_are_keyed_alike(upstream, start_proxy):
+    proxy = start_proxy(upstream.url)
+    big = ask("big", padding="p" * (100 << 10))
+    assert post(proxy, CHAT, big)[1]["X-LogCache"] == "miss"
+    assert post(proxy, CHAT, big)[1]["X-LogCache"] == "hit"
+    # The same request spelled otherwise after the exact bytes were seen: the same entry.
+    reordered = json.dumps(dict(reversed(list(ask("small").items())))).encode()
+    assert post(proxy, CHAT, ask("small"))[1]["X-LogCache"] == "miss"
+    assert post(proxy, CHAT, ask("small"))[1]["X-LogCache"] == "hit"
+    assert post(proxy, CHAT, None, raw=reordered)[1]["X-LogCache"] == "hit"
+    # One byte of difference in a value: another entry.
+    assert post(proxy, CHAT, ask("smalL"))[1]["X-LogCache"] == "miss"
+    assert upstream.count(CHAT) == 3
+
+
 def test_openai_client_gets_the_same_objects_from_a_hit(upstream, start_proxy):
     openai = pytest.importorskip("openai")
     proxy = start_proxy(upstream.url)
