@@ -100,8 +100,10 @@ public struct BufferedLogHandler: LogHandler {
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
-        var text = [Int8](repeating: 0, count: 32)
-        let n = strftime(&text, text.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
-        return String(decoding: text[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // On the stack: this runs for every line.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { text in
+            let n = text.withMemoryRebound(to: CChar.self) { strftime($0.baseAddress, $0.count, "%Y-%m-%dT%H:%M:%S%z", &parts) }
+            return String(decoding: UnsafeBufferPointer(rebasing: text[0..<n]), as: UTF8.self)
+        }
     }
 }

@@ -25,20 +25,12 @@ struct RecordEncoder: Sendable {
     /// 1970, 0 for never).
     func value(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expiresAt: Int64,
                now: Int64, type: ValueType = .bytes) throws(CacheError) -> PendingRecord {
-        try Self.checkKey(key)
-        try Self.checkExpiry(expiresAt)
-        guard value.count <= Limits.maxValueLength else {
-            throw .valueTooLarge(length: value.count, limit: Limits.maxValueLength)
-        }
+        try Self.checkValue(key: key, rawLength: value.count, expiresAt: expiresAt)
         let bytes = ValueCodec.encodeRecord(
             key: key, value: value, compression: compression(forLength: value.count),
             threshold: settings.compressionThreshold, createdAt: now, expiresAt: expiresAt, salt: salt,
             literals: value.count >= ValueCodec.largeValueMinimum ? largeValueLiterals : literals, valueType: type)
-        // A record that could never fit is refused before anything is evicted for it.
-        if let capacity = settings.capacityBytes, bytes.count > capacity {
-            throw .exceedsCapacity(length: bytes.count, capacity: capacity)
-        }
-        return PendingRecord(bytes: bytes, keyHash: KeyHash.hash(key), kind: .value, expiresAt: expiresAt)
+        return try valueRecord(bytes, key: key, expiresAt: expiresAt)
     }
 
     /// The value record of `key` whose value of `rawLength` bytes comes already compressed as
@@ -51,14 +43,25 @@ struct RecordEncoder: Sendable {
                now: Int64, type: ValueType) throws(CacheError) -> PendingRecord? {
         guard case .zstd = settings.compression, rawLength >= max(settings.compressionThreshold, 1),
               zstdFrame.count < rawLength else { return nil }
-        try Self.checkKey(key)
-        try Self.checkExpiry(expiresAt)
+        try Self.checkValue(key: key, rawLength: rawLength, expiresAt: expiresAt)
+        let bytes = RecordCoding.encode(
+            kind: .value, codec: .zstd, valueType: type, key: key, stored: zstdFrame, rawLength: rawLength,
+            createdAt: now, expiresAt: expiresAt, salt: salt)
+        return try valueRecord(bytes, key: key, expiresAt: expiresAt)
+    }
+
+    /// Checks what every value record must satisfy before it is encoded.
+    private static func checkValue(key: UnsafeRawBufferPointer, rawLength: Int, expiresAt: Int64) throws(CacheError) {
+        try checkKey(key)
+        try checkExpiry(expiresAt)
         guard rawLength <= Limits.maxValueLength else {
             throw .valueTooLarge(length: rawLength, limit: Limits.maxValueLength)
         }
-        let bytes = ValueCodec.encodeCompressedRecord(
-            key: key, stored: zstdFrame, codec: .zstd, rawLength: rawLength, createdAt: now, expiresAt: expiresAt,
-            salt: salt, valueType: type)
+    }
+
+    /// An encoded value record ready to append; a record that could never fit the capacity
+    /// is refused before anything is evicted for it.
+    private func valueRecord(_ bytes: [UInt8], key: UnsafeRawBufferPointer, expiresAt: Int64) throws(CacheError) -> PendingRecord {
         if let capacity = settings.capacityBytes, bytes.count > capacity {
             throw .exceedsCapacity(length: bytes.count, capacity: capacity)
         }

@@ -106,25 +106,6 @@ enum ValueCodec {
         }
     }
 
-    /// A complete value record whose value is already compressed: `stored` is one frame of
-    /// `codec` that decodes to exactly `rawLength` bytes, written as the record's stored bytes.
-    static func encodeCompressedRecord(
-        key: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer, codec: RecordCodec, rawLength: Int,
-        createdAt: Int64, expiresAt: Int64, salt: RecordSalt, valueType: ValueType
-    ) -> [UInt8] {
-        let prefix = RecordHeader.size + key.count
-        return [UInt8](unsafeUninitializedCapacity: prefix + stored.count) { buf, count in
-            let out = UnsafeMutableRawBufferPointer(buf)
-            let base = out.baseAddress!
-            if !key.isEmpty { (base + RecordHeader.size).copyMemory(from: key.baseAddress!, byteCount: key.count) }
-            if !stored.isEmpty { (base + prefix).copyMemory(from: stored.baseAddress!, byteCount: stored.count) }
-            RecordCoding.writeHeader(base, kind: .value, codec: codec, valueType: valueType, keyLength: key.count,
-                                     storedLength: stored.count, rawLength: rawLength, createdAt: createdAt, expiresAt: expiresAt)
-            RecordCoding.writeChecksum(UnsafeMutableRawBufferPointer(rebasing: out[0..<(prefix + stored.count)]), salt: salt)
-            count = prefix + stored.count
-        }
-    }
-
     private static func bound(_ compression: Compression, _ n: Int) -> Int {
         switch compression {
         case .none: n

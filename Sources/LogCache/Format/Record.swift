@@ -132,15 +132,16 @@ public enum RecordCoding {
         record.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
     }
 
-    /// A whole record whose value is stored as given (`codec` says how it was already encoded).
+    /// A whole record whose value is stored as given (`codec` says how it was already encoded,
+    /// `valueType` what the decoded bytes are).
     public static func encode(
-        kind: RecordKind, codec: RecordCodec, key: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer,
-        rawLength: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt
+        kind: RecordKind, codec: RecordCodec, valueType: ValueType = .bytes, key: UnsafeRawBufferPointer,
+        stored: UnsafeRawBufferPointer, rawLength: Int, createdAt: Int64, expiresAt: Int64, salt: RecordSalt
     ) -> [UInt8] {
         let total = RecordHeader.size + key.count + stored.count
         return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
             let raw = UnsafeMutableRawBufferPointer(buf)
-            writeHeader(raw.baseAddress!, kind: kind, codec: codec, keyLength: key.count,
+            writeHeader(raw.baseAddress!, kind: kind, codec: codec, valueType: valueType, keyLength: key.count,
                         storedLength: stored.count, rawLength: rawLength, createdAt: createdAt, expiresAt: expiresAt)
             if !key.isEmpty { (raw.baseAddress! + RecordHeader.size).copyMemory(from: key.baseAddress!, byteCount: key.count) }
             if !stored.isEmpty {
