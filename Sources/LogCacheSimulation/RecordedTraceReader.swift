@@ -62,14 +62,23 @@ public struct RecordedTraceReader: TraceReader {
     /// size u32, next access i64, little-endian), for replaying with libCacheSim itself.
     public func oracleGeneralBytes() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(requests.count * 24)
-        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        for r in requests {
-            put(UInt32(clamping: r.time))
-            put(r.id)
-            put(UInt32(clamping: r.size))
-            put(r.nextAccess)
-        }
+        out.reserveCapacity(requests.count * OracleGeneralRecord.size)
+        for r in requests { OracleGeneralRecord.append(r, to: &out) }
         return out
+    }
+}
+
+/// One request in libCacheSim's oracleGeneral layout, which ``OracleGeneralReader`` reads.
+public enum OracleGeneralRecord {
+    /// Bytes per request: time u32, id u64, size u32, next access i64, little-endian.
+    public static let size = 24
+
+    /// Appends `request`; a time or size beyond 32 bits is clamped, as the layout has no room.
+    public static func append(_ request: TraceRequest, to out: inout [UInt8]) {
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        put(UInt32(clamping: request.time))
+        put(request.id)
+        put(UInt32(clamping: request.size))
+        put(request.nextAccess)
     }
 }

@@ -111,6 +111,8 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case lecar
     /// ``CARPolicy``.
     case car
+    /// ``LHDPolicy``.
+    case lhd
     /// ``BeladyPolicy``.
     case belady
 
@@ -125,7 +127,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
 
     /// Whether the policy can run with a TTL: a ``StandalonePolicy`` keeps its own account of
     /// what is cached, with no expiry.
-    public var supportsTTL: Bool { self != .lirs }
+    public var supportsTTL: Bool { self != .lirs && self != .lhd }
 
     /// Whether the policy needs each request's next access (only oracleGeneral traces have it).
     public var needsNextAccess: Bool { self == .belady }
@@ -153,6 +155,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .lirs: StandaloneSimulationRun<LIRSPolicy>(capacity: capacity, countBased: countBased)
         case .lecar: PolicySimulationRun<LeCaRPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .car: PolicySimulationRun<CARPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
+        case .lhd: StandaloneSimulationRun<LHDPolicy>(capacity: capacity, countBased: countBased)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

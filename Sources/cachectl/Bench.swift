@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Instead of --trace: the traces/ directory of a store that recorded its own requests (Options.traceRecording, or LOGCACHE_TRACE=1), every process's file merged.", valueName: "dir"))
     var traceDir: String?
 
-    @Option(help: ArgumentHelp("With --trace-dir: also write the merged trace to this file in libCacheSim's oracleGeneral format.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the trace replayed (a synthetic one, another format, or --trace-dir's merged files) to this file in libCacheSim's oracleGeneral format, so that other simulators can replay the same requests.", valueName: "file"))
     var saveTrace: String?
 
     @Option(help: "auto, oracleGeneral, csv, txt, vscsi or lis.")
@@ -98,7 +98,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if json && csv { throw ValidationError("Choose --json or --csv, not both.") }
         if (trace == nil) == (traceDir == nil) { throw ValidationError("Give --trace FILE or --trace-dir DIR, one of them.") }
-        if saveTrace != nil && traceDir == nil { throw ValidationError("--save-trace needs --trace-dir.") }
+        if saveTrace != nil && sample != nil { throw ValidationError("--save-trace writes the whole trace; leave out --sample.") }
         if !(0..<1).contains(warmup) { throw ValidationError("--warmup must be at least 0 and below 1, not \(warmup).") }
         if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive.") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
@@ -216,6 +216,44 @@ struct Bench: ParsableCommand {
         return try TraceOpener.open(trace ?? "", format: format, csv: options)
     }
 
+    /// Writes every request of `reader` into `path` in libCacheSim's oracleGeneral layout
+    /// (`OracleGeneralRecord`). A trace without next-access times is read whole first and
+    /// given them (24 bytes a request in memory), so that Belady runs on the file.
+    func saveOracleGeneral(_ reader: inout any TraceReader, to path: String) throws {
+        var requests: [TraceRequest] = []
+        do {
+            while let r = try reader.next() { requests.append(r) }
+        } catch {
+            throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
+        }
+        if !reader.hasNextAccess {
+            var nextIndex: [UInt64: Int64] = [:]
+            for i in stride(from: requests.count - 1, through: 0, by: -1) {
+                requests[i].nextAccess = nextIndex[requests[i].id] ?? -1
+                nextIndex[requests[i].id] = Int64(i + 1)
+            }
+        }
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              let out = FileHandle(forWritingAtPath: path) else {
+            throw CommandFailure(message: "cannot create \(path)")
+        }
+        defer { try? out.close() }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(1 << 20)
+        do {
+            for r in requests {
+                OracleGeneralRecord.append(r, to: &chunk)
+                if chunk.count >= 1 << 20 {
+                    try out.write(contentsOf: chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            try out.write(contentsOf: chunk)
+        } catch {
+            throw CommandFailure(message: "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
     /// Opens the trace, turning a usage problem into exit code 2 and a file problem into exit code 3.
     func openTrace(_ format: TraceFormat, _ options: CSVTraceOptions, _ recorded: RecordedTraceReader?) throws -> any TraceReader {
         do {
@@ -236,14 +274,19 @@ struct Bench: ParsableCommand {
         let recorded = try loadRecorded()
         let sizes = capacity == nil ? try automaticSizes(format, options, recorded) : try capacities()
         var reader = try openTrace(format, options, recorded)
-        if let saveTrace, let recorded {
-            do {
-                try Data(recorded.oracleGeneralBytes()).write(to: URL(fileURLWithPath: saveTrace))
+        if let saveTrace {
+            if let recorded {
+                do {
+                    try Data(recorded.oracleGeneralBytes()).write(to: URL(fileURLWithPath: saveTrace))
+                } catch {
+                    throw CommandFailure(message: "cannot write \(saveTrace): \(error.localizedDescription)")
+                }
                 for path in recorded.filesEndingEarly {
                     FileHandle.standardError.write(Data("note: \(path) ends in an incomplete chunk (a process killed while writing?); read up to its last whole one\n".utf8))
                 }
-            } catch {
-                throw CommandFailure(message: "cannot write \(saveTrace): \(error.localizedDescription)")
+            } else {
+                var whole = try openTrace(format, options, nil)
+                try saveOracleGeneral(&whole, to: saveTrace)
             }
         }
         if let k = kinds.first(where: \.needsNextAccess), !reader.hasNextAccess {

@@ -70,6 +70,42 @@ struct BenchCommandTests {
         #expect((rows[0]["misses"] as? Int ?? 0) > (rows[1]["misses"] as? Int ?? 0))
     }
 
+    @Test("--save-trace writes a synthetic trace as oracleGeneral, next accesses included, which replays to the same counts")
+    func saveSyntheticTrace() throws {
+        let dir = ScratchDirectory()
+        let file = dir.path + "/z.oracleGeneral.bin"
+        let trace = "zipf:alpha=0.9,objects=500,requests=5000,seed=2,size=10-1000"
+        let first = try CacheCtlBinary.run(["bench", "--trace", trace, "--policy", "lru,lhd", "--capacity", "20KiB,100KiB",
+                                            "--json", "--save-trace", file])
+        #expect(first.status == 0, "\(first.err)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        #expect(data.count == 5000 * OracleGeneralRecord.size)
+        // Every record's next access is the 1-based index of the next request for its id.
+        var saved: [TraceRequest] = []
+        var reader = try TraceOpener.open(file, format: .oracleGeneral)
+        while let r = try reader.next() { saved.append(r) }
+        var original: [TraceRequest] = []
+        var synthetic = try TraceOpener.open(trace)
+        while let r = try synthetic.next() { original.append(r) }
+        #expect(saved.map(\.id) == original.map(\.id) && saved.map(\.size) == original.map(\.size))
+        for (i, r) in saved.enumerated() {
+            let next = saved[(i + 1)...].firstIndex { $0.id == r.id }.map { Int64($0 + 1) } ?? -1
+            if r.nextAccess != next {
+                Issue.record("request \(i + 1): next access \(r.nextAccess), expected \(next)")
+                break
+            }
+        }
+        let again = try CacheCtlBinary.run(["bench", "--trace", file, "--policy", "lru,lhd,belady", "--capacity", "20KiB,100KiB", "--json"])
+        #expect(again.status == 0, "\(again.err)")
+        let rows = { (out: String) in (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]]) ?? [] }
+        let before = rows(first.out).compactMap { $0["misses"] as? Int }
+        let after = rows(again.out).compactMap { $0["misses"] as? Int }
+        #expect(before.count == 4 && Array(after.prefix(4)) == before)
+        #expect(after.count == 6 && after[4] <= before[0] && after[5] <= before[1], "Belady is the bound: \(after)")
+        let sampled = try CacheCtlBinary.run(["bench", "--trace", trace, "--capacity", "20KiB", "--sample", "0.5", "--save-trace", file])
+        #expect(sampled.status == 2 && sampled.err.contains("--sample"), "\(sampled.err)")
+    }
+
     @Test func fileTraceWithWarmupAndCSV() throws {
         let dir = ScratchDirectory()
         let requests = (0..<1000).map { TraceRequest(time: Int64($0), id: UInt64($0 % 10), size: 100, nextAccess: -1) }

@@ -26,7 +26,7 @@ struct SimulatorConformanceTests {
     /// Every published policy at every capacity, replayed in one pass over the trace, in parallel.
     static let results: [String: [SimulationCounts]] = {
         let kinds: [SimulatedPolicyKind] = [.lru, .fifo, .clock, .lfu, .sieve, .twoQ, .s3fifo, .arc, .wtinylfu, .mru, .slru,
-                                            .lfuda, .gdsf, .qdlp, .lirs, .lecar, .belady]
+                                            .lfuda, .gdsf, .qdlp, .lirs, .lecar, .lhd, .belady]
         var runs: [(SimulatedPolicyKind, any SimulationRun)] = []
         for kind in kinds {
             for c in capacities { runs.append((kind, kind.makeRun(capacity: c))) }
@@ -173,6 +173,15 @@ struct SimulatorConformanceTests {
               missBytes: [4214232576, 4018871808, 3595043328, 3604504064, 3075584512, 2886519808, 2748467712, 2755397120])
     }
 
+    /// LHD with `associativity=32,admission=8`: it draws from libCacheSim's generator as often
+    /// as libCacheSim does and computes in the same single-precision steps, so it is compared
+    /// exactly. (This trace is shorter than one reconfiguration, 2^20 requests; the 10M-request
+    /// comparison in docs/bench.md covers those.)
+    @Test func lhd() {
+        check("lhd", misses: [90500, 86928, 82211, 77256, 71259, 67001, 63734, 61237],
+              missBytes: [4209021952, 4060000768, 3824893440, 3594843136, 3319633408, 3119866880, 2953787392, 2810359808])
+    }
+
     /// Random and Hyperbolic draw with generators of their own, so a run is one sample of a
     /// random process and so is libCacheSim's (which picks a random bucket of its hash table,
     /// so its choices depend on that table's layout). The mean of five seeds must be within 1% of
@@ -216,6 +225,7 @@ struct SimulatorConformanceTests {
         (.qdlp, [97427, 93919, 84738, 64426]),
         (.lirs, [97875, 94304, 85289, 58681]),
         (.lecar, [99140, 94518, 91522, 65597]),
+        (.lhd, [99141, 94787, 91404, 70554]),
     ])
     func countBased(_ kind: SimulatedPolicyKind, _ misses: [Int]) throws {
         let runs = [100, 1_000, 5_000, 20_000].map { kind.makeRun(capacity: $0, countBased: true) }

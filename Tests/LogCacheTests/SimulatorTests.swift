@@ -224,3 +224,20 @@ struct CARPolicyTests {
         }
     }
 }
+
+/// LHD refits its model every 2^20 requests and its age coarsening at the 5th and 25th refit,
+/// none of which the shared sample trace (113,872 requests) reaches. These counts are
+/// libCacheSim's (aa0fc40, `LHD_init` with its defaults, the generator from state 0, every
+/// size 1) on this synthetic trace written out with `cachectl bench --trace TRACE
+/// --save-trace FILE`: at 20,000 objects the refit stretches the ages, at 400,000 it
+/// compresses them.
+@Suite("LHD follows libCacheSim across its reconfigurations")
+struct LHDPolicyTests {
+    @Test("Exact miss counts over 7M requests at 20,000 and 400,000 objects")
+    func reconfigurations() throws {
+        let runs = [20_000, 400_000].map { SimulatedPolicyKind.lhd.makeRun(capacity: $0, countBased: true) }
+        var reader = try TraceOpener.open("zipf:alpha=0.99,objects=1000000,requests=7000000,seed=1")
+        try Replay.run(&reader, runs: runs, threads: 2)
+        #expect(runs.map(\.result.counts.misses) == [2_361_087, 843_276])
+    }
+}
