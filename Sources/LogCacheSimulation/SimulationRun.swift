@@ -113,21 +113,23 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case car
     /// ``LHDPolicy``.
     case lhd
+    /// ``ClockProPolicy``.
+    case clockPro = "clock-pro"
     /// ``BeladyPolicy``.
     case belady
 
-    /// The kind named `text` (case-insensitive; "s3fifo", "wtinylfu", "tinylfu", "twoq", "qdlp", "opt"
-    /// and "min" also work).
+    /// The kind named `text` (case-insensitive; "s3fifo", "wtinylfu", "tinylfu", "twoq", "qdlp",
+    /// "clockpro", "opt" and "min" also work).
     public init?(name text: String) {
         let n = text.lowercased()
         let aliases: [String: SimulatedPolicyKind] = ["s3fifo": .s3fifo, "wtinylfu": .wtinylfu, "tinylfu": .wtinylfu,
-                                                      "twoq": .twoQ, "qdlp": .qdlp, "opt": .belady, "min": .belady]
+                                                      "twoq": .twoQ, "qdlp": .qdlp, "clockpro": .clockPro, "opt": .belady, "min": .belady]
         if let k = Self(rawValue: n) ?? aliases[n] { self = k } else { return nil }
     }
 
     /// Whether the policy can run with a TTL: a ``StandalonePolicy`` keeps its own account of
     /// what is cached, with no expiry.
-    public var supportsTTL: Bool { self != .lirs && self != .lhd }
+    public var supportsTTL: Bool { self != .lirs && self != .lhd && self != .clockPro }
 
     /// Whether the policy needs each request's next access (only oracleGeneral traces have it).
     public var needsNextAccess: Bool { self == .belady }
@@ -156,6 +158,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .lecar: PolicySimulationRun<LeCaRPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .car: PolicySimulationRun<CARPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .lhd: StandaloneSimulationRun<LHDPolicy>(capacity: capacity, countBased: countBased)
+        case .clockPro: StandaloneSimulationRun<ClockProPolicy>(capacity: capacity, countBased: countBased)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

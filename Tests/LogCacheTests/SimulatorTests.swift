@@ -241,3 +241,63 @@ struct LHDPolicyTests {
         #expect(runs.map(\.result.counts.misses) == [2_361_087, 843_276])
     }
 }
+
+/// CLOCK-Pro has no reference implementation here (libCacheSim aa0fc40 has none), so it is held
+/// to its paper's claims: LIRS's miss ratios with a clock, resistance to scans and to loops
+/// larger than the cache, and an account of resident and remembered pages that stays sound.
+@Suite("CLOCK-Pro behaves as its paper says")
+struct ClockProPolicyTests {
+    @Test("The cached units match the cached objects and stay within the capacity, and so do the remembered ones")
+    func soundAccount() throws {
+        var policy = ClockProPolicy(capacity: 400_000)
+        var reader = try TraceOpener.open("zipf:alpha=0.8,objects=5000,requests=60000,seed=11,size=100-20000")
+        var sizes: [UInt64: Int] = [:]
+        var hits = 0
+        var step = 0
+        while let r = try reader.next() {
+            let wasCached = policy.isCached(r.id)
+            let hit = policy.request(r.id, size: r.size)
+            #expect(hit == wasCached, "request \(step): hit \(hit), cached before \(wasCached)")
+            if hit { hits += 1 }
+            sizes[r.id] = sizes[r.id] ?? r.size
+            #expect(policy.residentUnits <= 400_000 && policy.rememberedUnits <= 400_000)
+            step += 1
+            if step % 5_000 == 0 {
+                let cached = sizes.filter { policy.isCached($0.key) }.values.reduce(0, +)
+                #expect(cached == policy.residentUnits, "request \(step): \(cached) units found, \(policy.residentUnits) counted")
+            }
+        }
+        #expect(hits > 10_000 && hits < 60_000, "\(hits) hits")
+    }
+
+    @Test("Miss ratios within 2% of LIRS's on a Zipf trace at four sizes")
+    func closeToLIRS() throws {
+        let sizes = [100, 1_000, 5_000, 20_000]
+        let runs = sizes.flatMap { c in [SimulatedPolicyKind.clockPro, .lirs].map { $0.makeRun(capacity: c, countBased: true) } }
+        var reader = try TraceOpener.open("zipf:alpha=0.8,objects=100000,requests=400000,seed=3")
+        try Replay.run(&reader, runs: runs)
+        for i in sizes.indices {
+            let clockPro = runs[2 * i].result.counts.missRatio, lirs = runs[2 * i + 1].result.counts.missRatio
+            #expect(abs(clockPro - lirs) / lirs <= 0.02, "\(sizes[i]) objects: CLOCK-Pro \(clockPro), LIRS \(lirs)")
+        }
+    }
+
+    @Test("A loop over more objects than the cache holds: LRU misses every request, CLOCK-Pro about as few as LIRS")
+    func loops() throws {
+        let runs = [SimulatedPolicyKind.lru, .lirs, .clockPro].map { $0.makeRun(capacity: 1_000, countBased: true) }
+        var reader = try TraceOpener.open("loop:objects=1200,requests=120000")
+        try Replay.run(&reader, runs: runs)
+        let lru = runs[0].result.counts.missRatio, lirs = runs[1].result.counts.missRatio, clockPro = runs[2].result.counts.missRatio
+        #expect(lru == 1)
+        #expect(clockPro < 0.25 && clockPro <= lirs * 1.2, "CLOCK-Pro \(clockPro), LIRS \(lirs)")
+    }
+
+    @Test("A scan does not flush the hot pages, as it does under LRU")
+    func scanResistant() {
+        var policy = ClockProPolicy(capacity: 100)
+        for _ in 0..<5 { for id in 0..<60 as Range<UInt64> { _ = policy.request(id, size: 1) } }
+        for id in 1_000..<1_500 as Range<UInt64> { _ = policy.request(id, size: 1) }
+        let kept = (0..<60 as Range<UInt64>).filter { policy.request($0, size: 1) }.count
+        #expect(kept > 50, "\(kept) of the 60 hot pages still cached after the scan")
+    }
+}
