@@ -115,6 +115,8 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
     case lhd
     /// ``ClockProPolicy``.
     case clockPro = "clock-pro"
+    /// ``CacheusPolicy``.
+    case cacheus
     /// ``BeladyPolicy``.
     case belady
 
@@ -129,7 +131,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
 
     /// Whether the policy can run with a TTL: a ``StandalonePolicy`` keeps its own account of
     /// what is cached, with no expiry.
-    public var supportsTTL: Bool { self != .lirs && self != .lhd && self != .clockPro }
+    public var supportsTTL: Bool { ![.lirs, .lhd, .clockPro, .cacheus].contains(self) }
 
     /// Whether the policy needs each request's next access (only oracleGeneral traces have it).
     public var needsNextAccess: Bool { self == .belady }
@@ -159,6 +161,7 @@ public enum SimulatedPolicyKind: String, Sendable, CaseIterable {
         case .car: PolicySimulationRun<CARPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         case .lhd: StandaloneSimulationRun<LHDPolicy>(capacity: capacity, countBased: countBased)
         case .clockPro: StandaloneSimulationRun<ClockProPolicy>(capacity: capacity, countBased: countBased)
+        case .cacheus: StandaloneSimulationRun<CacheusPolicy>(capacity: capacity, countBased: countBased)
         case .belady: PolicySimulationRun<BeladyPolicy>(capacity: capacity, countBased: countBased, ttl: ttl)
         }
     }

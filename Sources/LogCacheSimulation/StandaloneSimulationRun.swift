@@ -17,6 +17,16 @@ public protocol StandalonePolicy {
 
     /// Bytes of policy state per cached object, for reports.
     var metadataBytesPerObject: Int { get }
+
+    /// A request for `key` comes a few requests from now: the policy can start bringing its
+    /// lookup's memory into the processor's cache. Changes nothing (it is `mutating` only so
+    /// that the call works on the policy in place, not on a copy).
+    mutating func prefetch(key: UInt64)
+}
+
+extension StandalonePolicy {
+    /// No prefetching unless the policy says how.
+    public mutating func prefetch(key: UInt64) {}
 }
 
 /// The ``SimulationRun`` of a ``StandalonePolicy``, counting as ``Simulator`` does. Such a
@@ -39,7 +49,12 @@ public final class StandaloneSimulationRun<P: StandalonePolicy>: SimulationRun, 
 
     public func replay(_ requests: UnsafeBufferPointer<TraceRequest>, counted: Bool) {
         let start = monotonicSeconds()
-        for r in requests {
+        // The lookups of the requests eight ahead are started before each one is handled, as
+        // the Simulator does, so that their cache misses overlap.
+        let ahead = 8
+        for i in 0..<min(ahead, requests.count) { policy.prefetch(key: requests[i].id) }
+        for (i, r) in requests.enumerated() {
+            if i + ahead < requests.count { policy.prefetch(key: requests[i + ahead].id) }
             let size = countBased ? 1 : r.size
             let hit = policy.request(r.id, size: size)
             if counted {

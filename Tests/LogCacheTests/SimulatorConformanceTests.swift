@@ -26,7 +26,7 @@ struct SimulatorConformanceTests {
     /// Every published policy at every capacity, replayed in one pass over the trace, in parallel.
     static let results: [String: [SimulationCounts]] = {
         let kinds: [SimulatedPolicyKind] = [.lru, .fifo, .clock, .lfu, .sieve, .twoQ, .s3fifo, .arc, .wtinylfu, .mru, .slru,
-                                            .lfuda, .gdsf, .qdlp, .lirs, .lecar, .lhd, .belady]
+                                            .lfuda, .gdsf, .qdlp, .lirs, .lecar, .lhd, .cacheus, .belady]
         var runs: [(SimulatedPolicyKind, any SimulationRun)] = []
         for kind in kinds {
             for c in capacities { runs.append((kind, kind.makeRun(capacity: c))) }
@@ -182,6 +182,13 @@ struct SimulatorConformanceTests {
               missBytes: [4209021952, 4060000768, 3824893440, 3594843136, 3319633408, 3119866880, 2953787392, 2810359808])
     }
 
+    /// Cacheus, with libCacheSim's quirks (see ``CacheusPolicy``): it draws from libCacheSim's
+    /// generator as often as libCacheSim does, so it is compared exactly.
+    @Test func cacheus() {
+        check("cacheus", misses: [89760, 82402, 80209, 72824, 69909, 69200, 67955, 66453],
+              missBytes: [4037924864, 3723531776, 3560280576, 3171063808, 3030112256, 2950096896, 2866289152, 2805229568])
+    }
+
     /// Random and Hyperbolic draw with generators of their own, so a run is one sample of a
     /// random process and so is libCacheSim's (which picks a random bucket of its hash table,
     /// so its choices depend on that table's layout). The mean of five seeds must be within 1% of
@@ -226,6 +233,7 @@ struct SimulatorConformanceTests {
         (.lirs, [97875, 94304, 85289, 58681]),
         (.lecar, [99140, 94518, 91522, 65597]),
         (.lhd, [99141, 94787, 91404, 70554]),
+        (.cacheus, [98030, 93987, 87711, 68498]),
     ])
     func countBased(_ kind: SimulatedPolicyKind, _ misses: [Int]) throws {
         let runs = [100, 1_000, 5_000, 20_000].map { kind.makeRun(capacity: $0, countBased: true) }

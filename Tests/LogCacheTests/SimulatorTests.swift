@@ -242,6 +242,21 @@ struct LHDPolicyTests {
     }
 }
 
+/// Cacheus moves its learning rate every capacity's worth of requests, which the shared
+/// sample trace reaches only at small sizes; these are libCacheSim's counts (aa0fc40,
+/// `Cacheus_init`, the generator from state 0, every size 1) on this synthetic trace written
+/// out with `cachectl bench --trace TRACE --save-trace FILE`.
+@Suite("Cacheus follows libCacheSim as its learning rate moves")
+struct CacheusPolicyTests {
+    @Test("Exact miss counts over 2M requests at 5,000 and 20,000 objects")
+    func learningRate() throws {
+        let runs = [5_000, 20_000].map { SimulatedPolicyKind.cacheus.makeRun(capacity: $0, countBased: true) }
+        var reader = try TraceOpener.open("zipf:alpha=0.99,objects=1000000,requests=2000000,seed=1")
+        try Replay.run(&reader, runs: runs, threads: 2)
+        #expect(runs.map(\.result.counts.misses) == [812_322, 634_619])
+    }
+}
+
 /// CLOCK-Pro has no reference implementation here (libCacheSim aa0fc40 has none), so it is held
 /// to its paper's claims: LIRS's miss ratios with a clock, resistance to scans and to loops
 /// larger than the cache, and an account of resident and remembered pages that stays sound.

@@ -12,6 +12,9 @@ struct KeyedLRU: Sendable {
     var isLIR: [Bool] = []
     /// LIRS: the object is cached (else only remembered).
     var inCache: [Bool] = []
+    /// A number kept with the entry for the owner's use, 0 when inserted (Cacheus: the
+    /// frequency an object had when it left, kept with its history entry).
+    var numbers: [Int] = []
     private var list = SlotList()
     private var freeNodes: [UInt32] = []
     private var nodeCount: UInt32 = 0
@@ -46,11 +49,13 @@ struct KeyedLRU: Sendable {
             sizes.ensureIndex(n, filler: 0)
             isLIR.ensureIndex(n, filler: false)
             inCache.ensureIndex(n, filler: false)
+            numbers.ensureIndex(n, filler: 0)
         }
         keys[Int(n)] = key
         sizes[Int(n)] = size
         isLIR[Int(n)] = lir
         inCache[Int(n)] = cached
+        numbers[Int(n)] = 0
         map.set(key, n)
         list.pushHead(n)
         bytes += size
