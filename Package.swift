@@ -65,7 +65,7 @@ let package = Package(
         // offline policy, run against the engine's online policies.
         .target(
             name: "LogCacheSimulation",
-            dependencies: ["LogCache", "CZstd"]
+            dependencies: ["LogCache", "CZstd", "CLogCacheSupport"]
         ),
         .executableTarget(
             name: "cachectl",

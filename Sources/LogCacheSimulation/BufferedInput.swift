@@ -58,6 +58,19 @@ public final class BufferedInput {
         return p
     }
 
+    /// As many whole records of `n` bytes as are buffered, at most `maxCount` and at least one
+    /// (refilling when none is): their start and count, valid until the next call; nil at a
+    /// clean end of the stream. Throws when the stream ends inside a record.
+    public func records(_ n: Int, upTo maxCount: Int, what: String) throws(TraceError) -> (UnsafeRawPointer, Int)? {
+        guard maxCount > 0, try record(n, what: what) != nil else { return nil }
+        // `record` has taken the first; take the rest of those already buffered with it.
+        let first = start - n
+        let more = min(maxCount - 1, (end - start) / n)
+        start += more * n
+        consumed += more * n
+        return (UnsafeRawPointer(buffer + first), 1 + more)
+    }
+
     /// The next line without its line break (valid until the next call), nil at the end.
     public func line(what: String) throws(TraceError) -> UnsafeRawBufferPointer? {
         var searched = 0

@@ -25,6 +25,23 @@ public struct OracleGeneralReader: TraceReader {
         return TraceRequest(time: Int64(time), id: id, size: Int(size), nextAccess: next)
     }
 
+    public mutating func nextBlock(into buffer: UnsafeMutableBufferPointer<TraceRequest>) throws(TraceError) -> Int {
+        var n = 0
+        while n < buffer.count {
+            guard let (p, count) = try input.records(Self.recordSize, upTo: buffer.count - n, what: name) else { break }
+            for i in 0..<count {
+                let q = p + i * Self.recordSize
+                buffer[n + i] = TraceRequest(
+                    time: Int64(UInt32(littleEndian: q.loadUnaligned(as: UInt32.self))),
+                    id: UInt64(littleEndian: q.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
+                    size: Int(UInt32(littleEndian: q.loadUnaligned(fromByteOffset: 12, as: UInt32.self))),
+                    nextAccess: Int64(littleEndian: q.loadUnaligned(fromByteOffset: 16, as: Int64.self)))
+            }
+            n += count
+        }
+        return n
+    }
+
     public var fractionRead: Double { input.fractionRead }
     public var hasNextAccess: Bool { true }
 }

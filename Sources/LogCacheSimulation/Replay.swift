@@ -14,40 +14,32 @@ public enum Replay {
         _ reader: inout R, runs: [any SimulationRun], warmup: Int = 0, threads: Int = 1,
         progress: ((Double, Int) -> Void)? = nil
     ) throws(TraceError) -> Int {
-        var block: [TraceRequest] = []
-        block.reserveCapacity(blockSize)
+        let storage = UnsafeMutableBufferPointer<TraceRequest>.allocate(capacity: blockSize)
+        defer { storage.deallocate() }
         var total = 0
-        var ended = false
-        while !ended {
-            block.removeAll(keepingCapacity: true)
-            while block.count < blockSize {
-                guard let r = try reader.next() else {
-                    ended = true
-                    break
-                }
-                block.append(r)
-            }
-            if block.isEmpty { break }
+        while true {
+            let filled = try reader.nextBlock(into: storage)
+            if filled == 0 { break }
+            let block = UnsafeBufferPointer(rebasing: storage[0..<filled])
             let warm = min(max(warmup - total, 0), block.count)
-            block.withUnsafeBufferPointer { all in
-                let parts = [(UnsafeBufferPointer(rebasing: all[0..<warm]), false),
-                             (UnsafeBufferPointer(rebasing: all[warm...]), true)].filter { !$0.0.isEmpty }
-                let box = BlockBox(parts: parts)
-                if threads <= 1 || runs.count <= 1 {
-                    for run in runs { for (p, counted) in box.parts { run.replay(p, counted: counted) } }
-                } else {
-                    let next = Counter()
-                    DispatchQueue.concurrentPerform(iterations: min(threads, runs.count)) { _ in
-                        while true {
-                            let i = next.take()
-                            if i >= runs.count { return }
-                            for (p, counted) in box.parts { runs[i].replay(p, counted: counted) }
-                        }
+            let parts = [(UnsafeBufferPointer(rebasing: block[0..<warm]), false),
+                         (UnsafeBufferPointer(rebasing: block[warm...]), true)].filter { !$0.0.isEmpty }
+            let box = BlockBox(parts: parts)
+            if threads <= 1 || runs.count <= 1 {
+                for run in runs { for (p, counted) in box.parts { run.replay(p, counted: counted) } }
+            } else {
+                let next = Counter()
+                DispatchQueue.concurrentPerform(iterations: min(threads, runs.count)) { _ in
+                    while true {
+                        let i = next.take()
+                        if i >= runs.count { return }
+                        for (p, counted) in box.parts { runs[i].replay(p, counted: counted) }
                     }
                 }
             }
             total += block.count
             progress?(reader.fractionRead, total)
+            if filled < blockSize { break }
         }
         return total
     }

@@ -1,3 +1,4 @@
+import CLogCacheSupport
 import LogCache
 
 /// Replays requests against one policy at one capacity with libCacheSim's semantics.
@@ -25,6 +26,8 @@ public struct Simulator<P: SimulatedPolicy> {
     private var expiry = SlotHeap()
     private var expirySequence: UInt64 = 0
     private var freeSlots: [UInt32] = []
+    /// The policy's likely next victim, whose key was prefetched at the last release.
+    private var hinted = noSlot
     private var nextSlot: UInt32 = 0
     /// Units occupied.
     public private(set) var usedBytes = 0
@@ -99,6 +102,14 @@ public struct Simulator<P: SimulatedPolicy> {
     }
 
     mutating func admit(_ r: TraceRequest, size: Int) {
+        // The likely victim's key arrived since the last release; its map entry, which the
+        // release will remove, is fetched while the policy works out its choice, and so are
+        // the policy's own entries for it (a ghost list it will join).
+        if hinted != noSlot && Int(hinted) < keys.count {
+            let key = keys[Int(hinted)]
+            map.prefetch(key)
+            policy.prefetch(key: key)
+        }
         policy.willMiss(key: r.id, size: size)
         if !policy.canInsert(size: size) { return }
         while usedBytes + size > capacity {
@@ -143,6 +154,10 @@ public struct Simulator<P: SimulatedPolicy> {
         usedBytes -= sizes[Int(slot)]
         if ttl != 0 { expiry.remove(slot) }
         freeSlots.append(slot)
+        hinted = policy.likelyVictim
+        if hinted != noSlot && Int(hinted) < keys.count {
+            keys.withUnsafeBufferPointer { if let b = $0.baseAddress { logcache_prefetch(b + Int(hinted)) } }
+        }
     }
 }
 

@@ -57,6 +57,23 @@ public protocol TraceReader {
 
     /// Whether requests carry ``TraceRequest/nextAccess``.
     var hasNextAccess: Bool { get }
+
+    /// Fills `buffer` from its start with the next requests and returns how many it wrote:
+    /// fewer than it holds only at the end of the trace. A reader that can decode many records
+    /// at once does so here (one call per block instead of one per request).
+    mutating func nextBlock(into buffer: UnsafeMutableBufferPointer<TraceRequest>) throws(TraceError) -> Int
+}
+
+extension TraceReader {
+    /// One ``next()`` per request.
+    public mutating func nextBlock(into buffer: UnsafeMutableBufferPointer<TraceRequest>) throws(TraceError) -> Int {
+        var n = 0
+        while n < buffer.count, let r = try next() {
+            buffer[n] = r
+            n += 1
+        }
+        return n
+    }
 }
 
 /// A 64-bit FNV-1a hash, for object names that are not numbers.

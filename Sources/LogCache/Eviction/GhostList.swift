@@ -80,6 +80,9 @@ public struct GhostList: Sendable {
         map.remove(key)
         free.append(node)
         bytes -= sizes[Int(node)]
+        // The next oldest is usually the next to go, and its map entry is somewhere random
+        // in a table larger than the processor's cache: start fetching it now.
+        if links.tail != noSlot { map.prefetch(keys[Int(links.tail)]) }
         return key
     }
 }

@@ -84,6 +84,10 @@ public protocol SimulatedPolicy: EvictionPolicy {
     /// A request for `key` comes a few requests from now: a policy that will look the key up
     /// in ghost lists of its own can start bringing those entries into the processor's cache.
     func prefetch(key: UInt64)
+
+    /// The slot the next ``EvictionPolicy/evict()`` will most likely name, or ``noSlot``: the
+    /// simulator starts fetching that object's key and map entry ahead of the eviction.
+    var likelyVictim: UInt32 { get }
 }
 
 extension SimulatedPolicy {
@@ -102,4 +106,6 @@ extension SimulatedPolicy {
     /// Most policies keep nothing by key.
     @inline(__always)
     public func prefetch(key: UInt64) {}
+    /// Most policies give no hint.
+    public var likelyVictim: UInt32 { noSlot }
 }
