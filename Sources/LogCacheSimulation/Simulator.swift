@@ -20,8 +20,9 @@ public struct Simulator<P: SimulatedPolicy> {
     public let ttl: Int64
 
     private var map = KeySlotMap(capacity: 1 << 16)
-    private var keys: [UInt64] = []
-    private var sizes: [Int] = []
+    /// Each slot's key and size side by side: one array to check and write per insertion,
+    /// one line to read per release.
+    private var occupants: [SlotOccupant] = []
     private var expiresAt: [Int64] = []
     private var expiry = SlotHeap()
     private var expirySequence: UInt64 = 0
@@ -89,6 +90,31 @@ public struct Simulator<P: SimulatedPolicy> {
 
     /// Handles a block of requests; `counted` is false during warm-up. One call per block
     /// keeps the owner's exclusive access to the simulator to one check per block.
+    // A run reaches this through `any SimulationRun`, where `P` is not known at compile time:
+    // without these, every policy ran the generic body (field offsets from metadata, a
+    // witness-table call per policy operation). Each attribute compiles a copy for one policy
+    // and makes the generic entry jump to it when `P` is that policy; a policy added to
+    // SimulatedPolicyKind belongs here too.
+    @_specialize(where P == LRUPolicy)
+    @_specialize(where P == LFUPolicy)
+    @_specialize(where P == FIFOPolicy)
+    @_specialize(where P == TTLPolicy)
+    @_specialize(where P == ClockPolicy)
+    @_specialize(where P == SIEVEPolicy)
+    @_specialize(where P == S3FIFOPolicy)
+    @_specialize(where P == ARCPolicy)
+    @_specialize(where P == WTinyLFUPolicy)
+    @_specialize(where P == TwoQPolicy)
+    @_specialize(where P == MRUPolicy)
+    @_specialize(where P == SLRUPolicy)
+    @_specialize(where P == LFUDAPolicy)
+    @_specialize(where P == GDSFPolicy)
+    @_specialize(where P == RandomPolicy)
+    @_specialize(where P == HyperbolicPolicy)
+    @_specialize(where P == QDLPPolicy)
+    @_specialize(where P == LeCaRPolicy)
+    @_specialize(where P == CARPolicy)
+    @_specialize(where P == BeladyPolicy)
     public mutating func process(_ block: UnsafeBufferPointer<TraceRequest>, counted: Bool) {
         // The map lookup of a request a few ahead is started before this one is handled.
         let ahead = 8
@@ -105,34 +131,45 @@ public struct Simulator<P: SimulatedPolicy> {
         // The likely victim's key arrived since the last release; its map entry, which the
         // release will remove, is fetched while the policy works out its choice, and so are
         // the policy's own entries for it (a ghost list it will join).
-        if hinted != noSlot && Int(hinted) < keys.count {
-            let key = keys[Int(hinted)]
+        if hinted != noSlot && Int(hinted) < occupants.count {
+            let key = occupants[Int(hinted)].key
             map.prefetch(key)
             policy.prefetch(key: key)
         }
         policy.willMiss(key: r.id, size: size)
         if !policy.canInsert(size: size) { return }
+        // The slot released last is the one the new object takes; it is held here rather than
+        // pushed and popped at once (the same slot, one array round trip fewer per eviction).
+        var spare = noSlot
         while usedBytes + size > capacity {
             if ttl != 0, let soonest = expiry.minimum, expiry.priority(of: soonest) < r.time {
                 policy.remove(soonest)
-                release(soonest)
+                if spare != noSlot { freeSlots.append(spare) }
+                release(soonest, keepingSlot: true)
+                spare = soonest
                 continue
             }
             guard let victim = policy.evict() else { break }
-            release(victim)
+            if spare != noSlot { freeSlots.append(spare) }
+            release(victim, keepingSlot: true)
+            spare = victim
         }
-        while let victim = policy.evictBeforeInsert() { release(victim) }
+        while let victim = policy.evictBeforeInsert() {
+            if spare != noSlot { freeSlots.append(spare) }
+            release(victim, keepingSlot: true)
+            spare = victim
+        }
         let slot: UInt32
-        if let reused = freeSlots.popLast() {
+        if spare != noSlot {
+            slot = spare
+        } else if let reused = freeSlots.popLast() {
             slot = reused
         } else {
             slot = nextSlot
             nextSlot += 1
-            keys.ensureIndex(slot, filler: 0)
-            sizes.ensureIndex(slot, filler: 0)
+            occupants.ensureIndex(slot, filler: SlotOccupant(key: 0, size: 0))
         }
-        keys[Int(slot)] = r.id
-        sizes[Int(slot)] = size
+        occupants[Int(slot)] = SlotOccupant(key: r.id, size: size)
         map.set(r.id, slot)
         usedBytes += size
         var expires: Int64 = 0
@@ -149,16 +186,25 @@ public struct Simulator<P: SimulatedPolicy> {
         policy.insert(slot, key: r.id, size: size, expiresAt: expires)
     }
 
-    mutating func release(_ slot: UInt32) {
-        map.remove(keys[Int(slot)])
-        usedBytes -= sizes[Int(slot)]
+    /// Forgets the object in `slot`; the slot goes to the free list unless the caller takes it.
+    mutating func release(_ slot: UInt32, keepingSlot: Bool = false) {
+        let occupant = occupants[Int(slot)]
+        map.remove(occupant.key)
+        usedBytes -= occupant.size
         if ttl != 0 { expiry.remove(slot) }
-        freeSlots.append(slot)
+        if !keepingSlot { freeSlots.append(slot) }
         hinted = policy.likelyVictim
-        if hinted != noSlot && Int(hinted) < keys.count {
-            keys.withUnsafeBufferPointer { if let b = $0.baseAddress { logcache_prefetch(b + Int(hinted)) } }
+        if hinted != noSlot && Int(hinted) < occupants.count {
+            occupants.withUnsafeBufferPointer { if let b = $0.baseAddress { logcache_prefetch(b + Int(hinted)) } }
         }
     }
+}
+
+/// A slot's object in a ``Simulator``: outside the generic simulator, since a type nested
+/// in a generic one is generic too, and its accesses would go through runtime metadata.
+struct SlotOccupant {
+    var key: UInt64
+    var size: Int
 }
 
 /// Request and miss counts of one simulation.

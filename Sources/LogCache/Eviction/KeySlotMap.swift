@@ -18,7 +18,8 @@ public struct KeySlotMap: Sendable {
     @usableFromInline var shift: UInt64
     @usableFromInline var mask: Int
     /// Keys stored.
-    public private(set) var count = 0
+    public var count: Int { stored }
+    @usableFromInline var stored = 0
 
     /// An empty map sized for about `capacity` keys.
     public init(capacity: Int = 1024) {
@@ -59,10 +60,14 @@ public struct KeySlotMap: Sendable {
         }
     }
 
+    // `set` and `remove` are inlinable, as `find` is: the simulator, in another module, calls
+    // them for nearly every request, and a call each (with its own uniqueness check of the
+    // table) was a sixth of a replay's time.
+
     /// Stores `value` for `key`, replacing any earlier value.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func set(_ key: UInt64, _ value: UInt32) {
-        if (count + 1) * 2 > entries.count { resize(entries.count * 2) }
+        if (stored + 1) * 2 > entries.count { resize(entries.count * 2) }
         let m = mask, shift = shift
         let inserted: Bool = entries.withUnsafeMutableBufferPointer { e in
             var i = Self.home(key, shift)
@@ -73,11 +78,11 @@ public struct KeySlotMap: Sendable {
             e[i] = Entry(key: key, value: value)
             return true
         }
-        if inserted { count += 1 }
+        if inserted { stored += 1 }
     }
 
     /// Removes `key`; returns its slot, or ``noSlot`` when it was absent.
-    @inline(__always)
+    @inlinable @inline(__always)
     @discardableResult
     public mutating func remove(_ key: UInt64) -> UInt32 {
         let m = mask, shift = shift
@@ -103,10 +108,11 @@ public struct KeySlotMap: Sendable {
             e[i].value = noSlot
             return value
         }
-        if removed != noSlot { count -= 1 }
+        if removed != noSlot { stored -= 1 }
         return removed
     }
 
+    @usableFromInline
     mutating func resize(_ size: Int) {
         let old = entries
         var bits = 4
@@ -114,7 +120,7 @@ public struct KeySlotMap: Sendable {
         entries = Array(repeating: Entry(key: 0, value: noSlot), count: 1 << bits)
         shift = UInt64(64 - bits)
         mask = (1 << bits) - 1
-        count = 0
+        stored = 0
         for entry in old where entry.value != noSlot { set(entry.key, entry.value) }
     }
 

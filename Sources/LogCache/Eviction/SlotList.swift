@@ -6,15 +6,21 @@ public let noSlot: UInt32 = .max
 /// Policies keep their queues here instead of in node objects: no allocation per object,
 /// O(1) moves, and the arrays grow only as far as the highest slot the owner hands out.
 /// The head is the most recently added end, the tail the oldest; "previous" points toward the head.
+// Its operations are inlinable: the simulator's own policies, in another module, move slots
+// on nearly every request, and a call per move (with its own uniqueness checks) was a tenth
+// of a replay's time.
 public struct SlotList: Sendable {
-    var prev: [UInt32] = []
-    var next: [UInt32] = []
+    @usableFromInline var prev: [UInt32] = []
+    @usableFromInline var next: [UInt32] = []
+    @usableFromInline var first: UInt32 = noSlot
+    @usableFromInline var last: UInt32 = noSlot
+    @usableFromInline var length = 0
     /// The most recently added slot, or ``noSlot``.
-    public private(set) var head: UInt32 = noSlot
+    @inlinable public var head: UInt32 { first }
     /// The oldest slot, or ``noSlot``.
-    public private(set) var tail: UInt32 = noSlot
+    @inlinable public var tail: UInt32 { last }
     /// Slots in the list.
-    public private(set) var count = 0
+    @inlinable public var count: Int { length }
 
     /// An empty list.
     public init() {}
@@ -22,11 +28,12 @@ public struct SlotList: Sendable {
     /// Bytes of link state per slot, for metadata reports.
     public static let bytesPerSlot = 8
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func ensure(_ slot: UInt32) {
         if Int(slot) >= prev.count { grow(to: Int(slot)) }
     }
 
+    @usableFromInline
     mutating func grow(to index: Int) {
         let n = Swift.max(index + 1, prev.count * 2, 64)
         prev.append(contentsOf: repeatElement(noSlot, count: n - prev.count))
@@ -34,38 +41,38 @@ public struct SlotList: Sendable {
     }
 
     /// Adds `slot` at the head; it must not be in the list.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func pushHead(_ slot: UInt32) { link(slot, after: noSlot, before: head) }
 
     /// Adds `slot` at the tail (it becomes the next one out); it must not be in the list.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func pushTail(_ slot: UInt32) { link(slot, after: tail, before: noSlot) }
 
     /// Links `slot` between neighbours `p` (toward the head) and `n` (toward the tail);
     /// ``noSlot`` on a side makes it that end of the list.
-    @inline(__always)
-    private mutating func link(_ slot: UInt32, after p: UInt32, before n: UInt32) {
+    @inlinable @inline(__always)
+    mutating func link(_ slot: UInt32, after p: UInt32, before n: UInt32) {
         ensure(slot)
         let i = Int(slot)
         prev[i] = p
         next[i] = n
-        if p != noSlot { next[Int(p)] = slot } else { head = slot }
-        if n != noSlot { prev[Int(n)] = slot } else { tail = slot }
-        count += 1
+        if p != noSlot { next[Int(p)] = slot } else { first = slot }
+        if n != noSlot { prev[Int(n)] = slot } else { last = slot }
+        length += 1
     }
 
     /// Unlinks `slot`, which must be in the list.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func remove(_ slot: UInt32) {
         let i = Int(slot)
         let p = prev[i], n = next[i]
-        if p != noSlot { next[Int(p)] = n } else { head = n }
-        if n != noSlot { prev[Int(n)] = p } else { tail = p }
-        count -= 1
+        if p != noSlot { next[Int(p)] = n } else { first = n }
+        if n != noSlot { prev[Int(n)] = p } else { last = p }
+        length -= 1
     }
 
     /// Moves `slot`, which must be in the list, to the head.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func moveToHead(_ slot: UInt32) {
         if slot == head { return }
         remove(slot)
@@ -73,7 +80,7 @@ public struct SlotList: Sendable {
     }
 
     /// Removes and returns the tail, or nil when the list is empty.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func popTail() -> UInt32? {
         let t = tail
         if t == noSlot { return nil }
@@ -82,11 +89,11 @@ public struct SlotList: Sendable {
     }
 
     /// The neighbour of `slot` toward the head, or ``noSlot``.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func towardHead(_ slot: UInt32) -> UInt32 { prev[Int(slot)] }
 
     /// The neighbour of `slot` toward the tail, or ``noSlot``.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func towardTail(_ slot: UInt32) -> UInt32 { next[Int(slot)] }
 
     /// The slots from tail to head: the order in which a FIFO or LRU would evict them.
