@@ -217,22 +217,10 @@ struct Bench: ParsableCommand {
     }
 
     /// Writes every request of `reader` into `path` in libCacheSim's oracleGeneral layout
-    /// (`OracleGeneralRecord`). A trace without next-access times is read whole first and
-    /// given them (24 bytes a request in memory), so that Belady runs on the file.
+    /// (`OracleGeneralRecord`), a megabyte at a time. A trace that carries next-access times is
+    /// streamed; one without them is read whole first (32 bytes a request in memory) and given
+    /// them, so that Belady runs on the file.
     func saveOracleGeneral(_ reader: inout any TraceReader, to path: String) throws {
-        var requests: [TraceRequest] = []
-        do {
-            while let r = try reader.next() { requests.append(r) }
-        } catch {
-            throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
-        }
-        if !reader.hasNextAccess {
-            var nextIndex: [UInt64: Int64] = [:]
-            for i in stride(from: requests.count - 1, through: 0, by: -1) {
-                requests[i].nextAccess = nextIndex[requests[i].id] ?? -1
-                nextIndex[requests[i].id] = Int64(i + 1)
-            }
-        }
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let out = FileHandle(forWritingAtPath: path) else {
             throw CommandFailure(message: "cannot create \(path)")
@@ -240,15 +228,29 @@ struct Bench: ParsableCommand {
         defer { try? out.close() }
         var chunk: [UInt8] = []
         chunk.reserveCapacity(1 << 20)
+        func put(_ r: TraceRequest) throws {
+            OracleGeneralRecord.append(r, to: &chunk)
+            if chunk.count >= 1 << 20 {
+                try out.write(contentsOf: chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        var requests: [TraceRequest] = []
         do {
-            for r in requests {
-                OracleGeneralRecord.append(r, to: &chunk)
-                if chunk.count >= 1 << 20 {
-                    try out.write(contentsOf: chunk)
-                    chunk.removeAll(keepingCapacity: true)
+            while let r = try reader.next() {
+                if reader.hasNextAccess { try put(r) } else { requests.append(r) }
+            }
+            if !reader.hasNextAccess {
+                var nextIndex: [UInt64: Int64] = [:]
+                for i in stride(from: requests.count - 1, through: 0, by: -1) {
+                    requests[i].nextAccess = nextIndex[requests[i].id] ?? -1
+                    nextIndex[requests[i].id] = Int64(i + 1)
                 }
+                for r in requests { try put(r) }
             }
             try out.write(contentsOf: chunk)
+        } catch let error as TraceError {
+            throw error.isUsage ? ValidationError(error.message) : CommandFailure(message: error.message)
         } catch {
             throw CommandFailure(message: "cannot write \(path): \(error.localizedDescription)")
         }

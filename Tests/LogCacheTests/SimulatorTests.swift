@@ -307,12 +307,25 @@ struct ClockProPolicyTests {
         #expect(clockPro < 0.25 && clockPro <= lirs * 1.2, "CLOCK-Pro \(clockPro), LIRS \(lirs)")
     }
 
+    /// The hot set becomes hot only once evictions bring HAND_cold round, so the warm-up mixes
+    /// it with pages requested once; then a scan of 500 new pages passes through a cache of 100.
     @Test("A scan does not flush the hot pages, as it does under LRU")
     func scanResistant() {
         var policy = ClockProPolicy(capacity: 100)
-        for _ in 0..<5 { for id in 0..<60 as Range<UInt64> { _ = policy.request(id, size: 1) } }
-        for id in 1_000..<1_500 as Range<UInt64> { _ = policy.request(id, size: 1) }
-        let kept = (0..<60 as Range<UInt64>).filter { policy.request($0, size: 1) }.count
+        var lru = Simulator<LRUPolicy>(capacity: 100, countBased: true)
+        var once: UInt64 = 10_000
+        func request(_ id: UInt64) -> Bool {
+            lru.process(TraceRequest(time: 0, id: id, size: 1))
+            return policy.request(id, size: 1)
+        }
+        for _ in 0..<10 {
+            for id in 0..<60 as Range<UInt64> { _ = request(id) }
+            for _ in 0..<50 { _ = request(once); once += 1 }
+        }
+        for id in 1_000..<1_500 as Range<UInt64> { _ = request(id) }
+        let before = lru.counts.misses
+        let kept = (0..<60 as Range<UInt64>).filter { request($0) }.count
+        #expect(lru.counts.misses - before == 60, "LRU lost the whole hot set to the scan")
         #expect(kept > 50, "\(kept) of the 60 hot pages still cached after the scan")
     }
 }

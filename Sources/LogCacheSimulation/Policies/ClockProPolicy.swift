@@ -8,8 +8,8 @@ import LogCache
 /// remembered during their *test period*). New pages enter at the list's head, just behind
 /// HAND_hot, and three hands move from the tail toward the head:
 /// - HAND_cold frees room. At a resident cold page whose bit is set, it clears the bit and
-///   moves the page to the head: a page in its test period becomes hot, any other starts a
-///   new test period. The first cold page with its bit clear leaves the cache;
+///   moves the page to the head: a page in its test period becomes hot (and m_c grows), any
+///   other starts a new test period. The first cold page with its bit clear leaves the cache;
 ///   if in its test period it stays in the list as non-resident, else it is forgotten.
 /// - HAND_hot keeps the hot pages within m − m_c. It clears set bits of hot pages and turns
 ///   the first hot page with its bit clear into a cold one; every cold page it passes ends its
@@ -17,13 +17,14 @@ import LogCache
 /// - HAND_test ends test periods while the non-resident pages hold more than m units, the
 ///   oldest first, forgetting the non-resident ones.
 ///
-/// A miss on a non-resident page in its test period makes it hot and m_c grow (more room for
-/// cold pages would have made it a hit); any other miss enters as a cold page in its test
-/// period. A resident cold page reused in its test period was a hit already, so m_c stays.
+/// A miss on a non-resident page in its test period makes it hot; any other miss enters as a
+/// cold page in its test period. As the paper says, m_c grows whenever a cold page, resident
+/// or not, is reused within its test period, and shrinks when a test period ends unused.
 ///
-/// Where the paper leaves a choice, made here: units are the cache's (bytes, or objects with
-/// every size 1), and m_c moves by the size of the page that moved it; m_c starts at 1% of
-/// the capacity (at least one unit), as LIRS's resident HIR share does, and stays within
+/// Where the paper leaves a choice (it counts pages), made here: units are the cache's (bytes,
+/// or objects with every size 1), and m_c moves by the size of the page that moved it; m_c
+/// starts at 1% of the capacity (at least one unit), as LIRS's resident HIR share does, and
+/// stays within
 /// that minimum and the capacity less it. libCacheSim (aa0fc40) has no CLOCK-Pro, so there are
 /// no reference counts to agree with; the tests hold it to the paper's claims (LIRS's miss
 /// ratios, and resistance to scans and loops). It keeps its own account of what is cached,
@@ -127,6 +128,7 @@ public struct ClockProPolicy: StandalonePolicy, Sendable {
                     hotBytes += size
                     states[i] = .hot
                     inTest[i] = false
+                    grow(by: size)
                     moveToHead(n)
                     while hotBytes > capacity - coldTarget, hotBytes > 0 { runHandHot() }
                 } else {

@@ -212,8 +212,8 @@ public struct LHDPolicy: StandalonePolicy, Sendable {
             }
         }
         // Every density is below the greatest float but a NaN or an infinity, which a size
-        // of 0 would make (traces' zero sizes are skipped before they reach a policy);
-        // libCacheSim would index past its array there, so the first sample leaves.
+        // of 0 makes (this simulator replays requests of size 0, which libCacheSim's readers
+        // skip); libCacheSim would index past its array there, so the first sample leaves.
         if victim < 0 { victim = firstSample }
         ewmaVictimHitDensity = Self.decay * ewmaVictimHitDensity + (1 - Self.decay) * victimRank
 
