@@ -144,21 +144,13 @@ public struct Simulator<P: SimulatedPolicy> {
         while usedBytes + size > capacity {
             if ttl != 0, let soonest = expiry.minimum, expiry.priority(of: soonest) < r.time {
                 policy.remove(soonest)
-                if spare != noSlot { freeSlots.append(spare) }
-                release(soonest, keepingSlot: true)
-                spare = soonest
+                release(soonest, holding: &spare)
                 continue
             }
             guard let victim = policy.evict() else { break }
-            if spare != noSlot { freeSlots.append(spare) }
-            release(victim, keepingSlot: true)
-            spare = victim
+            release(victim, holding: &spare)
         }
-        while let victim = policy.evictBeforeInsert() {
-            if spare != noSlot { freeSlots.append(spare) }
-            release(victim, keepingSlot: true)
-            spare = victim
-        }
+        while let victim = policy.evictBeforeInsert() { release(victim, holding: &spare) }
         let slot: UInt32
         if spare != noSlot {
             slot = spare
@@ -184,6 +176,15 @@ public struct Simulator<P: SimulatedPolicy> {
         }
         if P.needsNextAccess { policy.willSeeNextAccess(r.nextAccess) }
         policy.insert(slot, key: r.id, size: size, expiresAt: expires)
+    }
+
+    /// Releases `slot` and holds it in `spare`, handing the slot held before to the free
+    /// list: the free list then looks as if every slot had been pushed, the last one held.
+    @inline(__always)
+    mutating func release(_ slot: UInt32, holding spare: inout UInt32) {
+        if spare != noSlot { freeSlots.append(spare) }
+        release(slot, keepingSlot: true)
+        spare = slot
     }
 
     /// Forgets the object in `slot`; the slot goes to the free list unless the caller takes it.

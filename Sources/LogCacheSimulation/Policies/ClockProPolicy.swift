@@ -91,9 +91,7 @@ public struct ClockProPolicy: StandalonePolicy, Sendable {
         let remembered = map.find(key)
         if remembered != noSlot {
             // A non-resident page requested in its test period: its reuse distance is short.
-            let n = remembered
-            nonResidentBytes -= sizes[Int(n)]
-            unlink(n)
+            forget(remembered)
             grow(by: size)
             insertAtHead(key, size: size, state: .hot, test: false)
             hotBytes += size

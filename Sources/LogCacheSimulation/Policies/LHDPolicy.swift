@@ -66,8 +66,8 @@ public struct LHDPolicy: StandalonePolicy, Sendable {
     private var ageCoarseningShift: UInt64 = 10
     private var ewmaObjects: Float = 0
     private var ewmaObjectsMass: Float = 0
-    private var recentlyAdmitted = [UInt64](repeating: 0, count: LHDPolicy.admissions)
-    private var recentlyAdmittedValid = [Bool](repeating: false, count: LHDPolicy.admissions)
+    /// Keys admitted lately that looked like victims (nil: no key yet in that place).
+    private var recentlyAdmitted = [UInt64?](repeating: nil, count: LHDPolicy.admissions)
     private var recentlyAdmittedHead = 0
     private var ewmaVictimHitDensity: Float = 0
     private var explorerBudget: Int64
@@ -171,9 +171,7 @@ public struct LHDPolicy: StandalonePolicy, Sendable {
             tags[i].explorer = false
         }
         if inserted && !explore && hitDensity(tags[i]) < ewmaVictimHitDensity {
-            let slot = recentlyAdmittedHead % Self.admissions
-            recentlyAdmitted[slot] = tags[i].key
-            recentlyAdmittedValid[slot] = true
+            recentlyAdmitted[recentlyAdmittedHead % Self.admissions] = tags[i].key
             recentlyAdmittedHead &+= 1
         }
         timestamp &+= 1
@@ -201,8 +199,8 @@ public struct LHDPolicy: StandalonePolicy, Sendable {
                 victimRank = rank
             }
         }
-        for j in 0..<Self.admissions where recentlyAdmittedValid[j] {
-            let index = indices.find(recentlyAdmitted[j])
+        for case let key? in recentlyAdmitted {
+            let index = indices.find(key)
             if index == noSlot { continue }
             let i = Int(index)
             let rank = hitDensity(tags[i])

@@ -233,11 +233,17 @@ struct ExpertGhosts: Sendable {
         var expert: UInt8 = 0
     }
 
+    /// One expert's list: its two ends and the units it holds.
+    private struct List {
+        var newest = noSlot
+        var oldest = noSlot
+        var bytes = 0
+    }
+
     private var map = KeySlotMap(capacity: 1 << 12)
     private var nodes: [Node] = []
-    private var newest: (UInt32, UInt32) = (noSlot, noSlot)
-    private var oldest: (UInt32, UInt32) = (noSlot, noSlot)
-    private var bytes = (0, 0)
+    /// Index 0 is the LRU expert's list, 1 the LFU expert's (inline: no copy-on-write check).
+    private var lists = InlineArray<2, List>(repeating: List())
     private var freeNodes: [UInt32] = []
 
     /// Starts bringing `key`'s map entry into the processor's cache.
@@ -268,34 +274,28 @@ struct ExpertGhosts: Sendable {
         let old = map.find(key)
         if old != noSlot { unlink(old) }
         map.set(key, n)
-        let first = expert == 0 ? newest.0 : newest.1
+        let first = lists[expert].newest
         nodes[Int(n)] = Node(key: key, size: size, evictedAt: time, newer: noSlot, older: first, expert: UInt8(expert))
-        if first != noSlot { nodes[Int(first)].newer = n } else { setOldest(expert, n) }
-        if expert == 0 { newest.0 = n; bytes.0 += size } else { newest.1 = n; bytes.1 += size }
-        while (expert == 0 ? bytes.0 : bytes.1) > budget {
-            let t = expert == 0 ? oldest.0 : oldest.1
-            if t == noSlot { break }
+        if first != noSlot { nodes[Int(first)].newer = n } else { lists[expert].oldest = n }
+        lists[expert].newest = n
+        lists[expert].bytes += size
+        while lists[expert].bytes > budget, lists[expert].oldest != noSlot {
+            let t = lists[expert].oldest
             map.remove(nodes[Int(t)].key)
             unlink(t)
         }
         // The next oldest is usually the next to go; its map entry is somewhere random in a
         // table larger than the processor's cache: start fetching it now.
-        let t = expert == 0 ? oldest.0 : oldest.1
+        let t = lists[expert].oldest
         if t != noSlot { map.prefetch(nodes[Int(t)].key) }
-    }
-
-    private mutating func setOldest(_ expert: Int, _ n: UInt32) {
-        if expert == 0 { oldest.0 = n } else { oldest.1 = n }
     }
 
     private mutating func unlink(_ n: UInt32) {
         let node = nodes[Int(n)]
         let e = Int(node.expert)
-        if node.newer != noSlot {
-            nodes[Int(node.newer)].older = node.older
-        } else if e == 0 { newest.0 = node.older } else { newest.1 = node.older }
-        if node.older != noSlot { nodes[Int(node.older)].newer = node.newer } else { setOldest(e, node.newer) }
-        if e == 0 { bytes.0 -= node.size } else { bytes.1 -= node.size }
+        if node.newer != noSlot { nodes[Int(node.newer)].older = node.older } else { lists[e].newest = node.older }
+        if node.older != noSlot { nodes[Int(node.older)].newer = node.newer } else { lists[e].oldest = node.newer }
+        lists[e].bytes -= node.size
         freeNodes.append(n)
     }
 }
